@@ -1,0 +1,66 @@
+# Evaluation of every IR (FP32 per model, INT8 per model x source x algorithm) on the CIFAR-10 test split:
+# top-1 accuracy, throughput and batch-1 latency, one JSON each.
+
+EVAL = config["evaluation"]
+
+
+rule evaluate_fp32:
+    input:
+        xml=f"{RES}/models/{{model}}/fp32.xml",
+        bin=f"{RES}/models/{{model}}/fp32.bin",
+        test=f"{RES}/data/cifar10/test.npz",
+        code=lib("evaluate.py", "preprocess.py"),
+    output:
+        f"{RES}/evaluation/{{model}}/fp32.json",
+    params:
+        mean_std=model_mean_std,
+        arch=lambda wc: model_entry(wc)["arch"],
+        precision="fp32",
+        algorithm=None,
+        source=None,
+        batch_size=EVAL["batch_size"],
+        timing_batch_size=EVAL["throughput_batch_size"],
+        timing_seconds=EVAL["timing_seconds"],
+    log:
+        f"{RES}/logs/evaluate/{{model}}/fp32.log",
+    benchmark:
+        f"{RES}/benchmarks/evaluate/{{model}}/fp32.tsv"
+    threads: EVAL["threads"]
+    resources:
+        mem_mb=3000,
+        runtime=30,
+    conda:
+        "../envs/synthcal.yaml"
+    script:
+        "../workflow_scripts/evaluate.py"
+
+
+rule evaluate_int8:
+    input:
+        xml=f"{RES}/quantized/{{algorithm}}/{{source}}/{{model}}/int8.xml",
+        bin=f"{RES}/quantized/{{algorithm}}/{{source}}/{{model}}/int8.bin",
+        test=f"{RES}/data/cifar10/test.npz",
+        code=lib("evaluate.py", "preprocess.py"),
+    output:
+        f"{RES}/evaluation/{{model}}/{{algorithm}}/{{source}}.json",
+    params:
+        mean_std=model_mean_std,
+        arch=lambda wc: model_entry(wc)["arch"],
+        precision="int8",
+        algorithm=lambda wc: wc.algorithm,
+        source=lambda wc: wc.source,
+        batch_size=EVAL["batch_size"],
+        timing_batch_size=EVAL["throughput_batch_size"],
+        timing_seconds=EVAL["timing_seconds"],
+    log:
+        f"{RES}/logs/evaluate/{{model}}/{{algorithm}}/{{source}}.log",
+    benchmark:
+        f"{RES}/benchmarks/evaluate/{{model}}/{{algorithm}}/{{source}}.tsv"
+    threads: EVAL["threads"]
+    resources:
+        mem_mb=3000,
+        runtime=30,
+    conda:
+        "../envs/synthcal.yaml"
+    script:
+        "../workflow_scripts/evaluate.py"

@@ -1,0 +1,96 @@
+"""Calibration folders: ``<root>/<class>/<n>.png`` plus ``<root>/manifest.json``.
+
+Every calibration source (real CIFAR-10 here; GAN, fractal and data-free sources later) produces a folder of this
+shape, and quantization reads any of them the same way (:func:`load_calibration_folder`,
+:func:`calibration_order`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from synthcal.data import Split, read_class_folder, write_class_folder
+from synthcal.io import atomic_path, read_json, write_json
+from synthcal.seeding import rng
+
+MANIFEST = "manifest.json"
+
+
+class CalibrationError(ValueError):
+    """A calibration folder cannot be built or read."""
+
+
+def select_balanced(labels: np.ndarray, n_per_class: int, seed: int, purpose: str = "cifar10",
+                    num_classes: int = 10) -> np.ndarray:
+    """Indices of ``n_per_class`` items of every class, drawn without replacement with ``seed``.
+
+    The result is grouped by class (class 0 first), and within a class in ascending index order.
+    """
+    gen = rng(seed, "calibration-selection", purpose)
+    chosen = []
+    for cls in range(num_classes):
+        pool = np.flatnonzero(labels == cls)
+        if len(pool) < n_per_class:
+            raise CalibrationError(f"class {cls} has {len(pool)} images, fewer than n_per_class={n_per_class}")
+        chosen.append(np.sort(gen.choice(pool, size=n_per_class, replace=False)))
+    return np.concatenate(chosen)
+
+
+def write_calibration_folder(root: str | Path, split: Split, manifest: Mapping[str, Any]) -> dict[str, Any]:
+    """Write ``split`` as lossless PNGs under ``root`` with a manifest, atomically (all or nothing).
+
+    The manifest gets ``count`` and ``class_counts`` added; returns it.
+    """
+    full = dict(manifest)
+    full.update(count=len(split), class_counts=split.class_counts(), layout="<class>/<n>.png")
+    with atomic_path(root) as tmp:
+        tmp.mkdir()
+        write_class_folder(tmp, split)
+        write_json(tmp / MANIFEST, full)
+    return full
+
+
+def load_calibration_folder(root: str | Path, progress: bool = True) -> tuple[Split, dict[str, Any]]:
+    """Read a calibration folder; returns (images and labels sorted by class, manifest or {}).
+
+    Raises:
+        CalibrationError: the manifest's count disagrees with the images found.
+        synthcal.data.DataFormatError: an image cannot be decoded (the message names it).
+    """
+    root = Path(root)
+    split = read_class_folder(root, progress=progress)
+    manifest = read_json(root / MANIFEST) if (root / MANIFEST).exists() else {}
+    if manifest and manifest.get("count") != len(split):
+        raise CalibrationError(
+            f"{root} holds {len(split)} images but its manifest says {manifest.get('count')}; "
+            "the folder was modified or is incomplete: delete it and rerun the workflow")
+    return split, manifest
+
+
+def calibration_order(n: int, seed: int, subset_size: int | None = None) -> np.ndarray:
+    """The seeded order in which calibration images are given to NNCF, cut to ``subset_size``.
+
+    NNCF uses the *first* ``subset_size`` items it is given and class folders are sorted by class, so without
+    this shuffle a subset would hold only the first classes.
+    """
+    order = rng(seed, "calibration-order").permutation(n)
+    return order if subset_size is None else order[: min(subset_size, n)]
+
+
+def cifar10_calibration_folder(train_npz: str | Path, root: str | Path, n_per_class: int, seed: int) -> dict[str, Any]:
+    """The ``cifar10`` source: ``n_per_class`` seeded training images per class, written as a calibration folder.
+
+    The manifest records the chosen training-set indices, so the selection can be audited.
+    """
+    from synthcal.data import load_split
+
+    train = load_split(train_npz)
+    chosen = select_balanced(train.labels, n_per_class, seed, purpose="cifar10", num_classes=len(train.classes))
+    subset = Split(train.images[chosen], train.labels[chosen], train.classes)
+    manifest = {"source": "cifar10", "seed": seed, "n_per_class": n_per_class,
+                "origin": str(train_npz), "train_indices": chosen.tolist()}
+    return write_calibration_folder(root, subset, manifest)

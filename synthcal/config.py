@@ -1,0 +1,137 @@
+"""Configuration: schema with defaults, validation with one clear message, and derived values.
+
+:func:`validate_config` fills the schema's defaults into a config dict (in place) and raises
+:class:`ConfigError` naming the offending key for an unknown key, a wrong type or an inconsistent entry.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator, Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+from jsonschema import validators
+
+from synthcal.models import ARCHITECTURES
+
+#: Input normalisation presets: (mean, std) of RGB values in [0, 1].
+NORMALIZATIONS: dict[str, tuple[tuple[float, float, float], tuple[float, float, float]]] = {
+    # chenyaofo/image-classification-codebase conf/cifar10.conf (the zoo's training recipe)
+    "cifar10": ((0.4914, 0.4822, 0.4465), (0.2023, 0.1994, 0.2010)),
+    # akamaster/pytorch_resnet_cifar10 trainer.py
+    "imagenet": ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
+}
+
+
+class ConfigError(ValueError):
+    """The configuration is invalid; the message names the key and what is expected."""
+
+
+def schema() -> dict[str, Any]:
+    """The JSON schema (draft 2020-12) of the workflow config."""
+    text = resources.files("synthcal").joinpath("schemas/config.schema.yaml").read_text()
+    return yaml.safe_load(text)
+
+
+def _with_defaults(cls: type) -> type:
+    validate_properties = cls.VALIDATORS["properties"]
+
+    def set_defaults(validator: Any, properties: Mapping[str, Any], instance: Any, sch: Any) -> Iterator[Any]:
+        if isinstance(instance, dict):
+            for name, sub in properties.items():
+                if "default" in sub and name not in instance:
+                    instance[name] = copy.deepcopy(sub["default"])
+        yield from validate_properties(validator, properties, instance, sch)
+
+    return validators.extend(cls, {"properties": set_defaults})
+
+
+_Validator = _with_defaults(jsonschema.Draft202012Validator)
+
+
+def _key(path: Any) -> str:
+    return ".".join(str(p) for p in path) or "<top level>"
+
+
+def _message(error: jsonschema.ValidationError) -> str:
+    key = _key(error.absolute_path)
+    if error.validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        extra = sorted(set(error.instance) - set(allowed))
+        prefix = f"{key}." if error.absolute_path else ""
+        names = ", ".join(f"'{prefix}{e}'" for e in extra)
+        hint = f" (allowed here: {', '.join(allowed)})" if allowed else ""
+        return f"unknown config key {names}{hint}"
+    if error.validator == "type":
+        want = error.validator_value if isinstance(error.validator_value, str) else " or ".join(error.validator_value)
+        return f"config key '{key}' must be of type {want}, got {error.instance!r}"
+    if error.validator == "oneOf" and error.context:
+        inner = min(error.context, key=lambda e: len(list(e.absolute_path)))
+        return f"config key '{key}': {inner.message}"
+    return f"config key '{key}': {error.message}"
+
+
+def validate_config(config: dict[str, Any]) -> dict[str, Any]:
+    """Fill defaults into ``config`` (in place) and check it; returns ``config``.
+
+    Raises:
+        ConfigError: one message naming the first offending key.
+    """
+    validator = _Validator(schema())
+    errors = sorted(validator.iter_errors(config), key=lambda e: (len(list(e.absolute_path)), str(e.absolute_path)))
+    if errors:
+        # report the shallowest error: an unknown top-level key explains more than its consequences
+        raise ConfigError(_message(errors[0]))
+    _check_consistency(config)
+    return config
+
+
+def _check_consistency(config: dict[str, Any]) -> None:
+    models = config["models"]
+    for name in config["experiment"]["models"]:
+        if name not in models:
+            raise ConfigError(
+                f"config key 'experiment.models' names {name!r}, which is not an entry of 'models' "
+                f"(defined: {', '.join(sorted(models)) or 'none'})")
+    for name, entry in models.items():
+        if entry["arch"] not in ARCHITECTURES:
+            raise ConfigError(
+                f"config key 'models.{name}.arch': unknown architecture {entry['arch']!r}; "
+                f"known: {', '.join(sorted(ARCHITECTURES))}")
+        weights = entry["weights"]
+        if not weights.get("path") and not weights.get("url"):
+            raise ConfigError(f"config key 'models.{name}.weights' needs a 'path' (local file) or a 'url'")
+        if entry["fuse"] and not entry["arch"].startswith("repvgg"):
+            raise ConfigError(f"config key 'models.{name}.fuse' is only valid for repvgg_* architectures")
+
+
+def load_config(*paths: str | Path) -> dict[str, Any]:
+    """Read YAML files (later ones override earlier ones, dicts merged recursively) and validate."""
+    merged: dict[str, Any] = {}
+    for path in paths:
+        with open(path) as fh:
+            merge(merged, yaml.safe_load(fh) or {})
+    return validate_config(merged)
+
+
+def merge(base: dict[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
+    """Recursive dict update, as snakemake applies ``--configfile`` over ``configfile:`` (lists are replaced)."""
+    for key, value in update.items():
+        if isinstance(value, Mapping) and isinstance(base.get(key), dict):
+            merge(base[key], value)
+        else:
+            base[key] = copy.deepcopy(value)
+    return base
+
+
+def normalization(entry: Mapping[str, Any]) -> tuple[list[float], list[float]]:
+    """(mean, std) of a model entry's ``normalization`` (preset name or explicit values)."""
+    norm = entry.get("normalization", "cifar10")
+    if isinstance(norm, str):
+        mean, std = NORMALIZATIONS[norm]
+        return list(mean), list(std)
+    return [float(v) for v in norm["mean"]], [float(v) for v in norm["std"]]

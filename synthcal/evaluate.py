@@ -1,0 +1,102 @@
+"""Evaluation of OpenVINO IRs: top-1 accuracy on a labelled split, throughput and batch-1 latency."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import openvino as ov
+from tqdm import tqdm
+
+from synthcal.convert import compile_f32
+from synthcal.data import Split
+from synthcal.preprocess import to_model_input
+
+
+@dataclass
+class Timing:
+    """Throughput (batch ``batch_size``) and latency (batch 1) of a compiled IR."""
+
+    threads: int
+    batch_size: int
+    images_per_s: float | None
+    latency_ms_median: float | None
+    latency_ms_p90: float | None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def predict(compiled: ov.CompiledModel, images: np.ndarray, mean: Sequence[float], std: Sequence[float],
+            batch_size: int = 200, desc: str = "evaluate") -> np.ndarray:
+    """Logits of ``images`` (uint8 NHWC), computed in batches; shape (N, classes)."""
+    request = compiled.create_infer_request()
+    outputs = []
+    for start in tqdm(range(0, len(images), batch_size), desc=desc, unit="batch", mininterval=1.0):
+        x = to_model_input(images[start : start + batch_size], mean, std)
+        outputs.append(request.infer({0: x})[0].copy())
+    return np.concatenate(outputs)
+
+
+def accuracy_report(logits: np.ndarray, split: Split) -> dict:
+    """Top-1 accuracy overall and per class."""
+    hits = logits.argmax(1) == split.labels
+    per_class = {name: float(hits[split.labels == i].mean()) if np.any(split.labels == i) else None
+                 for i, name in enumerate(split.classes)}
+    return {"accuracy": float(hits.mean()), "correct": int(hits.sum()), "n_images": int(len(split)),
+            "per_class_accuracy": per_class}
+
+
+def _static(model_path: str | Path, batch: int) -> ov.Model:
+    model = ov.Core().read_model(str(model_path))
+    model.reshape([batch, 3, 32, 32])
+    return model
+
+
+def measure_timing(model_path: str | Path, threads: int, batch_size: int = 64, seconds: float = 3.0,
+                   seed: int = 0) -> Timing:
+    """Synchronous throughput at ``batch_size`` and batch-1 latency, each measured for ``seconds``.
+
+    Both use FP32 inference precision (INT8 layers of a quantized IR still run in INT8) and ``threads``
+    inference threads. ``seconds=0`` skips the measurement (all values None).
+    """
+    if seconds <= 0:
+        return Timing(threads, batch_size, None, None, None)
+    rng = np.random.default_rng(seed)
+
+    def run(batch: int) -> list[float]:
+        compiled = compile_f32(_static(model_path, batch), threads)
+        request = compiled.create_infer_request()
+        x = rng.standard_normal((batch, 3, 32, 32), dtype=np.float32)
+        for _ in range(3):  # warm-up
+            request.infer({0: x})
+        durations: list[float] = []
+        deadline = time.perf_counter() + seconds
+        while time.perf_counter() < deadline or len(durations) < 5:
+            t0 = time.perf_counter()
+            request.infer({0: x})
+            durations.append(time.perf_counter() - t0)
+        return durations
+
+    batched = run(batch_size)
+    single = np.asarray(run(1)) * 1000.0
+    return Timing(threads=threads, batch_size=batch_size,
+                  images_per_s=float(batch_size * len(batched) / sum(batched)),
+                  latency_ms_median=float(np.median(single)), latency_ms_p90=float(np.percentile(single, 90)))
+
+
+def evaluate_ir(model_path: str | Path, split: Split, mean: Sequence[float], std: Sequence[float], *,
+                threads: int, batch_size: int = 200, timing_batch_size: int = 64,
+                timing_seconds: float = 3.0) -> dict:
+    """Accuracy of an IR on ``split`` plus its throughput and latency; the dict written per evaluation."""
+    compiled = compile_f32(model_path, threads)
+    start = time.perf_counter()
+    logits = predict(compiled, split.images, mean, std, batch_size, desc=f"evaluate {Path(model_path).name}")
+    report = accuracy_report(logits, split)
+    report["eval_seconds"] = round(time.perf_counter() - start, 3)
+    report.update(measure_timing(model_path, threads, timing_batch_size, timing_seconds).to_dict())
+    report["openvino_version"] = ov.get_version()
+    return report

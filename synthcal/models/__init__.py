@@ -1,0 +1,111 @@
+"""CIFAR-10 classifiers: the paper's chenyaofo zoo architectures and akamaster's CIFAR ResNets.
+
+:func:`build` returns an untrained network whose ``state_dict`` keys and shapes equal those of the published
+checkpoints, :func:`load_weights` reads such a checkpoint (``weights_only=True``) and loads it with
+``strict=True``, and :func:`reparameterize` folds a RepVGG into its single-branch deploy form.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from synthcal.models.mobilenetv2 import MobileNetV2
+from synthcal.models.repvgg import RepVGG, reparameterize
+from synthcal.models.resnet import CifarResNet
+from synthcal.models.shufflenetv2 import ShuffleNetV2
+from synthcal.models.vgg import VGG
+
+__all__ = ["ARCHITECTURES", "build", "load_weights", "reparameterize", "UnknownArchitectureError", "WeightsError"]
+
+
+class UnknownArchitectureError(ValueError):
+    """Raised by :func:`build` for an architecture name it does not know."""
+
+
+class WeightsError(RuntimeError):
+    """Raised when a checkpoint cannot be read or does not fit the architecture."""
+
+
+def _zoo_resnet(depth: int) -> Callable[[int], nn.Module]:
+    return lambda num_classes: CifarResNet(depth, shortcut="B", num_classes=num_classes)
+
+
+def _akamaster_resnet(depth: int) -> Callable[[int], nn.Module]:
+    return lambda num_classes: CifarResNet(depth, shortcut="A", num_classes=num_classes)
+
+
+#: Architecture name -> constructor taking ``num_classes``. Names without a prefix are the chenyaofo zoo's.
+ARCHITECTURES: dict[str, Callable[[int], nn.Module]] = {
+    **{f"resnet{d}": _zoo_resnet(d) for d in (20, 32, 44, 56)},
+    **{name: (lambda v: lambda k: VGG(v, k))(name) for name in ("vgg11_bn", "vgg13_bn", "vgg16_bn", "vgg19_bn")},
+    **{f"mobilenetv2_{w}": (lambda m: lambda k: MobileNetV2(m, k))(mult)
+       for w, mult in (("x0_5", 0.5), ("x0_75", 0.75), ("x1_0", 1.0), ("x1_4", 1.4))},
+    **{f"shufflenetv2_{w}": (lambda v: lambda k: ShuffleNetV2(v, k))(w) for w in ("x0_5", "x1_0", "x1_5", "x2_0")},
+    **{f"repvgg_{v}": (lambda x: lambda k: RepVGG(x, k))(v) for v in ("a0", "a1", "a2")},
+    **{f"akamaster_resnet{d}": _akamaster_resnet(d) for d in (20, 32, 44, 56, 110)},
+}
+
+#: The five architectures of the paper (Table 1).
+PAPER_ARCHITECTURES = ("resnet20", "vgg16_bn", "mobilenetv2_x1_4", "shufflenetv2_x2_0", "repvgg_a2")
+
+
+def build(arch: str, num_classes: int = 10, fuse: bool = False) -> nn.Module:
+    """Build an untrained classifier.
+
+    Args:
+        arch: a key of :data:`ARCHITECTURES`, e.g. ``"resnet20"`` (chenyaofo zoo) or ``"akamaster_resnet20"``.
+        num_classes: classifier outputs (10 for CIFAR-10).
+        fuse: return the RepVGG deploy form (only meaningful for ``repvgg_*``; load weights *before* fusing
+            with :func:`reparameterize` when the checkpoint is in training form, as the zoo's are).
+
+    Raises:
+        UnknownArchitectureError: naming the known architectures.
+    """
+    try:
+        ctor = ARCHITECTURES[arch]
+    except KeyError:
+        raise UnknownArchitectureError(
+            f"unknown architecture {arch!r}; known: {', '.join(sorted(ARCHITECTURES))}") from None
+    model = ctor(num_classes)
+    if fuse:
+        reparameterize(model)
+    return model
+
+
+def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
+    """Read a checkpoint as a flat ``state_dict``.
+
+    Accepts a bare state_dict (chenyaofo zoo) or a dict with a ``"state_dict"`` entry (akamaster), strips a
+    ``module.`` prefix left by ``DataParallel``, and loads with ``weights_only=True`` (no code execution).
+    """
+    path = Path(path)
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise WeightsError(f"weights file {path} does not exist") from None
+    except Exception as exc:  # corrupt file, pickle with code, ...
+        raise WeightsError(f"cannot read weights file {path}: {exc}") from exc
+    if isinstance(obj, dict) and "state_dict" in obj and isinstance(obj["state_dict"], dict):
+        obj = obj["state_dict"]
+    if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise WeightsError(f"{path} is not a state_dict (a dict of tensors, or a dict with a 'state_dict' entry)")
+    return {(k[len("module."):] if k.startswith("module.") else k): v for k, v in obj.items()}
+
+
+def load_weights(model: nn.Module, path: str | Path) -> nn.Module:
+    """Load a checkpoint into ``model`` with ``strict=True``; errors name the file and the mismatching keys."""
+    state = read_state_dict(path)
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        raise WeightsError(f"weights in {path} do not fit {type(model).__name__}: {exc}") from exc
+    return model.eval()
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in model.parameters())

@@ -1,0 +1,10 @@
+"""Rule adapter: the cifar10 calibration folder (synthcal.calibration.cifar10_calibration_folder)."""
+
+from synthcal.calibration import cifar10_calibration_folder
+from synthcal.logs import step_logging
+
+sm = snakemake  # noqa: F821 (injected by snakemake)
+with step_logging(sm.log[0]) as log:
+    manifest = cifar10_calibration_folder(sm.input.train, sm.output[0], sm.params.n_per_class, sm.params.seed)
+    log.info("wrote %d images (%d per class, seed %d) to %s", manifest["count"], sm.params.n_per_class,
+             sm.params.seed, sm.output[0])

@@ -1,0 +1,10 @@
+"""Rule adapter: download a file and verify its checksum (synthcal.download.download)."""
+
+from synthcal.download import download
+from synthcal.logs import step_logging
+
+sm = snakemake  # noqa: F821 (injected by snakemake)
+with step_logging(sm.log[0]) as log:
+    log.info("downloading %s", sm.params.url)
+    download(sm.params.url, sm.output[0], sm.params.checksum, sm.params.config_key)
+    log.info("saved %s", sm.output[0])
