@@ -4,10 +4,11 @@ from urllib.parse import urlparse
 
 from snakemake.exceptions import WorkflowError
 
-from synthcal.config import ConfigError, normalization, validate_config
+from synthcal.config import ConfigError, check_local_paths, normalization, validate_config
 
 try:
     validate_config(config)
+    check_local_paths(config)
 except ConfigError as exc:
     raise WorkflowError(f"invalid configuration: {exc}") from None
 
@@ -59,9 +60,28 @@ def weights_download(wildcards):
     raise WorkflowError(f"no model in config downloads a file named {wildcards.filename}")
 
 
+def cifar10_input(wildcards):
+    """The local CIFAR-10 copy named in config, else the downloaded canonical archive."""
+    local = config["data"]["cifar10"]["local_path"]
+    return local if local else "resources/downloads/cifar-10-python.tar.gz"
+
+
 def calibration_folder(wildcards):
     """The calibration folder a (model, source) pair is calibrated on."""
     return f"{RES}/calibration/{wildcards.source}"
+
+
+def algorithm_inputs(algorithm):
+    def inputs(wildcards):
+        grid = [(m, s) for m in MODELS for s in SOURCES]
+        return {
+            "fp32": [f"{RES}/evaluation/{m}/fp32.json" for m in MODELS],
+            "int8": [f"{RES}/evaluation/{m}/{algorithm}/{s}.json" for m, s in grid],
+            "quantization": [f"{RES}/quantized/{algorithm}/{s}/{m}/quantization.json" for m, s in grid],
+        }
+
+    return inputs
+
 
 
 def final_targets():

@@ -2,17 +2,13 @@
 # results/data/cifar10/{train,test}.npz (uint8 images + labels), which every later rule reads.
 
 
-def cifar10_input(wildcards):
-    local = config["data"]["cifar10"]["local_path"]
-    return local if local else "resources/downloads/cifar-10-python.tar.gz"
-
 
 rule download_cifar10:
     output:
         "resources/downloads/cifar-10-python.tar.gz",
     params:
         url=config["data"]["cifar10"]["url"],
-        checksum="md5:" + config["data"]["cifar10"]["md5"],
+        checksum=f"md5:{config['data']['cifar10']['md5']}",
         config_key="data.cifar10.local_path",
     log:
         f"{RES}/logs/download_cifar10.log",

@@ -109,6 +109,21 @@ def _check_consistency(config: dict[str, Any]) -> None:
             raise ConfigError(f"config key 'models.{name}.fuse' is only valid for repvgg_* architectures")
 
 
+def check_local_paths(config: Mapping[str, Any], base: str | Path = ".") -> None:
+    """Check that every local file the experiment uses exists (relative paths: from ``base``).
+
+    Raises:
+        ConfigError: naming the key and the missing path, so a typo fails at start-up, not hours later.
+    """
+    checks = [("data.cifar10.local_path", config["data"]["cifar10"]["local_path"])]
+    checks += [(f"models.{m}.weights.path", config["models"][m]["weights"]["path"])
+               for m in config["experiment"]["models"]]
+    for key, value in checks:
+        if value and not (Path(base) / value).exists():
+            raise ConfigError(f"config key '{key}': {value} does not exist (relative paths start at "
+                              f"{Path(base).resolve()}); fix the path or set the key to null to download")
+
+
 def load_config(*paths: str | Path) -> dict[str, Any]:
     """Read YAML files (later ones override earlier ones, dicts merged recursively) and validate."""
     merged: dict[str, Any] = {}

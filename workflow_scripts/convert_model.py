@@ -11,7 +11,7 @@ with step_logging(sm.log[0]) as log:
     torch.set_num_threads(sm.threads)
     spec = f"sha256:{sm.params.sha256}" if sm.params.sha256 else None
     verify_checksum(sm.input.weights, spec, "model weights")
-    digest = file_digest(sm.input.weights, "sha256")
+    digest = f"sha256:{file_digest(sm.input.weights, 'sha256')}"
     log.info("converting %s (arch %s, fuse %s) from %s", sm.wildcards.model, sm.params.arch, sm.params.fuse,
              sm.input.weights)
     report = convert(sm.params.arch, sm.input.weights, sm.output.xml, fuse=sm.params.fuse, seed=sm.params.seed,

@@ -1,0 +1,89 @@
+"""Builders of tiny, deterministic inputs for the tests (no network, no ../shared)."""
+
+from __future__ import annotations
+
+import io
+import pickle
+import tarfile
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from synthcal import CIFAR10_CLASSES
+from synthcal.models import build
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+
+def random_images(n: int, seed: int) -> np.ndarray:
+    """n smooth-ish random RGB images (uint8, 32x32): blocky noise, so JPEG/PNG round trips stay meaningful."""
+    rng = np.random.default_rng(seed)
+    coarse = rng.integers(0, 256, size=(n, 8, 8, 3), dtype=np.uint8)
+    return coarse.repeat(4, axis=1).repeat(4, axis=2)
+
+
+def write_image_tree(root: Path, n_train: int, n_test: int, seed: int = 0, suffix: str = ".png") -> Path:
+    """``root/{train,test}/<class>/<i><suffix>`` with n images per class and split."""
+    for split, n, offset in (("train", n_train, 0), ("test", n_test, 1000)):
+        for label, name in enumerate(CIFAR10_CLASSES):
+            folder = root / split / name
+            folder.mkdir(parents=True, exist_ok=True)
+            for i, img in enumerate(random_images(n, seed + offset + label)):
+                Image.fromarray(img).save(folder / f"{i:04d}{suffix}")
+    return root
+
+
+def tar_folder(folder: Path, archive: Path, arcname: str) -> Path:
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(folder, arcname=arcname)
+    return archive
+
+
+def write_canonical_archive(path: Path, n_per_batch: int = 20, seed: int = 0) -> tuple[Path, dict[str, np.ndarray]]:
+    """A miniature ``cifar-10-python.tar.gz`` (same pickle format, fewer images); returns (path, expected arrays)."""
+    rng = np.random.default_rng(seed)
+    expected = {"train_images": [], "train_labels": [], "test_images": [], "test_labels": []}
+    with tarfile.open(path, "w:gz") as tar:
+        for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+            images = rng.integers(0, 256, size=(n_per_batch, 32, 32, 3), dtype=np.uint8)
+            labels = [int(v) for v in np.arange(n_per_batch) % 10]
+            batch = {b"batch_label": name.encode(), b"labels": labels,
+                     b"data": images.transpose(0, 3, 1, 2).reshape(n_per_batch, -1),
+                     b"filenames": [f"{i}.png".encode() for i in range(n_per_batch)]}
+            raw = pickle.dumps(batch, protocol=2)
+            info = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
+            info.size = len(raw)
+            tar.addfile(info, io.BytesIO(raw))
+            key = "test" if name == "test_batch" else "train"
+            expected[f"{key}_images"].append(images)
+            expected[f"{key}_labels"].append(np.array(labels))
+        meta = pickle.dumps({b"label_names": [c.encode() for c in CIFAR10_CLASSES]}, protocol=2)
+        info = tarfile.TarInfo("cifar-10-batches-py/batches.meta")
+        info.size = len(meta)
+        tar.addfile(info, io.BytesIO(meta))
+    return path, {k: np.concatenate(v) for k, v in expected.items()}
+
+
+def random_weights(arch: str, path: Path, seed: int = 0) -> Path:
+    """Save a randomly initialised checkpoint whose BatchNorm statistics were set on random inputs.
+
+    Freshly initialised BN layers (mean 0, variance 1) make deep nets output near-constant logits; a few
+    train-mode passes give input-dependent outputs, as a trained network has.
+    """
+    torch.manual_seed(seed)
+    model = build(arch)
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.momentum = None  # cumulative average
+            torch.nn.init.uniform_(m.weight, 0.5, 1.5)
+            torch.nn.init.normal_(m.bias, 0.0, 0.2)
+    model.train()
+    with torch.no_grad():
+        for _ in range(3):
+            model(torch.randn(32, 3, 32, 32))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(model.state_dict(), path)
+    return path

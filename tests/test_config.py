@@ -1,0 +1,112 @@
+import copy
+
+import pytest
+import yaml
+
+from helpers import REPO
+from synthcal.config import ConfigError, load_config, merge, normalization, validate_config
+
+
+def test_defaults_are_filled_in_place():
+    config = {"models": {"m": {"arch": "resnet20", "weights": {"path": "w.pt"}}},
+              "experiment": {"models": ["m"]}}
+    out = validate_config(config)
+    assert out is config
+    assert config["seed"] == 0
+    assert config["calibration"]["n_per_class"] == 500
+    assert config["quantization"]["default"]["subset_size"] is None
+    assert config["quantization"]["default"]["preset"] == "performance"
+    assert config["models"]["m"]["normalization"] == "cifar10"
+    assert config["models"]["m"]["fuse"] is False
+    assert config["models"]["m"]["weights"]["url"] is None
+    assert config["evaluation"]["threads"] == 4
+
+
+def test_repository_configs_are_valid():
+    paper = load_config(REPO / "config.yaml")
+    assert paper["experiment"]["models"] == ["resnet20", "vgg16_bn", "mobilenetv2_x1_4", "shufflenetv2_x2_0",
+                                             "repvgg_a2", "repvgg_a2_fused"]
+    assert paper["calibration"]["n_per_class"] == 500
+    assert paper["quantization"]["default"]["subset_size"] == 5000
+    assert paper["models"]["repvgg_a2_fused"]["fuse"] is True
+    assert paper["models"]["repvgg_a2"]["fuse"] is False
+    offline = load_config(REPO / "config.yaml", REPO / "configs" / "offline.yaml")
+    assert offline["experiment"]["models"] == ["akamaster_resnet20"]
+    assert offline["models"]["akamaster_resnet20"]["weights"]["path"].endswith("resnet20-12fca82f.th")
+    # merged, not replaced: the URL of the catalogue entry survives the override
+    assert offline["models"]["akamaster_resnet20"]["weights"]["url"].startswith("https://")
+
+
+def _paper_config():
+    with open(REPO / "config.yaml") as fh:
+        return yaml.safe_load(fh)
+
+
+@pytest.mark.parametrize("mutate, key", [
+    (lambda c: c["quantization"]["default"].update(subsetsize=10), "quantization.default.subsetsize"),
+    (lambda c: c.update(sed=1), "sed"),
+    (lambda c: c["models"]["resnet20"].update(weight={}), "models.resnet20.weight"),
+])
+def test_unknown_key_is_named(mutate, key):
+    config = _paper_config()
+    mutate(config)
+    with pytest.raises(ConfigError, match=f"unknown config key '{key}'"):
+        validate_config(config)
+
+
+@pytest.mark.parametrize("mutate, key", [
+    (lambda c: c["quantization"]["default"].update(subset_size="all"), "quantization.default.subset_size"),
+    (lambda c: c.update(seed="42"), "seed"),
+    (lambda c: c["calibration"].update(n_per_class=1.5), "calibration.n_per_class"),
+    (lambda c: c["experiment"].update(models="resnet20"), "experiment.models"),
+])
+def test_wrong_type_is_named(mutate, key):
+    config = _paper_config()
+    mutate(config)
+    with pytest.raises(ConfigError, match=f"config key '{key}' must be of type"):
+        validate_config(config)
+
+
+def test_bad_values_are_named():
+    config = _paper_config()
+    config["quantization"]["default"]["preset"] = "fast"
+    with pytest.raises(ConfigError, match="quantization.default.preset"):
+        validate_config(config)
+    config = _paper_config()
+    config["experiment"]["sources"] = ["imagenet"]
+    with pytest.raises(ConfigError, match="experiment.sources.0"):
+        validate_config(config)
+
+
+def test_unknown_architecture_and_missing_model_are_named():
+    config = _paper_config()
+    config["models"]["resnet20"]["arch"] = "resnet21"
+    with pytest.raises(ConfigError, match=r"models\.resnet20\.arch.*unknown architecture 'resnet21'"):
+        validate_config(config)
+    config = _paper_config()
+    config["experiment"]["models"] = ["resnet20", "alexnet"]
+    with pytest.raises(ConfigError, match=r"experiment\.models.*'alexnet'"):
+        validate_config(config)
+
+
+def test_weights_need_path_or_url_and_fuse_needs_repvgg():
+    config = _paper_config()
+    config["models"]["resnet20"]["weights"] = {"sha256": "4118986f"}
+    with pytest.raises(ConfigError, match=r"models\.resnet20\.weights.*'path'.*'url'"):
+        validate_config(config)
+    config = _paper_config()
+    config["models"]["resnet20"]["fuse"] = True
+    with pytest.raises(ConfigError, match=r"models\.resnet20\.fuse"):
+        validate_config(config)
+
+
+def test_normalization_presets_and_explicit_values():
+    assert normalization({"normalization": "imagenet"}) == ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
+    assert normalization({"normalization": "cifar10"})[0] == [0.4914, 0.4822, 0.4465]
+    assert normalization({"normalization": {"mean": [0, 0, 0], "std": [1, 1, 1]}}) == ([0, 0, 0], [1, 1, 1])
+
+
+def test_merge_is_recursive_and_replaces_lists():
+    base = {"a": {"b": 1, "c": [1, 2]}, "d": 1}
+    merged = merge(copy.deepcopy(base), {"a": {"c": [3]}, "e": 2})
+    assert merged == {"a": {"b": 1, "c": [3]}, "d": 1, "e": 2}

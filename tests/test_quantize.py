@@ -1,0 +1,73 @@
+import numpy as np
+import openvino as ov
+import pytest
+
+from helpers import random_images, random_weights
+from synthcal.convert import compile_f32, convert
+from synthcal.quantize import DefaultQuantizationSettings, calibration_dataset, nncf_thread_limit, quantize_default
+
+MEAN, STD = (0.5, 0.5, 0.5), (0.25, 0.25, 0.25)
+
+
+@pytest.fixture(scope="module")
+def fp32_ir(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("q")
+    weights = random_weights("resnet20", tmp / "w.pt")
+    convert("resnet20", weights, tmp / "fp32.xml")
+    return tmp / "fp32.xml"
+
+
+def test_calibration_dataset_is_the_seeded_head_of_a_shuffle():
+    images = random_images(40, 0)
+    dataset, order = calibration_dataset(images, MEAN, STD, seed=3, subset_size=10)
+    items = list(dataset.get_inference_data())
+    assert len(items) == 10 and items[0].shape == (1, 3, 32, 32) and items[0].dtype == np.float32
+    again, order2 = calibration_dataset(images, MEAN, STD, seed=3, subset_size=10)
+    assert np.array_equal(order, order2)
+    assert not np.array_equal(order, calibration_dataset(images, MEAN, STD, seed=4, subset_size=10)[1])
+    expected = (images[order[0]].astype(np.float32) / 255 - 0.5) / 0.25
+    np.testing.assert_allclose(items[0][0], expected.transpose(2, 0, 1), rtol=1e-6)
+
+
+def test_settings_map_to_nncf_arguments():
+    import nncf
+
+    kw = DefaultQuantizationSettings(subset_size=None, preset="mixed", target_device="CPU",
+                                     fast_bias_correction=False, channel_alignment=True,
+                                     ignored_types=("Add",)).nncf_kwargs(n_items=123)
+    assert kw["subset_size"] == 123 and kw["preset"] == nncf.QuantizationPreset.MIXED
+    assert kw["target_device"] == nncf.TargetDevice.CPU and kw["fast_bias_correction"] is False
+    assert kw["advanced_parameters"].disable_channel_alignment is False
+    assert kw["ignored_scope"].types == ["Add"]
+    assert DefaultQuantizationSettings(subset_size=50).nncf_kwargs(n_items=20)["subset_size"] == 20
+
+
+def test_quantize_inserts_fake_quantize_and_stays_close(fp32_ir):
+    images = random_images(60, 1)
+    settings = DefaultQuantizationSettings(subset_size=40)
+    model, report = quantize_default(fp32_ir, images, MEAN, STD, settings, seed=0, threads=1)
+    assert report["fake_quantize_ops"] > 10 and report["subset_size"] == 40 and report["n_calibration"] == 60
+    assert not any(op.get_type_name() == "FakeQuantize" for op in ov.Core().read_model(str(fp32_ir)).get_ops())
+    x = np.random.default_rng(0).standard_normal((16, 3, 32, 32), dtype=np.float32)
+    ref = compile_f32(fp32_ir)(x)[0]
+    out = compile_f32(model)(x)[0]
+    assert not np.allclose(out, ref, atol=1e-6)  # it is quantized ...
+    assert np.abs(out - ref).max() < 0.25 * np.abs(ref).max()  # ... but still computes nearly the same function
+
+
+def test_quantization_is_deterministic(fp32_ir):
+    images = random_images(30, 2)
+    settings = DefaultQuantizationSettings(subset_size=20)
+    x = np.random.default_rng(1).standard_normal((8, 3, 32, 32), dtype=np.float32)
+    outs = [compile_f32(quantize_default(fp32_ir, images, MEAN, STD, settings, seed=5)[0])(x)[0] for _ in range(2)]
+    np.testing.assert_array_equal(outs[0], outs[1])
+
+
+def test_thread_limit_is_scoped():
+    import nncf.openvino.engine as engine
+
+    original = engine.ov
+    with nncf_thread_limit(1):
+        core = engine.ov.Core()
+        assert core.get_property("CPU", "INFERENCE_NUM_THREADS") == 1
+    assert engine.ov is original

@@ -1,0 +1,221 @@
+"""The real snakemake on a tiny generated project: tables, reruns, bad inputs, lint."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from helpers import REPO, random_weights, tar_folder, write_image_tree
+
+pytestmark = pytest.mark.slow
+
+
+def snakemake(workdir: Path, *args: str, target: str | None = None, check: bool = True,
+              timeout: int = 900) -> subprocess.CompletedProcess:
+    """Run the repository's workflow in ``workdir`` (``target`` goes first: --configfile takes several values)."""
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
+           *([target] if target else []), *args]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}")
+    return proc
+
+
+def out(proc: subprocess.CompletedProcess) -> str:
+    return proc.stdout + proc.stderr
+
+
+def planned_jobs(proc: subprocess.CompletedProcess) -> dict[str, int]:
+    """Job counts per rule from a dry run's 'Job stats' table."""
+    text = proc.stdout + proc.stderr
+    if "Nothing to be done" in text:
+        return {}
+    table = text.split("Job stats:")[1].split("total")[0]
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", table, flags=re.M)}
+
+
+def tiny_config(root: Path, **overrides) -> dict:
+    config = {
+        "seed": 3,
+        "experiment": {"models": ["tiny_zoo", "tiny_aka"], "sources": ["cifar10"], "algorithms": ["default"]},
+        "data": {"cifar10": {"local_path": str(root / "cifar10-tiny.tar.gz")}},
+        "models": {
+            "tiny_zoo": {"arch": "resnet20", "weights": {"path": str(root / "w_zoo.pt")}, "normalization": "cifar10"},
+            "tiny_aka": {"arch": "akamaster_resnet20", "weights": {"path": str(root / "w_aka.th")},
+                         "normalization": "imagenet"},
+        },
+        "calibration": {"n_per_class": 4},
+        "conversion": {"check_batch": 4},
+        "quantization": {"threads": 1, "default": {"subset_size": 30}},
+        "evaluation": {"threads": 1, "batch_size": 25, "throughput_batch_size": 8, "timing_seconds": 0.1},
+    }
+    for key, value in overrides.items():
+        node = config
+        *parents, leaf = key.split(".")
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[leaf] = value
+    return config
+
+
+def write_config(path: Path, config: dict) -> Path:
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    """A tiny project (8 train + 5 test images per class, two random-weight ResNet-20s), run once."""
+    root = tmp_path_factory.mktemp("wf")
+    tree = write_image_tree(root / "src" / "cifar10-tiny", n_train=8, n_test=5, seed=1)
+    tar_folder(tree, root / "cifar10-tiny.tar.gz", "cifar10-tiny")
+    random_weights("resnet20", root / "w_zoo.pt", seed=1)
+    random_weights("akamaster_resnet20", root / "w_aka.th", seed=2)
+    write_config(root / "tiny.yaml", tiny_config(root))
+    snakemake(root, "--cores", "2", "--configfile", str(root / "tiny.yaml"))
+    return root
+
+
+def test_tables_hold_one_consistent_row_per_model_and_source(project):
+    table = pd.read_csv(project / "results/tables/default_quantization.csv")
+    assert sorted(table.model) == ["tiny_aka", "tiny_zoo"]
+    for col in ["model", "source", "algorithm", "fp32_accuracy", "int8_accuracy", "drop_points", "drop_percent",
+                "n_calibration", "subset_size", "seed", "fp32_images_per_s", "int8_images_per_s"]:
+        assert col in table.columns
+    assert set(table.source) == {"cifar10"} and set(table.algorithm) == {"default"}
+    assert (table.n_calibration == 40).all() and (table.subset_size == 30).all() and (table.seed == 3).all()
+    for row in table.itertuples():
+        fp32 = json.loads((project / f"results/evaluation/{row.model}/fp32.json").read_text())
+        int8 = json.loads((project / f"results/evaluation/{row.model}/default/cifar10.json").read_text())
+        assert fp32["n_images"] == int8["n_images"] == 50
+        assert row.fp32_accuracy == pytest.approx(100 * fp32["accuracy"], abs=1e-4)
+        assert row.int8_accuracy == pytest.approx(100 * int8["accuracy"], abs=1e-4)
+        assert row.drop_points == pytest.approx(row.fp32_accuracy - row.int8_accuracy, abs=1e-3)
+        assert row.fp32_images_per_s > 0 and row.int8_images_per_s > 0
+    paper = pd.read_csv(project / "results/tables/table1a.csv", index_col="source")
+    assert list(paper.columns) == ["tiny_zoo", "tiny_aka"] and list(paper.index) == ["cifar10"]
+    for row in table.itertuples():
+        assert paper.loc["cifar10", row.model] == pytest.approx(row.drop_percent, abs=0.006)
+
+
+def test_intermediate_outputs_logs_and_benchmarks(project):
+    res = project / "results"
+    calib = res / "calibration/cifar10"
+    assert len(list(calib.glob("*/*.png"))) == 40 and len(list((calib / "frog").glob("*.png"))) == 4
+    manifest = json.loads((calib / "manifest.json").read_text())
+    assert manifest["source"] == "cifar10" and manifest["seed"] == 3 and manifest["count"] == 40
+    conv = json.loads((res / "models/tiny_zoo/conversion.json").read_text())
+    assert conv["max_abs_diff_ir"] < 1e-3 and conv["weights_sha256"].startswith("sha256:")
+    q = json.loads((res / "quantized/default/cifar10/tiny_aka/quantization.json").read_text())
+    assert q["fake_quantize_ops"] > 0 and q["subset_size"] == 30
+    assert "IR vs PyTorch" in (res / "logs/convert_model/tiny_zoo.log").read_text()
+    for bench in ["prepare_cifar10.tsv", "quantize_default/cifar10/tiny_zoo.tsv", "evaluate/tiny_aka/fp32.tsv"]:
+        assert (res / "benchmarks" / bench).read_text().startswith("s\th:m:s")
+    data_manifest = json.loads((res / "data/cifar10/manifest.json").read_text())
+    assert data_manifest["layout"] == "image-tree" and data_manifest["test"]["count"] == 50
+
+
+def test_changing_a_quantization_parameter_reruns_only_downstream_jobs(project):
+    assert planned_jobs(snakemake(project, "-n", "--cores", "1", "--configfile", str(project / "tiny.yaml"))) == {}
+    changed = write_config(project / "changed.yaml", tiny_config(project, **{"quantization.default.subset_size": 20}))
+    jobs = planned_jobs(snakemake(project, "-n", "--cores", "1", "--configfile", str(changed)))
+    assert jobs == {"quantize_default": 2, "evaluate_int8": 2, "table_default": 1, "all": 1}
+
+
+def test_changing_calibration_size_keeps_data_preparation_and_conversion(project):
+    changed = write_config(project / "changed2.yaml", tiny_config(project, **{"calibration.n_per_class": 3}))
+    jobs = planned_jobs(snakemake(project, "-n", "--cores", "1", "--configfile", str(changed)))
+    assert jobs == {"calibration_cifar10": 1, "quantize_default": 2, "evaluate_int8": 2, "table_default": 1, "all": 1}
+
+
+def test_changing_a_model_normalization_reruns_only_that_model(project):
+    config = tiny_config(project)
+    config["models"]["tiny_aka"]["normalization"] = "cifar10"
+    changed = write_config(project / "changed3.yaml", config)
+    jobs = planned_jobs(snakemake(project, "-n", "--cores", "1", "--configfile", str(changed)))
+    assert jobs == {"quantize_default": 1, "evaluate_fp32": 1, "evaluate_int8": 1, "table_default": 1, "all": 1}
+
+
+def test_unknown_architecture_stops_at_startup(tmp_path, project):
+    config = tiny_config(project)
+    config["models"]["tiny_zoo"]["arch"] = "resnet21"
+    proc = snakemake(tmp_path, "-n", "--cores", "1", "--configfile", str(write_config(tmp_path / "c.yaml", config)),
+                     check=False)
+    assert proc.returncode != 0
+    assert "config key 'models.tiny_zoo.arch': unknown architecture 'resnet21'" in out(proc)
+
+
+def test_unknown_key_stops_at_startup(tmp_path, project):
+    config = tiny_config(project, **{"quantization.default.subset": 10})
+    proc = snakemake(tmp_path, "-n", "--cores", "1", "--configfile", str(write_config(tmp_path / "c.yaml", config)),
+                     check=False)
+    assert proc.returncode != 0 and "unknown config key 'quantization.default.subset'" in out(proc)
+
+
+def test_missing_local_file_is_named_with_its_key(tmp_path, project):
+    config = tiny_config(project)
+    config["models"]["tiny_aka"]["weights"]["path"] = str(tmp_path / "missing.th")
+    proc = snakemake(tmp_path, "-n", "--cores", "1", "--configfile", str(write_config(tmp_path / "c.yaml", config)),
+                     check=False)
+    assert proc.returncode != 0
+    assert "config key 'models.tiny_aka.weights.path'" in out(proc) and "missing.th does not exist" in out(proc)
+
+
+def test_weights_checksum_mismatch_fails_conversion_without_output(tmp_path, project):
+    config = tiny_config(project, **{"experiment.models": ["tiny_zoo"]})
+    config["models"]["tiny_zoo"]["weights"]["sha256"] = "deadbeef"
+    cfg = write_config(tmp_path / "c.yaml", config)
+    proc = snakemake(tmp_path, "--cores", "1", "--configfile", str(cfg), target="results/models/tiny_zoo/fp32.xml",
+                     check=False)
+    assert proc.returncode != 0
+    log = (tmp_path / "results/logs/convert_model/tiny_zoo.log").read_text()
+    assert "checksum mismatch" in log and "expected sha256 deadbeef" in log
+    assert not (tmp_path / "results/models/tiny_zoo/fp32.xml").exists()
+    assert not (tmp_path / "results/models/tiny_zoo/fp32.bin").exists()
+
+
+def test_corrupt_image_in_cifar_copy_fails_preparation_without_output(tmp_path, project):
+    tree = write_image_tree(tmp_path / "src" / "c", n_train=2, n_test=1)
+    (tree / "train" / "horse" / "0001.png").write_bytes(b"not an image")
+    tar_folder(tree, tmp_path / "bad.tar.gz", "c")
+    config = tiny_config(project, **{"data.cifar10.local_path": str(tmp_path / "bad.tar.gz")})
+    cfg = write_config(tmp_path / "c.yaml", config)
+    proc = snakemake(tmp_path, "--cores", "1", "--configfile", str(cfg), target="results/data/cifar10/train.npz",
+                     check=False)
+    assert proc.returncode != 0
+    log = (tmp_path / "results/logs/prepare_cifar10.log").read_text()
+    assert re.search(r"cannot decode image .*train/horse/0001\.png", log)
+    assert not list((tmp_path / "results/data").rglob("*.npz"))
+
+
+def test_offline_without_local_copy_names_the_key(tmp_path, project):
+    config = tiny_config(project, **{"data.cifar10.local_path": None,
+                                      "data.cifar10.url": "http://127.0.0.1:9/cifar-10-python.tar.gz"})
+    cfg = write_config(tmp_path / "c.yaml", config)
+    proc = snakemake(tmp_path, "--cores", "1", "--configfile", str(cfg), target="results/data/cifar10/train.npz",
+                     check=False)
+    assert proc.returncode != 0
+    assert "set the config key 'data.cifar10.local_path'" in (tmp_path / "results/logs/download_cifar10.log").read_text()
+    assert not (tmp_path / "resources/downloads/cifar-10-python.tar.gz").exists()
+
+
+def test_default_config_plans_the_paper_grid(tmp_path):
+    jobs = planned_jobs(snakemake(tmp_path, "-n", "--cores", "1"))
+    assert jobs["convert_model"] == 6 and jobs["quantize_default"] == 6 and jobs["evaluate_int8"] == 6
+    assert jobs["download_weights"] == 5  # repvgg_a2 and repvgg_a2_fused share one checkpoint
+    assert jobs["download_cifar10"] == 1 and jobs["calibration_cifar10"] == 1
+
+
+def test_lint_is_clean():
+    proc = subprocess.run([sys.executable, "-m", "snakemake", "--lint", "--snakefile", str(REPO / "Snakefile")],
+                          capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert proc.returncode == 0 and "Lints for" not in proc.stdout + proc.stderr, proc.stdout + proc.stderr
