@@ -24,7 +24,7 @@ wildcard_constraints:
     model="[A-Za-z0-9_]+",
     source="[A-Za-z0-9_]+",
     algorithm="[a-z_]+",
-    filename="[A-Za-z0-9_.\-]+",
+    filename="[A-Za-z0-9_.-]+",
 
 
 def lib(*modules):
