@@ -21,6 +21,8 @@ configfile: os.path.join(workflow.basedir, "config.yaml")
 include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/models.smk"
+include: "rules/teacher.smk"
+include: "rules/distylegan.smk"
 include: "rules/calibration.smk"
 include: "rules/quantize.smk"
 include: "rules/evaluate.smk"

@@ -15,6 +15,9 @@ except ConfigError as exc:
 
 LIB = Path(workflow.basedir) / "synthcal"
 MODELS = config["experiment"]["models"]
+TEACHER = config["teacher"]
+TEACHER_NAME = TEACHER["name"]
+DSG = config["distylegan"]
 SOURCES = config["experiment"]["sources"]
 ALGORITHMS = config["experiment"]["algorithms"]
 RES = "results"
@@ -84,9 +87,43 @@ def algorithm_inputs(algorithm):
 
 
 
+def teacher_dump_inputs(wildcards):
+    """What the configured teacher provider reads: a pickle, a TorchScript file, a trained run or a dump folder."""
+    provider = TEACHER["provider"]
+    if provider == "stylegan2_ada":
+        pickle = TEACHER["stylegan2_ada"]["pickle"]
+        return {"teacher": pickle["path"] or f"resources/teacher/{Path(urlparse(pickle['url']).path).name}"}
+    if provider == "trained":
+        return {"teacher": f"{RES}/teacher/trained/generator.pt", "teacher_config": f"{RES}/teacher/trained/config.json"}
+    return {"teacher": TEACHER[provider]["path"]}
+
+
+def distylegan_inputs(wildcards):
+    """The student to sample: the released checkpoint named in config, or the one trained by the workflow."""
+    folder = DSG["pretrained"] or f"{RES}/distylegan"
+    return {"generator": f"{folder}/generator.pt", "generator_config": f"{folder}/config.json"}
+
+
+def train_settings(section, mode):
+    """TrainSettings fields of a training run from its config section (the knobs reach the rule as params)."""
+    keys = ["epochs", "batch_size", "ngf", "ndf", "z_dim", "project_dim", "lr_g", "lr_d", "betas",
+            "checkpoint_every"]
+    if mode == "distill":
+        keys += ["gstep", "lambda_pixel", "pixel_schedule", "pixel_decay", "lambda_adv_kd", "lambda_adv_gan",
+                 "lambda_gan_d"]
+    return {"mode": mode, "seed": config["seed"], **{k: section[k] for k in keys}}
+
+
+def train_runtime(n_images, epochs, device):
+    """Wall-time limit in minutes: measured paper-width throughput (35 img/s on 2 CPU cores), generous on GPU."""
+    rate = 30 if device == "cpu" else 1000
+    return int(60 + 1.5 * epochs * n_images / rate / 60)
+
+
 def final_targets():
     """The tables of every configured algorithm (table1a is the default algorithm's, in the paper's shape)."""
     targets = [f"{RES}/tables/{algorithm}_quantization.csv" for algorithm in ALGORITHMS]
     if "default" in ALGORITHMS:
         targets.append(f"{RES}/tables/table1a.csv")
+    targets += [f"{RES}/figures/samples/{source}.png" for source in SOURCES]
     return targets

@@ -90,7 +90,17 @@ def validate_config(config: dict[str, Any]) -> dict[str, Any]:
     return config
 
 
+def known_sources(config: Mapping[str, Any]) -> list[str]:
+    """Calibration sources this configuration can produce."""
+    return ["cifar10", config["teacher"]["name"], "distylegan"]
+
+
 def _check_consistency(config: dict[str, Any]) -> None:
+    sources = known_sources(config)
+    for source in config["experiment"]["sources"]:
+        if source not in sources:
+            raise ConfigError(f"config key 'experiment.sources' names {source!r}; known sources: "
+                              f"{', '.join(sources)} (the teacher's source is named by 'teacher.name')")
     models = config["models"]
     for name in config["experiment"]["models"]:
         if name not in models:
@@ -116,6 +126,19 @@ def check_local_paths(config: Mapping[str, Any], base: str | Path = ".") -> None
         ConfigError: naming the key and the missing path, so a typo fails at start-up, not hours later.
     """
     checks = [("data.cifar10.local_path", config["data"]["cifar10"]["local_path"])]
+    sources = config["experiment"]["sources"]
+    teacher = config["teacher"]
+    if teacher["name"] in sources or "distylegan" in sources:
+        provider = teacher["provider"]
+        if provider == "stylegan2_ada":
+            checks.append(("teacher.stylegan2_ada.pickle.path", teacher["stylegan2_ada"]["pickle"]["path"]))
+        elif provider in ("torchscript", "dump"):
+            key = f"teacher.{provider}.path"
+            if not teacher[provider]["path"]:
+                raise ConfigError(f"config key '{key}' must name a file for teacher.provider '{provider}'")
+            checks.append((key, teacher[provider]["path"]))
+    if "distylegan" in sources:
+        checks.append(("distylegan.pretrained", config["distylegan"]["pretrained"]))
     checks += [(f"models.{m}.weights.path", config["models"][m]["weights"]["path"])
                for m in config["experiment"]["models"]]
     for key, value in checks:

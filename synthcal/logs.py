@@ -21,7 +21,7 @@ def step_logging(log_path: str | Path | None, name: str = "synthcal") -> Iterato
         handlers.append(logging.FileHandler(log_path, mode="w"))
     logging.basicConfig(level=logging.INFO, format=FORMAT, handlers=handlers, force=True)
     logging.captureWarnings(True)
-    warnings.filterwarnings("ignore", message=r".*torch\.jit\.trace.*is deprecated", category=FutureWarning)
+    warnings.filterwarnings("ignore", message=r".*torch\.jit\.(trace|load).*is deprecated", category=FutureWarning)
     logger = logging.getLogger(name)
     try:
         yield logger

@@ -22,6 +22,7 @@ def test_offline_config_reproduces_resnet20_on_jpeg_cifar10(shared, tmp_path):
     weights = offline["models"]["akamaster_resnet20"]["weights"]
     weights["path"] = str(shared / "weights" / "akamaster-resnet-cifar10" / "resnet20-12fca82f.th")
     offline.setdefault("evaluation", {})["timing_seconds"] = 1.0
+    offline["experiment"]["sources"] = ["cifar10"]  # the GAN chain takes half an hour: see test_gan_real.py
     (tmp_path / "offline.yaml").write_text(yaml.safe_dump(offline))
     snakemake(tmp_path, "--cores", "2", "--configfile", str(tmp_path / "offline.yaml"), timeout=1800)
 

@@ -43,16 +43,24 @@ def planned_jobs(proc: subprocess.CompletedProcess) -> dict[str, int]:
     return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", table, flags=re.M)}
 
 
+SOURCES = ["cifar10", "tinyteacher", "distylegan"]
+
+
 def tiny_config(root: Path, **overrides) -> dict:
     config = {
         "seed": 3,
-        "experiment": {"models": ["tiny_zoo", "tiny_aka"], "sources": ["cifar10"], "algorithms": ["default"]},
+        "experiment": {"models": ["tiny_zoo", "tiny_aka"], "sources": SOURCES, "algorithms": ["default"]},
         "data": {"cifar10": {"local_path": str(root / "cifar10-tiny.tar.gz")}},
         "models": {
             "tiny_zoo": {"arch": "resnet20", "weights": {"path": str(root / "w_zoo.pt")}, "normalization": "cifar10"},
             "tiny_aka": {"arch": "akamaster_resnet20", "weights": {"path": str(root / "w_aka.th")},
                          "normalization": "imagenet"},
         },
+        "teacher": {"name": "tinyteacher", "provider": "torchscript", "n_per_class": 10, "latent": "uniform",
+                    "batch_size": 32, "device": "cpu", "threads": 1,
+                    "torchscript": {"path": str(root / "teacher.pt"), "z_dim": 16}},
+        "distylegan": {"ngf": 16, "ndf": 8, "z_dim": 16, "project_dim": 8, "epochs": 2, "batch_size": 20,
+                       "gstep": 2, "checkpoint_every": 1, "device": "cpu", "threads": 1, "sample_batch_size": 50},
         "calibration": {"n_per_class": 4},
         "conversion": {"check_batch": 4},
         "quantization": {"threads": 1, "default": {"subset_size": 30}},
@@ -72,10 +80,25 @@ def write_config(path: Path, config: dict) -> Path:
     return path
 
 
+def tiny_torchscript_teacher(path: Path) -> Path:
+    """A random class-conditional generator (DiStyleGAN architecture, tiny) saved as TorchScript."""
+    import torch
+
+    from synthcal.gan.networks import Generator, one_hot
+
+    torch.manual_seed(0)
+    generator = Generator(ngf=16, z_dim=16, project_dim=8).eval()
+    traced = torch.jit.trace(generator, (torch.rand(2, 16), one_hot(torch.tensor([0, 1]))))
+    traced.save(str(path))
+    return path
+
+
 @pytest.fixture(scope="module")
 def project(tmp_path_factory) -> Path:
-    """A tiny project (8 train + 5 test images per class, two random-weight ResNet-20s), run once."""
+    """A tiny project (8 train + 5 test images per class, two random-weight ResNet-20s, a random TorchScript
+    teacher, a 2-epoch DiStyleGAN), run once."""
     root = tmp_path_factory.mktemp("wf")
+    tiny_torchscript_teacher(root / "teacher.pt")
     tree = write_image_tree(root / "src" / "cifar10-tiny", n_train=8, n_test=5, seed=1)
     tar_folder(tree, root / "cifar10-tiny.tar.gz", "cifar10-tiny")
     random_weights("resnet20", root / "w_zoo.pt", seed=1)
@@ -87,24 +110,24 @@ def project(tmp_path_factory) -> Path:
 
 def test_tables_hold_one_consistent_row_per_model_and_source(project):
     table = pd.read_csv(project / "results/tables/default_quantization.csv")
-    assert sorted(table.model) == ["tiny_aka", "tiny_zoo"]
+    assert sorted(zip(table.model, table.source)) == sorted((m, s) for m in ["tiny_zoo", "tiny_aka"] for s in SOURCES)
     for col in ["model", "source", "algorithm", "fp32_accuracy", "int8_accuracy", "drop_points", "drop_percent",
                 "n_calibration", "subset_size", "seed", "fp32_images_per_s", "int8_images_per_s"]:
         assert col in table.columns
-    assert set(table.source) == {"cifar10"} and set(table.algorithm) == {"default"}
+    assert set(table.algorithm) == {"default"}
     assert (table.n_calibration == 40).all() and (table.subset_size == 30).all() and (table.seed == 3).all()
     for row in table.itertuples():
         fp32 = json.loads((project / f"results/evaluation/{row.model}/fp32.json").read_text())
-        int8 = json.loads((project / f"results/evaluation/{row.model}/default/cifar10.json").read_text())
+        int8 = json.loads((project / f"results/evaluation/{row.model}/default/{row.source}.json").read_text())
         assert fp32["n_images"] == int8["n_images"] == 50
         assert row.fp32_accuracy == pytest.approx(100 * fp32["accuracy"], abs=1e-4)
         assert row.int8_accuracy == pytest.approx(100 * int8["accuracy"], abs=1e-4)
         assert row.drop_points == pytest.approx(row.fp32_accuracy - row.int8_accuracy, abs=1e-3)
         assert row.fp32_images_per_s > 0 and row.int8_images_per_s > 0
     paper = pd.read_csv(project / "results/tables/table1a.csv", index_col="source")
-    assert list(paper.columns) == ["tiny_zoo", "tiny_aka"] and list(paper.index) == ["cifar10"]
+    assert list(paper.columns) == ["tiny_zoo", "tiny_aka"] and list(paper.index) == SOURCES
     for row in table.itertuples():
-        assert paper.loc["cifar10", row.model] == pytest.approx(row.drop_percent, abs=0.006)
+        assert paper.loc[row.source, row.model] == pytest.approx(row.drop_percent, abs=0.006)
 
 
 def test_intermediate_outputs_logs_and_benchmarks(project):
@@ -124,17 +147,44 @@ def test_intermediate_outputs_logs_and_benchmarks(project):
     assert data_manifest["layout"] == "image-tree" and data_manifest["test"]["count"] == 50
 
 
+def test_gan_chain_outputs(project):
+    res = project / "results"
+    dump = json.loads((res / "teacher/dump/manifest.json").read_text())
+    assert dump["count"] == 100 and dump["latent"] == "uniform" and dump["teacher"]["provider"] == "torchscript"
+    assert dump["teacher"]["sha256"] and (res / "teacher/dump/noise.npy").exists()
+    assert len(list((res / "teacher/dump").glob("*/*.png"))) == 100
+    training = json.loads((res / "distylegan/training.json").read_text())
+    assert training["epochs"] == 2 and training["images_per_s"] > 0
+    assert len((res / "distylegan/losses.csv").read_text().strip().splitlines()) == 3
+    for name in ("loss_curves.png", "samples.png", "generator.pt", "config.json"):
+        assert (res / "distylegan" / name).exists()
+    for source in SOURCES:
+        manifest = json.loads((res / f"calibration/{source}/manifest.json").read_text())
+        assert manifest["source"] == source and manifest["count"] == 40
+        assert (res / f"figures/samples/{source}.png").stat().st_size > 1000
+    teacher_cal = json.loads((res / "calibration/tinyteacher/manifest.json").read_text())
+    assert len(teacher_cal["dump_indices"]) == 40
+
+
 def test_changing_a_quantization_parameter_reruns_only_downstream_jobs(project):
     assert planned_jobs(snakemake(project, "-n", "--cores", "1", "--configfile", str(project / "tiny.yaml"))) == {}
     changed = write_config(project / "changed.yaml", tiny_config(project, **{"quantization.default.subset_size": 20}))
     jobs = planned_jobs(snakemake(project, "-n", "--cores", "1", "--configfile", str(changed)))
-    assert jobs == {"quantize_default": 2, "evaluate_int8": 2, "table_default": 1, "all": 1}
+    assert jobs == {"quantize_default": 6, "evaluate_int8": 6, "table_default": 1, "all": 1}
 
 
-def test_changing_calibration_size_keeps_data_preparation_and_conversion(project):
+def test_changing_calibration_size_keeps_data_preparation_conversion_and_gans(project):
     changed = write_config(project / "changed2.yaml", tiny_config(project, **{"calibration.n_per_class": 3}))
     jobs = planned_jobs(snakemake(project, "-n", "--cores", "1", "--configfile", str(changed)))
-    assert jobs == {"calibration_cifar10": 1, "quantize_default": 2, "evaluate_int8": 2, "table_default": 1, "all": 1}
+    assert jobs == {"calibration_cifar10": 1, "calibration_teacher": 1, "calibration_distylegan": 1,
+                    "sample_grid": 3, "quantize_default": 6, "evaluate_int8": 6, "table_default": 1, "all": 1}
+
+
+def test_changing_a_distillation_weight_retrains_only_the_student(project):
+    changed = write_config(project / "changed4.yaml", tiny_config(project, **{"distylegan.lambda_pixel": 0.1}))
+    jobs = planned_jobs(snakemake(project, "-n", "--cores", "1", "--configfile", str(changed)))
+    assert jobs == {"distylegan_train": 1, "calibration_distylegan": 1, "sample_grid": 1, "quantize_default": 2,
+                    "evaluate_int8": 2, "table_default": 1, "all": 1}
 
 
 def test_changing_a_model_normalization_reruns_only_that_model(project):
@@ -142,7 +192,7 @@ def test_changing_a_model_normalization_reruns_only_that_model(project):
     config["models"]["tiny_aka"]["normalization"] = "cifar10"
     changed = write_config(project / "changed3.yaml", config)
     jobs = planned_jobs(snakemake(project, "-n", "--cores", "1", "--configfile", str(changed)))
-    assert jobs == {"quantize_default": 1, "evaluate_fp32": 1, "evaluate_int8": 1, "table_default": 1, "all": 1}
+    assert jobs == {"quantize_default": 3, "evaluate_fp32": 1, "evaluate_int8": 3, "table_default": 1, "all": 1}
 
 
 def test_unknown_architecture_stops_at_startup(tmp_path, project):
@@ -171,7 +221,7 @@ def test_missing_local_file_is_named_with_its_key(tmp_path, project):
 
 
 def test_weights_checksum_mismatch_fails_conversion_without_output(tmp_path, project):
-    config = tiny_config(project, **{"experiment.models": ["tiny_zoo"]})
+    config = tiny_config(project, **{"experiment.models": ["tiny_zoo"], "experiment.sources": ["cifar10"]})
     config["models"]["tiny_zoo"]["weights"]["sha256"] = "deadbeef"
     cfg = write_config(tmp_path / "c.yaml", config)
     proc = snakemake(tmp_path, "--cores", "1", "--configfile", str(cfg), target="results/models/tiny_zoo/fp32.xml",
@@ -210,9 +260,11 @@ def test_offline_without_local_copy_names_the_key(tmp_path, project):
 
 def test_default_config_plans_the_paper_grid(tmp_path):
     jobs = planned_jobs(snakemake(tmp_path, "-n", "--cores", "1"))
-    assert jobs["convert_model"] == 6 and jobs["quantize_default"] == 6 and jobs["evaluate_int8"] == 6
+    assert jobs["convert_model"] == 6 and jobs["quantize_default"] == 18 and jobs["evaluate_int8"] == 18
     assert jobs["download_weights"] == 5  # repvgg_a2 and repvgg_a2_fused share one checkpoint
     assert jobs["download_cifar10"] == 1 and jobs["calibration_cifar10"] == 1
+    assert jobs["download_teacher_pickle"] == 1 and jobs["teacher_dump"] == 1 and jobs["distylegan_train"] == 1
+    assert "teacher_train" not in jobs
 
 
 def test_lint_is_clean():

@@ -1,0 +1,81 @@
+# The teacher: a class-conditional generator G(z, one-hot c) dumped as N images per class with their noise
+# vectors and labels (results/teacher/dump/). Providers: NVIDIA's StyleGAN2-ADA pickle, a TorchScript module, an
+# existing dump in the authors' layout, or a conditional GAN trained here on the real training set.
+
+
+rule download_teacher_pickle:
+    output:
+        "resources/teacher/{filename}.pkl",
+    params:
+        url=TEACHER["stylegan2_ada"]["pickle"]["url"],
+        checksum=TEACHER["stylegan2_ada"]["pickle"]["sha256"],
+        config_key="teacher.stylegan2_ada.pickle.path",
+    log:
+        f"{RES}/logs/download_teacher/{{filename}}.log",
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=60,
+    conda:
+        "../envs/synthcal.yaml"
+    script:
+        "../workflow_scripts/download.py"
+
+
+rule teacher_train:
+    input:
+        train=f"{RES}/data/cifar10/train.npz",
+        code=lib("gan/train.py", "gan/networks.py", "gan/losses.py", "gan/pipeline.py"),
+    output:
+        generator=f"{RES}/teacher/trained/generator.pt",
+        config=f"{RES}/teacher/trained/config.json",
+        summary=f"{RES}/teacher/trained/training.json",
+        losses=f"{RES}/teacher/trained/losses.csv",
+        curves=f"{RES}/teacher/trained/loss_curves.png",
+        samples=f"{RES}/teacher/trained/samples.png",
+    params:
+        settings=train_settings(TEACHER["trained"], "gan"),
+        device=TEACHER["device"],
+        label="teacher (conditional GAN)",
+    log:
+        f"{RES}/logs/teacher_train.log",
+    benchmark:
+        f"{RES}/benchmarks/teacher_train.tsv"
+    threads: TEACHER["threads"]
+    resources:
+        mem_mb=8000,
+        runtime=train_runtime(50000, TEACHER["trained"]["epochs"], TEACHER["device"]),
+    conda:
+        "../envs/synthcal.yaml"
+    script:
+        "../workflow_scripts/train_gan.py"
+
+
+rule teacher_dump:
+    input:
+        unpack(teacher_dump_inputs),
+        code=lib("gan/dump.py", "gan/teachers.py", "gan/pipeline.py"),
+    output:
+        directory(f"{RES}/teacher/dump"),
+    params:
+        provider=TEACHER["provider"],
+        n_per_class=TEACHER["n_per_class"],
+        seed=config["seed"],
+        latent=TEACHER["latent"],
+        batch_size=TEACHER["batch_size"],
+        device=TEACHER["device"],
+        repo=TEACHER["stylegan2_ada"]["repo"],
+        truncation_psi=TEACHER["stylegan2_ada"]["truncation_psi"],
+        z_dim=TEACHER["torchscript"]["z_dim"],
+    log:
+        f"{RES}/logs/teacher_dump.log",
+    benchmark:
+        f"{RES}/benchmarks/teacher_dump.tsv"
+    threads: TEACHER["threads"]
+    resources:
+        mem_mb=8000,
+        runtime=240,
+    conda:
+        "../envs/synthcal.yaml"
+    script:
+        "../workflow_scripts/teacher_dump.py"

@@ -1,0 +1,127 @@
+"""DiStyleGAN networks (Masouris et al., Sec. 3.2.3), with the authors' ``state_dict`` layout.
+
+Generator: noise -> Linear + BN + GLU (``project``) -> concatenated with the one-hot label -> Linear + BN + GLU
+(``fc``) -> 4x4 map -> three blocks of nearest x2 upsampling, 3x3 conv (no bias), BN, GLU -> 3x3 conv + tanh.
+GLU halves the channels. Defaults ``ngf=256, z_dim=512, c_dim=10, project_dim=128`` give 2,054,368 parameters.
+
+Discriminator: four spectrally normalised 4x4/stride-2 convolutions with LeakyReLU(0.2) (their outputs are the
+feature maps of the feature-distillation loss), a spectrally normalised projection + GLU, concatenation with the
+one-hot label and a final linear layer (no sigmoid). ``ndf=128`` gives 3,415,178 parameters.
+
+The generator's keys equal the authors' (``project.0.weight``, ``fc.1.running_mean``, ``upsample1.1.weight``, ...,
+``img.0.weight``), so their released ``generator.pt`` + ``config.json`` load unchanged (:func:`load_released`).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from torch import nn
+from torch.nn.utils import spectral_norm
+
+#: Keys of the authors' config.json (generation/distylegan.py).
+RELEASED_CONFIG_KEYS = ("c_dim", "z_dim", "ngf", "ndf", "lambda_pixel", "lambda_ganG", "lambda_ganD",
+                        "project_dim", "nc")
+
+
+def _init(module: nn.Module) -> None:
+    """The authors' initialisation: orthogonal weights, zero biases, BN weight ~ N(1, 0.02)."""
+    if isinstance(module, (nn.Conv2d, nn.Linear)):
+        nn.init.orthogonal_(module.weight, 1.0)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
+        nn.init.normal_(module.weight, 1.0, 0.02)
+        nn.init.zeros_(module.bias)
+
+
+def _up_block(channels: int) -> nn.Sequential:
+    return nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"),
+                         nn.Conv2d(channels, channels, 3, 1, 1, bias=False), nn.BatchNorm2d(channels), nn.GLU(dim=1))
+
+
+class Generator(nn.Module):
+    """DiStyleGAN generator: ``forward(z, onehot) -> images (B, 3, 32, 32)`` in (-1, 1)."""
+
+    def __init__(self, ngf: int = 256, z_dim: int = 512, c_dim: int = 10, project_dim: int = 128) -> None:
+        super().__init__()
+        if ngf % 8:
+            raise ValueError(f"ngf must be a multiple of 8 (three GLU halvings), got {ngf}")
+        self.ngf, self.z_dim, self.c_dim, self.project_dim = ngf, z_dim, c_dim, project_dim
+        self.project = nn.Sequential(nn.Linear(z_dim, 2 * project_dim, bias=False), nn.BatchNorm1d(2 * project_dim),
+                                     nn.GLU(dim=1))
+        self.fc = nn.Sequential(nn.Linear(project_dim + c_dim, ngf * 4 * 4 * 2, bias=False),
+                                nn.BatchNorm1d(ngf * 4 * 4 * 2), nn.GLU(dim=1))
+        self.upsample1 = _up_block(ngf)
+        self.upsample2 = _up_block(ngf // 2)
+        self.upsample3 = _up_block(ngf // 4)
+        self.img = nn.Sequential(nn.Conv2d(ngf // 8, 3, 3, 1, 1, bias=False), nn.Tanh())
+        self.apply(_init)
+
+    def forward(self, z: torch.Tensor, onehot: torch.Tensor) -> torch.Tensor:
+        h = torch.cat((self.project(z), onehot), dim=1)  # noise first, label second (as the authors)
+        h = self.fc(h).view(-1, self.ngf, 4, 4)
+        return self.img(self.upsample3(self.upsample2(self.upsample1(h))))
+
+
+class Discriminator(nn.Module):
+    """DiStyleGAN discriminator: ``forward(x, onehot) -> (logits (B, 1), [4 feature maps])``."""
+
+    def __init__(self, ndf: int = 128, c_dim: int = 10, project_dim: int = 128) -> None:
+        super().__init__()
+        chans = [3, ndf, ndf, 2 * ndf, 4 * ndf]
+        blocks = []
+        for cin, cout in zip(chans[:-1], chans[1:]):
+            conv = nn.Conv2d(cin, cout, 4, 2, 1, bias=True)
+            _init(conv)
+            blocks.append(nn.Sequential(spectral_norm(conv), nn.LeakyReLU(0.2, inplace=False)))
+        self.netD = nn.Sequential(*blocks)
+        proj = nn.Linear(4 * ndf * 2 * 2, 2 * project_dim, bias=False)
+        _init(proj)
+        self.project = nn.Sequential(spectral_norm(proj), nn.GLU(dim=1))
+        self.output = nn.Linear(project_dim + c_dim, 1, bias=False)
+        _init(self.output)
+
+    def forward(self, x: torch.Tensor, onehot: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        features = []
+        h = x
+        for block in self.netD:
+            h = block(h)
+            features.append(h)
+        h = self.project(torch.flatten(h, 1))
+        return self.output(torch.cat((h, onehot), dim=1)), features
+
+
+def one_hot(labels: torch.Tensor, c_dim: int = 10) -> torch.Tensor:
+    """Float one-hot rows for integer labels."""
+    return nn.functional.one_hot(labels.long(), c_dim).float()
+
+
+def released_config(generator: Generator, ndf: int, lambdas: dict[str, float]) -> dict:
+    """The 9-key ``config.json`` the authors ship beside ``generator.pt``."""
+    return {"c_dim": generator.c_dim, "z_dim": generator.z_dim, "ngf": generator.ngf, "ndf": ndf,
+            "lambda_pixel": lambdas.get("pixel", 0.2), "lambda_ganG": lambdas.get("adv_kd", 0.01),
+            "lambda_ganD": lambdas.get("gan_d", 0.2), "project_dim": generator.project_dim, "nc": 3}
+
+
+def load_released(directory: str | Path, map_location: str | torch.device = "cpu") -> Generator:
+    """Load a generator released in the authors' format: ``generator.pt`` (state_dict) + ``config.json``.
+
+    Raises:
+        FileNotFoundError / ValueError: naming the missing file or the bad config.
+    """
+    directory = Path(directory)
+    cfg_path, weights = directory / "config.json", directory / "generator.pt"
+    for path in (cfg_path, weights):
+        if not path.exists():
+            raise FileNotFoundError(f"{path} not found: a released DiStyleGAN needs generator.pt and config.json")
+    cfg = json.loads(cfg_path.read_text())
+    missing = [k for k in ("ngf", "z_dim", "c_dim", "project_dim") if k not in cfg]
+    if missing:
+        raise ValueError(f"{cfg_path} lacks {', '.join(missing)}")
+    generator = Generator(ngf=int(cfg["ngf"]), z_dim=int(cfg["z_dim"]), c_dim=int(cfg["c_dim"]),
+                          project_dim=int(cfg["project_dim"]))
+    generator.load_state_dict(torch.load(weights, map_location=map_location, weights_only=True), strict=True)
+    return generator.eval()

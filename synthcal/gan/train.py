@@ -1,0 +1,374 @@
+"""Deterministic, resumable GAN training on CPU or CUDA.
+
+Two modes share the loop, checkpointing and logging:
+
+* ``"distill"`` - DiStyleGAN black-box distillation from a teacher dump (z, x_T, y) plus real images for the
+  GAN terms (paper Sec. 3.2; :mod:`synthcal.gan.losses`);
+* ``"gan"`` - a plain conditional hinge GAN on real images (the ``trained`` teacher provider).
+
+Determinism: every random draw comes from generators seeded by (seed, purpose, epoch), so an epoch's data order
+and noise do not depend on what ran before. A checkpoint (every ``checkpoint_every`` epochs and at the end) holds
+both networks, both optimizers, the generator-update counter, the loss history and the RNG states, plus a
+fingerprint of the settings and the data; a later call with the same fingerprint resumes from the newest one and
+reaches the same weights as an uninterrupted run. Checkpoints of other settings are ignored.
+
+Differences from the authors' code (original-implementation.md, section 7): seeded everything; the resume
+restores the pixel-loss schedule and everything else; teacher features for the feature loss are computed with the
+current discriminator (the authors used the ones from before the D update, one step stale); losses are logged as
+epoch means rather than the last batch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import hashlib
+import json
+import logging
+import os
+import random
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from synthcal.gan.losses import (PixelWeight, discriminator_distillation_loss, generator_distillation_loss,
+                                 generator_hinge, hinge_fake, hinge_real)
+from synthcal.gan.networks import Discriminator, Generator, one_hot
+from synthcal.io import atomic_path
+from synthcal.seeding import rng
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """Hyperparameters of a training run (the authors' DiStyleGAN defaults)."""
+
+    mode: str = "distill"  # "distill" or "gan"
+    epochs: int = 150
+    batch_size: int = 128
+    ngf: int = 256
+    ndf: int = 128
+    z_dim: int = 512
+    project_dim: int = 128
+    c_dim: int = 10
+    lr_g: float = 2e-4
+    lr_d: float = 2e-4
+    betas: tuple[float, float] = (0.5, 0.999)
+    gstep: int = 10
+    lambda_pixel: float = 0.2
+    pixel_schedule: str = "decay"
+    pixel_decay: float = 0.01
+    lambda_adv_kd: float = 0.01
+    lambda_adv_gan: float = 0.002
+    lambda_gan_d: float = 0.2
+    seed: int = 0
+    checkpoint_every: int = 10
+    grid_per_class: int = 10
+
+    def fingerprint_fields(self) -> dict[str, Any]:
+        """Everything that changes the trained weights (``checkpoint_every`` does not)."""
+        fields = asdict(self)
+        fields.pop("checkpoint_every")
+        fields.pop("grid_per_class")
+        fields["betas"] = list(self.betas)
+        return fields
+
+
+@dataclass
+class TrainingData:
+    """uint8 NHWC images with int labels; ``z`` (float32) for the teacher pairs of distillation."""
+
+    images: np.ndarray
+    labels: np.ndarray
+    z: np.ndarray | None = None
+
+    def digest(self) -> str:
+        h = hashlib.sha256()
+        for arr in (self.images, self.labels, self.z):
+            if arr is not None:
+                h.update(np.ascontiguousarray(arr).tobytes())
+        return h.hexdigest()
+
+
+@dataclass
+class TrainResult:
+    generator: Generator
+    discriminator: Discriminator
+    history: list[dict[str, float]] = field(default_factory=list)
+    resumed_from: int | None = None
+
+
+def resolve_device(device: str) -> torch.device:
+    """``"auto"`` picks CUDA when available; ``"cuda"`` without a GPU is an error."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise RuntimeError(f"device {device!r} requested but CUDA is not available; use 'auto' or 'cpu'")
+    return torch.device(device)
+
+
+@contextlib.contextmanager
+def deterministic(device: torch.device) -> Iterator[None]:
+    """Deterministic kernels while training (bitwise-reproducible for a given device and thread count)."""
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    previous = (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled(),
+                torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic)
+    torch.use_deterministic_algorithms(True, warn_only=device.type == "cuda")
+    torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic = False, True
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(previous[0], warn_only=previous[1])
+        torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic = previous[2], previous[3]
+
+
+def to_float_images(images: np.ndarray, device: torch.device) -> torch.Tensor:
+    """uint8 NHWC -> float NCHW in [-1, 1] (the inverse of :func:`synthcal.gan.dump.to_uint8`, up to rounding)."""
+    x = torch.from_numpy(np.ascontiguousarray(images)).to(device)
+    return x.permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
+
+
+def _seed_int(seed: int, *purpose: str | int) -> int:
+    return int(rng(seed, *purpose).integers(0, 2**62))
+
+
+def _index_stream(n: int, length: int, seed: int, purpose: str, epoch: int) -> np.ndarray:
+    """``length`` indices into ``range(n)``: concatenated seeded permutations (cycling when n < length)."""
+    parts, k = [], 0
+    while sum(len(p) for p in parts) < length:
+        parts.append(rng(seed, purpose, epoch, k).permutation(n))
+        k += 1
+    return np.concatenate(parts)[:length]
+
+
+def fixed_noise(settings: TrainSettings, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """The fixed (z, labels) of the per-epoch sample grid: ``grid_per_class`` per class, class-major."""
+    n = settings.grid_per_class
+    z = rng(settings.seed, "fixed-grid").standard_normal((settings.c_dim * n, settings.z_dim)).astype(np.float32)
+    labels = np.repeat(np.arange(settings.c_dim), n)
+    return torch.from_numpy(z).to(device), torch.from_numpy(labels).to(device)
+
+
+class Trainer:
+    """One training run; call :meth:`run`."""
+
+    def __init__(self, settings: TrainSettings, real: TrainingData, teacher: TrainingData | None = None,
+                 device: str = "auto", checkpoint_dir: str | Path | None = None,
+                 on_epoch_end: Callable[[int, Generator, dict[str, float]], None] | None = None,
+                 progress: bool = True) -> None:
+        if settings.mode not in ("distill", "gan"):
+            raise ValueError(f"unknown training mode {settings.mode!r}")
+        if settings.mode == "distill":
+            if teacher is None or teacher.z is None:
+                raise ValueError("distillation needs a teacher dump with noise vectors")
+            if teacher.z.shape[1] != settings.z_dim:
+                raise ValueError(f"the teacher dump's noise has {teacher.z.shape[1]} dimensions but the student's "
+                                 f"z_dim is {settings.z_dim}; set distylegan.z_dim to {teacher.z.shape[1]}")
+        self.settings, self.real, self.teacher = settings, real, teacher
+        self.device = resolve_device(device)
+        self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir else None
+        self.on_epoch_end = on_epoch_end
+        self.progress = progress
+        main = teacher if settings.mode == "distill" else real
+        assert main is not None
+        self.iterations = len(main.labels) // settings.batch_size
+        if self.iterations == 0:
+            raise ValueError(f"batch_size {settings.batch_size} exceeds the {len(main.labels)} training images")
+        self.fingerprint = hashlib.sha256(json.dumps(
+            {"settings": settings.fingerprint_fields(), "real": real.digest(),
+             "teacher": teacher.digest() if teacher is not None else None}, sort_keys=True).encode()).hexdigest()
+        self.pixel_weight = PixelWeight(settings.lambda_pixel, settings.pixel_schedule, settings.pixel_decay)
+
+    # ----------------------------------------------------------------------------------------------------------
+    def _build(self) -> None:
+        s = self.settings
+        torch.manual_seed(_seed_int(s.seed, "init"))
+        self.G = Generator(s.ngf, s.z_dim, s.c_dim, s.project_dim).to(self.device)
+        self.D = Discriminator(s.ndf, s.c_dim, s.project_dim).to(self.device)
+        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=s.lr_g, betas=s.betas)
+        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=s.lr_d, betas=s.betas)
+        self.g_updates = 0
+        self.history: list[dict[str, float]] = []
+
+    def _checkpoints(self) -> list[Path]:
+        if self.checkpoint_dir is None or not self.checkpoint_dir.exists():
+            return []
+        return sorted(self.checkpoint_dir.glob("epoch_*.pt"))
+
+    def _save_checkpoint(self, epoch: int) -> None:
+        if self.checkpoint_dir is None:
+            return
+        state = {
+            "epoch": epoch, "fingerprint": self.fingerprint, "g_updates": self.g_updates, "history": self.history,
+            "generator": self.G.state_dict(), "discriminator": self.D.state_dict(),
+            "optimizer_g": self.opt_g.state_dict(), "optimizer_d": self.opt_d.state_dict(),
+            "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate(),
+                    "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []},
+        }
+        with atomic_path(self.checkpoint_dir / f"epoch_{epoch:04d}.pt") as tmp:
+            torch.save(state, tmp)
+        for old in self._checkpoints()[:-2]:  # keep the two newest
+            old.unlink()
+        log.info("checkpoint: epoch %d -> %s", epoch, self.checkpoint_dir)
+
+    def _try_resume(self) -> int:
+        """Load the newest checkpoint with this run's fingerprint; returns the first epoch still to train."""
+        for path in reversed(self._checkpoints()):
+            try:
+                state = torch.load(path, map_location=self.device, weights_only=False)
+            except Exception as exc:  # a torn file from a crash: try the previous one
+                log.warning("ignoring unreadable checkpoint %s: %s", path, exc)
+                continue
+            if state.get("fingerprint") != self.fingerprint:
+                log.info("ignoring checkpoint %s of different settings or data", path.name)
+                continue
+            self.G.load_state_dict(state["generator"])
+            self.D.load_state_dict(state["discriminator"])
+            self.opt_g.load_state_dict(state["optimizer_g"])
+            self.opt_d.load_state_dict(state["optimizer_d"])
+            self.g_updates = int(state["g_updates"])
+            self.history = list(state["history"])
+            torch.set_rng_state(state["rng"]["torch"].cpu())
+            np.random.set_state(state["rng"]["numpy"])
+            random.setstate(state["rng"]["python"])
+            if state["rng"]["cuda"] and torch.cuda.is_available():
+                torch.cuda.set_rng_state_all(state["rng"]["cuda"])
+            log.info("resuming from %s (epoch %d done)", path.name, state["epoch"])
+            return int(state["epoch"]) + 1
+        return 1
+
+    # ----------------------------------------------------------------------------------------------------------
+    def _distill_step(self, i: int, z: torch.Tensor, x_t: torch.Tensor, c: torch.Tensor, x_r: torch.Tensor,
+                      c_r: torch.Tensor, gen: torch.Generator) -> dict[str, float]:
+        s, G, D = self.settings, self.G, self.D
+        z_rand = torch.randn(len(c_r), s.z_dim, generator=gen, device=self.device)
+        # D step: teacher images are "real" against the student's; real CIFAR-10 against random-noise students
+        with torch.no_grad():
+            x_s, x_rand = G(z, c), G(z_rand, c_r)
+        d_loss = discriminator_distillation_loss(D(x_t, c)[0], D(x_s, c)[0], D(x_r, c_r)[0], D(x_rand, c_r)[0],
+                                                 s.lambda_gan_d)
+        self.opt_d.zero_grad(set_to_none=True)
+        d_loss["total"].backward()
+        self.opt_d.step()
+        # G step
+        D.requires_grad_(False)
+        x_s = G(z, c)
+        d_s, f_s = D(x_s, c)
+        with torch.no_grad():
+            f_t = D(x_t, c)[1]
+        adversarial = (i + 1) % s.gstep == 0
+        d_random = None
+        if adversarial:
+            z_gan = torch.randn(len(c_r), s.z_dim, generator=gen, device=self.device)
+            d_random = D(G(z_gan, c_r), c_r)[0]
+        lam = self.pixel_weight(self.g_updates)
+        g_loss = generator_distillation_loss(f_s, f_t, x_s, x_t, lam, d_student=d_s if adversarial else None,
+                                             d_random=d_random, lambda_adv_kd=s.lambda_adv_kd,
+                                             lambda_adv_gan=s.lambda_adv_gan)
+        self.opt_g.zero_grad(set_to_none=True)
+        g_loss["total"].backward()
+        self.opt_g.step()
+        D.requires_grad_(True)
+        self.g_updates += 1
+        out = {f"D_{k}": float(v.detach()) for k, v in d_loss.items()}
+        out.update({f"G_{k}": float(v.detach()) for k, v in g_loss.items()})
+        out["lambda_pixel"] = lam
+        return out
+
+    def _gan_step(self, x_r: torch.Tensor, c_r: torch.Tensor, gen: torch.Generator) -> dict[str, float]:
+        s, G, D = self.settings, self.G, self.D
+        z = torch.randn(len(c_r), s.z_dim, generator=gen, device=self.device)
+        with torch.no_grad():
+            x_fake = G(z, c_r)
+        d_real, d_fake = hinge_real(D(x_r, c_r)[0]), hinge_fake(D(x_fake, c_r)[0])
+        d_total = d_real + d_fake
+        self.opt_d.zero_grad(set_to_none=True)
+        d_total.backward()
+        self.opt_d.step()
+        D.requires_grad_(False)
+        z = torch.randn(len(c_r), s.z_dim, generator=gen, device=self.device)
+        g_total = generator_hinge(D(G(z, c_r), c_r)[0])
+        self.opt_g.zero_grad(set_to_none=True)
+        g_total.backward()
+        self.opt_g.step()
+        D.requires_grad_(True)
+        self.g_updates += 1
+        return {"D_real": float(d_real.detach()), "D_fake": float(d_fake.detach()),
+                "D_total": float(d_total.detach()), "G_total": float(g_total.detach())}
+
+    # ----------------------------------------------------------------------------------------------------------
+    def run(self) -> TrainResult:
+        with deterministic(self.device):
+            return self._run()
+
+    def _run(self) -> TrainResult:
+        s = self.settings
+        self._build()
+        start_epoch = self._try_resume()
+        resumed = start_epoch - 1 if start_epoch > 1 else None
+        n_real = len(self.real.labels)
+        remaining = max(0, s.epochs - start_epoch + 1) * self.iterations * s.batch_size
+        bar = tqdm(total=remaining, unit="img", unit_scale=True, desc=f"train {s.mode}", disable=not self.progress,
+                   mininterval=2.0, smoothing=0.05)
+        for epoch in range(start_epoch, s.epochs + 1):
+            self.G.train()
+            self.D.train()
+            gen = torch.Generator(device=self.device).manual_seed(_seed_int(s.seed, "noise", epoch))
+            real_idx = _index_stream(n_real, self.iterations * s.batch_size, s.seed, "real-order", epoch)
+            if s.mode == "distill":
+                assert self.teacher is not None
+                teach_idx = rng(s.seed, "teacher-order", epoch).permutation(len(self.teacher.labels))
+            sums: dict[str, float] = {}
+            counts: dict[str, int] = {}
+            t0 = time.perf_counter()
+            for i in range(self.iterations):
+                rb = np.sort(real_idx[i * s.batch_size:(i + 1) * s.batch_size])
+                x_r = to_float_images(self.real.images[rb], self.device)
+                c_r = one_hot(torch.from_numpy(self.real.labels[rb]).to(self.device), s.c_dim)
+                if s.mode == "distill":
+                    assert self.teacher is not None and self.teacher.z is not None
+                    tb = np.sort(teach_idx[i * s.batch_size:(i + 1) * s.batch_size])
+                    z = torch.from_numpy(self.teacher.z[tb]).to(self.device)
+                    x_t = to_float_images(self.teacher.images[tb], self.device)
+                    c = one_hot(torch.from_numpy(self.teacher.labels[tb]).to(self.device), s.c_dim)
+                    terms = self._distill_step(i, z, x_t, c, x_r, c_r, gen)
+                else:
+                    terms = self._gan_step(x_r, c_r, gen)
+                for k, v in terms.items():  # adversarial terms exist on every gstep-th iteration only
+                    sums[k] = sums.get(k, 0.0) + v
+                    counts[k] = counts.get(k, 0) + 1
+                bar.update(s.batch_size)
+                if i % 10 == 0:
+                    bar.set_postfix(epoch=epoch, D=f"{terms['D_total']:.3f}", G=f"{terms['G_total']:.3f}")
+            seconds = time.perf_counter() - t0
+            row = {"epoch": epoch, "iterations": self.iterations, "seconds": round(seconds, 3),
+                   "images_per_s": round(self.iterations * s.batch_size / seconds, 2)}
+            row.update({k: v / counts[k] for k, v in sums.items()})
+            self.history.append(row)
+            log.info("epoch %d/%d: %s", epoch, s.epochs,
+                     ", ".join(f"{k} {v:.4g}" for k, v in row.items() if k != "epoch"))
+            if epoch % s.checkpoint_every == 0 or epoch == s.epochs:
+                self._save_checkpoint(epoch)
+            if self.on_epoch_end is not None:
+                self.on_epoch_end(epoch, self.G, row)
+        bar.close()
+        self.G.eval()
+        return TrainResult(self.G, self.D, self.history, resumed)
+
+
+def write_history(history: list[dict[str, float]], path: str | Path) -> None:
+    """The per-epoch loss log as CSV (columns: union of all rows' keys, in first-seen order)."""
+    columns: list[str] = []
+    for row in history:
+        columns += [k for k in row if k not in columns]
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(history)

@@ -1,0 +1,296 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from synthcal.gan.dump import dump_teacher, import_authors_dump, latent, read_dump, sample_generator, to_uint8
+from synthcal.gan.losses import (PixelWeight, discriminator_distillation_loss, feature_distillation,
+                                 generator_distillation_loss, generator_hinge, hinge_fake, hinge_real,
+                                 pixel_distillation)
+from synthcal.gan.networks import Discriminator, Generator, load_released, one_hot, released_config
+from synthcal.gan.teachers import TeacherError, load_stylegan2_ada, load_torchscript
+from synthcal.gan.train import Trainer, TrainingData, TrainSettings
+
+AUTHORS_G_KEYS = ["project.0.weight", "project.1.weight", "project.1.bias", "project.1.running_mean",
+                  "project.1.running_var", "project.1.num_batches_tracked", "fc.0.weight", "fc.1.weight",
+                  "fc.1.bias", "fc.1.running_mean", "fc.1.running_var", "fc.1.num_batches_tracked"]
+AUTHORS_D_KEYS = [f"netD.{i}.0.{k}" for i in range(4) for k in ("bias", "weight_orig", "weight_u", "weight_v")] + [
+    "project.0.weight_orig", "project.0.weight_u", "project.0.weight_v", "output.weight"]
+
+
+# ---------------------------------------------------------------------------------------------------- networks
+def test_networks_have_the_papers_sizes_and_the_authors_keys():
+    g, d = Generator(), Discriminator()
+    assert sum(p.numel() for p in g.parameters()) == 2_054_368
+    assert sum(p.numel() for p in d.parameters()) == 3_415_178
+    keys = list(g.state_dict())
+    assert keys[:12] == AUTHORS_G_KEYS
+    for block in (1, 2, 3):
+        assert f"upsample{block}.1.weight" in keys and f"upsample{block}.2.running_var" in keys
+    assert keys[-1] == "img.0.weight" and not any(k.endswith(".bias") and k.startswith("upsample") and ".1." in k
+                                                     for k in keys)
+    assert sorted(d.state_dict()) == sorted(AUTHORS_D_KEYS)
+    logits, features = d(torch.zeros(2, 3, 32, 32), one_hot(torch.tensor([1, 2])))
+    assert logits.shape == (2, 1)
+    assert [tuple(f.shape[1:]) for f in features] == [(128, 16, 16), (128, 8, 8), (256, 4, 4), (512, 2, 2)]
+
+
+def test_generator_depends_on_noise_then_label():
+    torch.manual_seed(0)
+    g = Generator(ngf=32, z_dim=16, project_dim=8).eval()
+    z = torch.randn(2, 16)
+    a = g(z, one_hot(torch.tensor([0, 0])))
+    b = g(z, one_hot(torch.tensor([5, 5])))
+    assert a.shape == (2, 3, 32, 32) and a.abs().max() <= 1
+    assert not torch.allclose(a, b)  # the label changes the image
+    assert g.fc[0].weight.shape[1] == 8 + 10  # projected noise (8) concatenated with the one-hot (10)
+
+
+def test_released_format_roundtrip(tmp_path):
+    torch.manual_seed(1)
+    g = Generator(ngf=32, z_dim=16, project_dim=8).eval()
+    torch.save(g.state_dict(), tmp_path / "generator.pt")
+    cfg = released_config(g, ndf=16, lambdas={})
+    assert sorted(cfg) == sorted(["c_dim", "z_dim", "ngf", "ndf", "lambda_pixel", "lambda_ganG", "lambda_ganD",
+                                  "project_dim", "nc"])
+    (tmp_path / "config.json").write_text(json.dumps(cfg))
+    loaded = load_released(tmp_path)
+    z, c = torch.randn(3, 16), one_hot(torch.tensor([1, 2, 3]))
+    with torch.no_grad():
+        assert torch.equal(loaded(z, c), g(z, c))
+    (tmp_path / "config.json").unlink()
+    with pytest.raises(FileNotFoundError, match="config.json not found"):
+        load_released(tmp_path)
+
+
+# ------------------------------------------------------------------------------------------------------ losses
+def test_hinge_terms_by_hand():
+    t = torch.tensor([0.5, 2.0, -1.0])
+    assert hinge_real(t).item() == pytest.approx((0.5 + 0.0 + 2.0) / 3)
+    assert hinge_fake(t).item() == pytest.approx((1.5 + 3.0 + 0.0) / 3)
+    assert generator_hinge(t).item() == pytest.approx(-0.5)
+
+
+def test_feature_and_pixel_distillation_by_hand():
+    s = [torch.full((1, 1, 2, 2), v) for v in (1.0, 2.0, 3.0, 4.0)]
+    t = [torch.zeros(1, 1, 2, 2)] * 4
+    # 1/16*1 + 1/8*2 + 1/4*3 + 1*4 = 0.0625 + 0.25 + 0.75 + 4
+    assert feature_distillation(s, t).item() == pytest.approx(5.0625)
+    assert pixel_distillation(torch.tensor([[1.0, -1.0]]), torch.tensor([[0.5, 0.5]])).item() == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="4 feature maps"):
+        feature_distillation(s[:3], t[:3])
+
+
+def test_discriminator_objective_by_hand():
+    terms = discriminator_distillation_loss(torch.tensor([0.0]), torch.tensor([0.5]), torch.tensor([2.0]),
+                                            torch.tensor([-2.0]), lambda_gan_d=0.2)
+    # h+(0)=1, h-(0.5)=1.5, h+(2)=0, h-(-2)=0
+    assert terms["teacher"].item() == 1.0 and terms["student"].item() == 1.5
+    assert terms["total"].item() == pytest.approx(2.5)
+    terms = discriminator_distillation_loss(torch.tensor([0.0]), torch.tensor([0.5]), torch.tensor([0.0]),
+                                            torch.tensor([0.0]), lambda_gan_d=0.2)
+    assert terms["total"].item() == pytest.approx(2.5 + 0.2 * 2)
+
+
+def test_generator_objective_by_hand():
+    f_s = [torch.ones(1, 1, 1, 1)] * 4
+    f_t = [torch.zeros(1, 1, 1, 1)] * 4
+    x_s, x_t = torch.zeros(1, 3, 2, 2), torch.full((1, 3, 2, 2), 0.5)
+    base = generator_distillation_loss(f_s, f_t, x_s, x_t, lambda_pixel=0.2)
+    feat = 1 / 16 + 1 / 8 + 1 / 4 + 1
+    assert base["total"].item() == pytest.approx(feat + 0.2 * 0.5) and "adv_kd" not in base
+    adv = generator_distillation_loss(f_s, f_t, x_s, x_t, 0.2, d_student=torch.tensor([1.0, 3.0]),
+                                      d_random=torch.tensor([-4.0]), lambda_adv_kd=0.01, lambda_adv_gan=0.002)
+    assert adv["adv_kd"].item() == -2.0 and adv["adv_gan"].item() == 4.0
+    assert adv["total"].item() == pytest.approx(feat + 0.1 + 0.01 * -2.0 + 0.002 * 4.0)
+
+
+def test_pixel_weight_schedules():
+    decay = PixelWeight(0.2, "decay", 0.01)
+    assert decay(0) == 0.2 and decay(1) == pytest.approx(0.19) and decay(19) == pytest.approx(0.01)
+    assert decay(20) == 0.0 and decay(500) == 0.0  # the authors' weight is gone after 20 generator updates
+    assert PixelWeight(0.2, "constant")(500) == 0.2
+    with pytest.raises(ValueError, match="unknown pixel-loss schedule"):
+        PixelWeight(0.2, "linear")(1)
+
+
+# -------------------------------------------------------------------------------------------------------- dump
+def test_uint8_mapping_is_fixed_not_stretched():
+    x = torch.tensor([-1.0, -0.5, 0.0, 0.5, 1.0, 1.5]).view(1, 1, 1, 6).expand(1, 3, 1, 6)
+    out = to_uint8(x)
+    assert out.shape == (1, 1, 6, 3)
+    assert out[0, 0, :, 0].tolist() == [0, 64, 128, 191, 255, 255]
+    flat = to_uint8(torch.zeros(1, 3, 4, 4))
+    assert (flat == 128).all()  # a constant image stays constant (a min-max stretch would not)
+
+
+def test_latents_are_per_image_and_distribution_specific():
+    u = latent(7, 3, 512, "uniform")
+    assert u.dtype == np.float32 and 0.0 <= u.min() and u.max() < 1.0
+    assert np.array_equal(u, latent(7, 3, 512, "uniform")) and not np.array_equal(u, latent(7, 4, 512, "uniform"))
+    g = latent(7, 3, 4096, "gaussian")
+    assert g.min() < 0 and abs(g.mean()) < 0.1 and abs(g.std() - 1) < 0.1
+    with pytest.raises(ValueError, match="unknown latent"):
+        latent(0, 0, 4, "laplace")
+
+
+def test_dump_is_independent_of_batch_size_and_roundtrips(tmp_path):
+    torch.manual_seed(0)
+    g = Generator(ngf=16, z_dim=8, project_dim=4).eval()
+    m1 = dump_teacher(g, tmp_path / "a", n_per_class=3, seed=5, z_dim=8, distribution="uniform", batch_size=4,
+                      device="cpu", manifest={"teacher": {"provider": "test"}})
+    dump_teacher(g, tmp_path / "b", n_per_class=3, seed=5, z_dim=8, distribution="uniform", batch_size=30,
+                 device="cpu", manifest={"teacher": {"provider": "test"}})
+    za, ia, la, ma = read_dump(tmp_path / "a")
+    zb, ib, lb, _ = read_dump(tmp_path / "b")
+    assert np.array_equal(za, zb) and np.array_equal(ia, ib) and np.array_equal(la, lb)
+    assert m1 == ma and ma["count"] == 30 and ma["latent"] == "uniform" and ma["seed"] == 5
+    assert la.tolist() == sorted(la.tolist()) and (tmp_path / "a" / "truck" / "00029.png").exists()
+    assert np.array_equal(za[4], latent(5, 4, 8, "uniform"))  # row i is image i's own seeded noise
+    with torch.no_grad():  # and image i is what the teacher makes of it
+        again = to_uint8(g(torch.from_numpy(za[4:5]), one_hot(torch.tensor([1]))))
+    assert np.array_equal(again[0], ia[4])
+
+
+def test_import_of_the_authors_layout(tmp_path):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    batch = torch.rand(4, 6)  # the authors saved rows of the batch tensor: views into one storage
+    for k in (0, 1):
+        folder = tmp_path / f"class_{k}"
+        folder.mkdir()
+        for i in range(2):
+            Image.fromarray(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)).save(folder / f"image_{i}.png")
+            torch.save(batch[2 * k + i], folder / f"noise_{i}.pt")
+    z, images, labels = import_authors_dump(tmp_path)
+    assert labels.tolist() == [0, 0, 1, 1] and images.shape == (4, 32, 32, 3)
+    np.testing.assert_array_equal(z, batch.numpy())
+    (tmp_path / "class_1" / "noise_1.pt").unlink()
+    with pytest.raises(Exception, match="noise_1.pt"):
+        import_authors_dump(tmp_path)
+
+
+def test_sampling_is_seeded_and_class_sorted():
+    torch.manual_seed(0)
+    g = Generator(ngf=16, z_dim=8, project_dim=4).eval()
+    a, za = sample_generator(g, 2, seed=1, z_dim=8, batch_size=7)
+    b, _ = sample_generator(g, 2, seed=1, z_dim=8, batch_size=3)
+    c, _ = sample_generator(g, 2, seed=2, z_dim=8, batch_size=3)
+    assert np.array_equal(a.images, b.images) and not np.array_equal(a.images, c.images)
+    assert a.labels.tolist() == [k for k in range(10) for _ in range(2)]
+    assert za.std() > 0.5  # Gaussian noise for the student
+
+
+# ----------------------------------------------------------------------------------------------------- teachers
+def test_stylegan2_ada_without_checkout_or_pickle_says_what_to_do(tmp_path):
+    with pytest.raises(TeacherError, match=r"git clone https://github.com/NVlabs/stylegan2-ada-pytorch.*"
+                                           r"'teacher\.stylegan2_ada\.repo'"):
+        load_stylegan2_ada(tmp_path / "cifar10.pkl", None)
+    with pytest.raises(TeacherError, match="has no dnnlib/ and torch_utils/"):
+        load_stylegan2_ada(tmp_path / "cifar10.pkl", tmp_path)
+    (tmp_path / "dnnlib").mkdir()
+    (tmp_path / "torch_utils").mkdir()
+    with pytest.raises(TeacherError, match=r"download https://nvlabs-fi-cdn\.nvidia\.com/.*/cifar10\.pkl.*"
+                                           r"'teacher\.stylegan2_ada\.pickle\.path'"):
+        load_stylegan2_ada(tmp_path / "cifar10.pkl", tmp_path)
+
+
+def test_torchscript_teacher(tmp_path):
+    torch.manual_seed(0)
+    g = Generator(ngf=16, z_dim=8, project_dim=4).eval()
+    z, c = torch.randn(2, 8), one_hot(torch.tensor([3, 4]))
+    torch.jit.trace(g, (z, c)).save(str(tmp_path / "g.pt"))
+    teacher = load_torchscript(tmp_path / "g.pt", z_dim=8)
+    with torch.no_grad():
+        assert torch.allclose(teacher.generate(z, c), g(z, c), atol=1e-6)
+    with pytest.raises(TeacherError, match="does not exist"):
+        load_torchscript(tmp_path / "missing.pt", 8)
+
+
+# ----------------------------------------------------------------------------------------------------- training
+def _tiny_data(seed=0, n_teacher=80, n_real=90, z_dim=16):
+    rng = np.random.default_rng(seed)
+    real = TrainingData(rng.integers(0, 256, (n_real, 32, 32, 3), dtype=np.uint8), rng.integers(0, 10, n_real))
+    teacher = TrainingData(rng.integers(0, 256, (n_teacher, 32, 32, 3), dtype=np.uint8),
+                           np.repeat(np.arange(10), n_teacher // 10), rng.random((n_teacher, z_dim), dtype=np.float32))
+    return real, teacher
+
+
+TINY = dict(batch_size=16, ngf=16, ndf=8, z_dim=16, project_dim=8, gstep=2, checkpoint_every=1)
+
+
+def _same(a, b):
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+def test_interrupted_training_resumes_to_the_same_weights(tmp_path):
+    real, teacher = _tiny_data()
+    settings = TrainSettings(epochs=3, **TINY)
+    full = Trainer(settings, real, teacher, device="cpu", checkpoint_dir=tmp_path / "a", progress=False).run()
+
+    class Killed(Exception):
+        pass
+
+    def kill_after_first_epoch(epoch, generator, row):
+        if epoch == 1:
+            raise Killed
+
+    with pytest.raises(Killed):
+        Trainer(settings, real, teacher, device="cpu", checkpoint_dir=tmp_path / "b",
+                on_epoch_end=kill_after_first_epoch, progress=False).run()
+    resumed = Trainer(settings, real, teacher, device="cpu", checkpoint_dir=tmp_path / "b", progress=False).run()
+    assert resumed.resumed_from == 1 and full.resumed_from is None
+    assert _same(full.generator, resumed.generator) and _same(full.discriminator, resumed.discriminator)
+    drop = ("seconds", "images_per_s")
+    assert [{k: v for k, v in r.items() if k not in drop} for r in full.history] == \
+           [{k: v for k, v in r.items() if k not in drop} for r in resumed.history]
+    # a checkpoint of other settings is ignored, not resumed from
+    other = Trainer(TrainSettings(epochs=3, **{**TINY, "lambda_pixel": 0.1}), real, teacher, device="cpu",
+                    checkpoint_dir=tmp_path / "b", progress=False).run()
+    assert other.resumed_from is None
+
+
+def test_training_is_seeded_and_learns_something(tmp_path):
+    real, teacher = _tiny_data()
+    a = Trainer(TrainSettings(epochs=1, seed=1, **TINY), real, teacher, device="cpu", progress=False).run()
+    b = Trainer(TrainSettings(epochs=1, seed=1, **TINY), real, teacher, device="cpu", progress=False).run()
+    c = Trainer(TrainSettings(epochs=1, seed=2, **TINY), real, teacher, device="cpu", progress=False).run()
+    assert _same(a.generator, b.generator) and not _same(a.generator, c.generator)
+    row = a.history[0]
+    assert row["iterations"] == 5 and row["lambda_pixel"] == pytest.approx(0.2 - 0.01 * 2)  # mean over updates 0..4
+    assert {"G_feature", "G_pixel", "G_adv_kd", "G_adv_gan", "D_teacher", "D_real"} <= set(row)
+
+
+def test_distillation_rejects_a_dump_with_another_latent_size():
+    real, teacher = _tiny_data(z_dim=12)
+    with pytest.raises(ValueError, match="set distylegan.z_dim to 12"):
+        Trainer(TrainSettings(epochs=1, **TINY), real, teacher, device="cpu")
+
+
+
+def test_train_run_writes_the_release_format_and_figures(tmp_path):
+    from synthcal.data import Split, save_split
+    from synthcal.gan.dump import write_dump
+    from synthcal.gan.pipeline import sample_to_calibration, train_run
+
+    real, teacher = _tiny_data()
+    save_split(tmp_path / "train.npz", Split(real.images, real.labels))
+    write_dump(tmp_path / "dump", teacher.images, teacher.z, teacher.labels, {"teacher": {"provider": "test"}})
+    settings = TrainSettings(epochs=2, **TINY)
+    summary = train_run(settings, tmp_path / "train.npz", tmp_path / "run", dump_dir=tmp_path / "dump",
+                        device="cpu", progress=False)
+    run = tmp_path / "run"
+    for name in ("generator.pt", "config.json", "training.json", "losses.csv", "loss_curves.png", "samples.png"):
+        assert (run / name).stat().st_size > 0, name
+    assert sorted(p.name for p in (run / "training" / "samples").iterdir()) == ["epoch_0001.png", "epoch_0002.png"]
+    assert len((run / "losses.csv").read_text().strip().splitlines()) == 3  # header + 2 epochs
+    assert summary["images_per_s"] > 0 and summary["epochs"] == 2
+    generator = load_released(run)
+    assert generator.ngf == 16 and generator.z_dim == 16
+    manifest = sample_to_calibration(run, tmp_path / "cal", source="distylegan", n_per_class=3, seed=0,
+                                     batch_size=8, device="cpu")
+    assert manifest["count"] == 30 and manifest["latent"] == "gaussian"
+    assert len(list((tmp_path / "cal").glob("*/*.png"))) == 30
