@@ -74,6 +74,84 @@ rule calibration_distylegan:
         "../workflow_scripts/calibration_distylegan.py"
 
 
+rule calibration_fractal:
+    input:
+        code=lib("fractal.py", "calibration.py", "seeding.py"),
+    output:
+        directory(f"{RES}/calibration/fractal"),
+    params:
+        seed=config["seed"],
+        n_per_class=config["calibration"]["n_per_class"],
+        points=config["fractal"]["points"],
+        chains=config["fractal"]["chains"],
+        fill_rate=config["fractal"]["fill_rate"],
+        colorizer_dir=config["fractal"]["colorizer_dir"],
+    log:
+        f"{RES}/logs/calibration/fractal.log",
+    benchmark:
+        f"{RES}/benchmarks/calibration/fractal.tsv"
+    threads: config["fractal"]["threads"]
+    resources:
+        mem_mb=3000,
+        runtime=30,
+    conda:
+        "../envs/synthcal.yaml"
+    script:
+        "../workflow_scripts/calibration_fractal.py"
+
+
+rule calibration_noise:
+    input:
+        code=lib("datafree.py", "calibration.py", "seeding.py"),
+    output:
+        directory(f"{RES}/calibration/noise"),
+    params:
+        seed=config["seed"],
+        n_per_class=config["calibration"]["n_per_class"],
+        distribution=config["noise"]["distribution"],
+        std=config["noise"]["std"],
+    log:
+        f"{RES}/logs/calibration/noise.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        "../envs/synthcal.yaml"
+    script:
+        "../workflow_scripts/calibration_noise.py"
+
+
+rule calibration_bn_inversion:
+    input:
+        weights=weights_file,
+        code=lib("datafree.py", "convert.py", "calibration.py", "models/__init__.py"),
+    output:
+        directory(f"{RES}/calibration/bn_inversion/{{model}}"),
+    params:
+        seed=config["seed"],
+        arch=lambda wc: model_entry(wc)["arch"],
+        fuse=lambda wc: model_entry(wc)["fuse"],
+        mean_std=model_mean_std,
+        n_per_class=config["bn_inversion"]["n_per_class"],
+        iterations=config["bn_inversion"]["iterations"],
+        lr=config["bn_inversion"]["lr"],
+        batch_size=config["bn_inversion"]["batch_size"],
+        ce_weight=config["bn_inversion"]["ce_weight"],
+    log:
+        f"{RES}/logs/calibration/bn_inversion/{{model}}.log",
+    benchmark:
+        f"{RES}/benchmarks/calibration/bn_inversion/{{model}}.tsv"
+    threads: config["bn_inversion"]["threads"]
+    resources:
+        mem_mb=6000,
+        runtime=240,
+    conda:
+        "../envs/synthcal.yaml"
+    script:
+        "../workflow_scripts/calibration_bn_inversion.py"
+
+
 rule sample_grid:
     input:
         folder=calibration_folder,
@@ -90,3 +168,10 @@ rule sample_grid:
         "../envs/synthcal.yaml"
     script:
         "../workflow_scripts/sample_grid.py"
+
+
+use rule sample_grid as sample_grid_per_model with:
+    output:
+        f"{RES}/figures/samples/{{source}}/{{model}}.png",
+    log:
+        f"{RES}/logs/figures/samples_{{source}}_{{model}}.log",

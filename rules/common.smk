@@ -4,7 +4,7 @@ from urllib.parse import urlparse
 
 from snakemake.exceptions import WorkflowError
 
-from synthcal.config import ConfigError, check_local_paths, normalization, validate_config
+from synthcal.config import PER_MODEL_SOURCES, ConfigError, check_local_paths, normalization, validate_config
 
 try:
     validate_config(config)
@@ -70,8 +70,21 @@ def cifar10_input(wildcards):
 
 
 def calibration_folder(wildcards):
-    """The calibration folder a (model, source) pair is calibrated on."""
+    """The calibration folder a (model, source) pair is calibrated on (per-model sources: one per model)."""
+    if wildcards.source in PER_MODEL_SOURCES:
+        return f"{RES}/calibration/{wildcards.source}/{wildcards.model}"
     return f"{RES}/calibration/{wildcards.source}"
+
+
+def sample_grids():
+    """One sample-grid figure per source (per model for per-model sources)."""
+    grids = []
+    for source in SOURCES:
+        if source in PER_MODEL_SOURCES:
+            grids += [f"{RES}/figures/samples/{source}/{model}.png" for model in MODELS]
+        else:
+            grids.append(f"{RES}/figures/samples/{source}.png")
+    return grids
 
 
 def algorithm_inputs(algorithm):
@@ -125,5 +138,4 @@ def final_targets():
     targets = [f"{RES}/tables/{algorithm}_quantization.csv" for algorithm in ALGORITHMS]
     if "default" in ALGORITHMS:
         targets.append(f"{RES}/tables/table1a.csv")
-    targets += [f"{RES}/figures/samples/{source}.png" for source in SOURCES]
-    return targets
+    return targets + sample_grids()

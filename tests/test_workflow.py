@@ -43,7 +43,7 @@ def planned_jobs(proc: subprocess.CompletedProcess) -> dict[str, int]:
     return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", table, flags=re.M)}
 
 
-SOURCES = ["cifar10", "tinyteacher", "distylegan"]
+SOURCES = ["cifar10", "tinyteacher", "distylegan", "fractal", "noise", "bn_inversion"]
 
 
 def tiny_config(root: Path, **overrides) -> dict:
@@ -61,6 +61,9 @@ def tiny_config(root: Path, **overrides) -> dict:
                     "torchscript": {"path": str(root / "teacher.pt"), "z_dim": 16}},
         "distylegan": {"ngf": 16, "ndf": 8, "z_dim": 16, "project_dim": 8, "epochs": 2, "batch_size": 20,
                        "gstep": 2, "checkpoint_every": 1, "device": "cpu", "threads": 1, "sample_batch_size": 50},
+        "fractal": {"points": 2000, "chains": 200, "threads": 1},
+        "noise": {"distribution": "gaussian", "std": 40.0},
+        "bn_inversion": {"n_per_class": 2, "iterations": 5, "batch_size": 10, "threads": 1},
         "calibration": {"n_per_class": 4},
         "conversion": {"check_batch": 4},
         "quantization": {"threads": 1, "default": {"subset_size": 30}},
@@ -115,7 +118,9 @@ def test_tables_hold_one_consistent_row_per_model_and_source(project):
                 "n_calibration", "subset_size", "seed", "fp32_images_per_s", "int8_images_per_s"]:
         assert col in table.columns
     assert set(table.algorithm) == {"default"}
-    assert (table.n_calibration == 40).all() and (table.subset_size == 30).all() and (table.seed == 3).all()
+    bn = table.source == "bn_inversion"
+    assert (table.n_calibration[~bn] == 40).all() and (table.subset_size[~bn] == 30).all()
+    assert (table.n_calibration[bn] == 20).all() and (table.subset_size[bn] == 20).all() and (table.seed == 3).all()
     for row in table.itertuples():
         fp32 = json.loads((project / f"results/evaluation/{row.model}/fp32.json").read_text())
         int8 = json.loads((project / f"results/evaluation/{row.model}/default/{row.source}.json").read_text())
@@ -158,7 +163,7 @@ def test_gan_chain_outputs(project):
     assert len((res / "distylegan/losses.csv").read_text().strip().splitlines()) == 3
     for name in ("loss_curves.png", "samples.png", "generator.pt", "config.json"):
         assert (res / "distylegan" / name).exists()
-    for source in SOURCES:
+    for source in SOURCES[:-1]:
         manifest = json.loads((res / f"calibration/{source}/manifest.json").read_text())
         assert manifest["source"] == source and manifest["count"] == 40
         assert (res / f"figures/samples/{source}.png").stat().st_size > 1000
@@ -166,18 +171,34 @@ def test_gan_chain_outputs(project):
     assert len(teacher_cal["dump_indices"]) == 40
 
 
+def test_fractal_noise_and_bn_inversion_outputs(project):
+    res = project / "results"
+    fractal = json.loads((res / "calibration/fractal/manifest.json").read_text())
+    assert fractal["colorize"] == "random" and fractal["categories"] >= 1
+    assert (res / "benchmarks/calibration/fractal.tsv").exists()
+    noise = json.loads((res / "calibration/noise/manifest.json").read_text())
+    assert noise["distribution"] == "gaussian" and noise["std"] == 40.0
+    # one distilled set per model, matched on every BatchNorm (the zoo's ResNet-20 has 2 more, in its shortcuts)
+    for model, bn_layers in (("tiny_zoo", 21), ("tiny_aka", 19)):
+        bn = json.loads((res / f"calibration/bn_inversion/{model}/manifest.json").read_text())
+        assert bn["model"] == model and bn["count"] == 20 and bn["bn_layers"] == bn_layers and bn["iterations"] == 5
+        assert (res / f"figures/samples/bn_inversion/{model}.png").exists()
+        assert (res / f"benchmarks/calibration/bn_inversion/{model}.tsv").exists()
+
+
 def test_changing_a_quantization_parameter_reruns_only_downstream_jobs(project):
     assert planned_jobs(snakemake(project, "-n", "--cores", "1", "--configfile", str(project / "tiny.yaml"))) == {}
     changed = write_config(project / "changed.yaml", tiny_config(project, **{"quantization.default.subset_size": 20}))
     jobs = planned_jobs(snakemake(project, "-n", "--cores", "1", "--configfile", str(changed)))
-    assert jobs == {"quantize_default": 6, "evaluate_int8": 6, "table_default": 1, "all": 1}
+    assert jobs == {"quantize_default": 12, "evaluate_int8": 12, "table_default": 1, "all": 1}
 
 
 def test_changing_calibration_size_keeps_data_preparation_conversion_and_gans(project):
     changed = write_config(project / "changed2.yaml", tiny_config(project, **{"calibration.n_per_class": 3}))
     jobs = planned_jobs(snakemake(project, "-n", "--cores", "1", "--configfile", str(changed)))
     assert jobs == {"calibration_cifar10": 1, "calibration_teacher": 1, "calibration_distylegan": 1,
-                    "sample_grid": 3, "quantize_default": 6, "evaluate_int8": 6, "table_default": 1, "all": 1}
+                    "calibration_fractal": 1, "calibration_noise": 1, "sample_grid": 5, "quantize_default": 10,
+                    "evaluate_int8": 10, "table_default": 1, "all": 1}
 
 
 def test_changing_a_distillation_weight_retrains_only_the_student(project):
@@ -192,7 +213,8 @@ def test_changing_a_model_normalization_reruns_only_that_model(project):
     config["models"]["tiny_aka"]["normalization"] = "cifar10"
     changed = write_config(project / "changed3.yaml", config)
     jobs = planned_jobs(snakemake(project, "-n", "--cores", "1", "--configfile", str(changed)))
-    assert jobs == {"quantize_default": 3, "evaluate_fp32": 1, "evaluate_int8": 3, "table_default": 1, "all": 1}
+    assert jobs == {"calibration_bn_inversion": 1, "sample_grid_per_model": 1, "quantize_default": 6,
+                    "evaluate_fp32": 1, "evaluate_int8": 6, "table_default": 1, "all": 1}
 
 
 def test_unknown_architecture_stops_at_startup(tmp_path, project):

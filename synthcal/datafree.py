@@ -1,0 +1,145 @@
+"""Data-free calibration sources: pixel noise, and ZeroQ-style BatchNorm inversion ("distilled data").
+
+* :func:`noise_images` - uniform or Gaussian noise in pixel space: the floor any calibration set must beat.
+* :func:`bn_inversion` - starting from Gaussian noise, optimise input images so that the per-channel mean and
+  standard deviation of every BatchNorm layer's input match the layer's running statistics (Cai et al., ZeroQ,
+  CVPR 2020), optionally plus a cross-entropy term towards assigned labels so the images carry labels (useful for
+  accuracy-aware quantization). The images are distilled from one classifier, so this source is per model.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm import tqdm
+
+from synthcal.seeding import rng
+
+
+def noise_images(count: int, seed: int, distribution: str = "uniform", std: float = 64.0,
+                 size: int = 32) -> np.ndarray:
+    """``count`` uint8 RGB noise images: uniform on 0..255, or N(127.5, std) clipped to [0, 255]."""
+    gen = rng(seed, "noise-images")
+    if distribution == "uniform":
+        return gen.integers(0, 256, size=(count, size, size, 3), dtype=np.uint8)
+    if distribution == "gaussian":
+        return np.clip(np.rint(gen.normal(127.5, std, size=(count, size, size, 3))), 0, 255).astype(np.uint8)
+    raise ValueError(f"unknown noise distribution {distribution!r} (uniform or gaussian)")
+
+
+class NoBatchNormError(ValueError):
+    """BN inversion needs BatchNorm layers to match."""
+
+
+@dataclass(frozen=True)
+class BNInversionSettings:
+    """Knobs of the distillation (defaults sized for the paper's five models on 2 CPU cores)."""
+
+    iterations: int = 100
+    lr: float = 0.2
+    batch_size: int = 64
+    ce_weight: float = 0.0  # 0: pure ZeroQ; > 0: also pull each image towards its assigned label
+
+
+class BNStatistics:
+    """Forward hooks that record the batch mean and std of every BatchNorm layer's input."""
+
+    def __init__(self, model: nn.Module) -> None:
+        self.layers = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+        if not self.layers:
+            raise NoBatchNormError(
+                f"{type(model).__name__} has no BatchNorm layers: BN inversion cannot distill data from it; "
+                "use another calibration source for this model")
+        self.inputs: list[torch.Tensor] = []
+        self.handles = [m.register_forward_hook(self._hook) for m in self.layers]
+
+    def _hook(self, module: nn.Module, args: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
+        self.inputs.append(args[0])
+
+    def loss(self) -> torch.Tensor:
+        """Sum over layers of ||mean - running_mean||_2 + ||std - sqrt(running_var)||_2 (ZeroQ)."""
+        total = torch.zeros(())
+        for layer, x in zip(self.layers, self.inputs):
+            dims = [0] + list(range(2, x.dim()))
+            mean = x.mean(dim=dims)
+            std = torch.sqrt(x.var(dim=dims, unbiased=False) + layer.eps)
+            total = total + torch.norm(mean - layer.running_mean, 2) + torch.norm(std - layer.running_var.sqrt(), 2)
+        return total
+
+    def clear(self) -> None:
+        self.inputs = []
+
+    def remove(self) -> None:
+        for handle in self.handles:
+            handle.remove()
+
+
+def statistics_gap(model: nn.Module, x: torch.Tensor) -> float:
+    """The BN-statistics loss of a batch ``x`` (model inputs), without gradients."""
+    stats = BNStatistics(model)
+    try:
+        with torch.no_grad():
+            model(x)
+            return float(stats.loss())
+    finally:
+        stats.remove()
+
+
+def bn_inversion(model: nn.Module, labels: np.ndarray, mean: Sequence[float], std: Sequence[float],
+                 settings: BNInversionSettings, seed: int, progress: bool = True) -> tuple[np.ndarray, dict]:
+    """Distil one image per entry of ``labels`` from ``model``; returns (uint8 NHWC images, report).
+
+    Inputs are optimised in the model's normalised space with Adam, projected after every step onto the range of
+    valid images ([0, 1] before normalisation), and finally mapped to uint8.
+    """
+    model = model.eval().requires_grad_(False)
+    mean_t = torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1)
+    std_t = torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1)
+    low, high = (0 - mean_t) / std_t, (1 - mean_t) / std_t
+    stats = BNStatistics(model)
+    gen = torch.Generator().manual_seed(int(rng(seed, "bn-inversion").integers(0, 2**62)))
+    images = np.empty((len(labels), 32, 32, 3), dtype=np.uint8)
+    first, last = [], []
+    start = time.perf_counter()
+    batches = range(0, len(labels), settings.batch_size)
+    bar = tqdm(total=len(batches) * settings.iterations, desc="bn inversion", unit="step", disable=not progress,
+               mininterval=2.0)
+    try:
+        for b in batches:
+            target = torch.from_numpy(labels[b:b + settings.batch_size]).long()
+            x = torch.randn(len(target), 3, 32, 32, generator=gen).clamp_(low, high).requires_grad_(True)
+            optimizer = torch.optim.Adam([x], lr=settings.lr)
+            for it in range(settings.iterations):
+                stats.clear()
+                logits = model(x)
+                loss = stats.loss()
+                if it == 0:
+                    first.append(float(loss.detach()))
+                if settings.ce_weight > 0:
+                    loss = loss + settings.ce_weight * F.cross_entropy(logits, target)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                with torch.no_grad():
+                    x.clamp_(low, high)
+                bar.update(1)
+            stats.clear()
+            with torch.no_grad():
+                model(x)
+                last.append(float(stats.loss()))
+                pixels = (x * std_t + mean_t).clamp(0, 1).mul(255).round().to(torch.uint8)
+            images[b:b + len(target)] = pixels.permute(0, 2, 3, 1).numpy()
+    finally:
+        bar.close()
+        stats.remove()
+    report = {"bn_layers": len(stats.layers), "bn_loss_start": float(np.mean(first)),
+              "bn_loss_end": float(np.mean(last)), "seconds": round(time.perf_counter() - start, 2),
+              "iterations": settings.iterations, "lr": settings.lr, "batch_size": settings.batch_size,
+              "ce_weight": settings.ce_weight}
+    return images, report
