@@ -27,24 +27,20 @@ def measure(mode: str, ngf: int, ndf: int, batch_size: int, iterations: int, dev
     settings = TrainSettings(mode=mode, epochs=1, batch_size=batch_size, ngf=ngf, ndf=ndf)
     times: list[float] = []
 
-    class Timed(Trainer):
-        def _distill_step(self, *args, **kwargs):  # type: ignore[override]
-            t0 = time.perf_counter()
-            out = super()._distill_step(*args, **kwargs)
-            if self.device.type == "cuda":
-                torch.cuda.synchronize()
-            times.append(time.perf_counter() - t0)
-            return out
+    trainer = Trainer(settings, real, teacher, device=device, progress=False)
+    step_name = "_distill_step" if mode == "distill" else "_gan_step"
+    step = getattr(trainer, step_name)
 
-        def _gan_step(self, *args, **kwargs):  # type: ignore[override]
-            t0 = time.perf_counter()
-            out = super()._gan_step(*args, **kwargs)
-            if self.device.type == "cuda":
-                torch.cuda.synchronize()
-            times.append(time.perf_counter() - t0)
-            return out
+    def timed_step(*args, **kwargs):
+        t0 = time.perf_counter()
+        out = step(*args, **kwargs)
+        if trainer.device.type == "cuda":
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - t0)
+        return out
 
-    Timed(settings, real, teacher, device=device, progress=False).run()
+    setattr(trainer, step_name, timed_step)
+    trainer.run()
     steady = times[1:]
     return {"mode": mode, "ngf": ngf, "ndf": ndf, "batch_size": batch_size, "device": str(resolve_device(device)),
             "threads": threads, "iterations": len(steady),
