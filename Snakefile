@@ -27,6 +27,7 @@ include: "rules/calibration.smk"
 include: "rules/quantize.smk"
 include: "rules/evaluate.smk"
 include: "rules/tables.smk"
+include: "rules/reports.smk"
 
 
 rule all:

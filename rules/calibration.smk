@@ -1,5 +1,5 @@
-# Calibration folders: results/calibration/<source>/<class>/<n>.png + manifest.json, one per source.
-# Every source (real CIFAR-10 here; GAN, fractal and data-free sources in later stages) produces this shape.
+# Calibration folders: results/calibration/<source>/<class>/<n>.png + manifest.json, one per source (per model for
+# bn_inversion). Repeat r > 0 (config `repeats`) writes results/calibration/<source>.r<r>/ with seed + r.
 
 
 rule calibration_cifar10:
@@ -7,14 +7,14 @@ rule calibration_cifar10:
         train=f"{RES}/data/cifar10/train.npz",
         code=lib("calibration.py", "data.py", "seeding.py"),
     output:
-        directory(f"{RES}/calibration/cifar10"),
+        directory(f"{RES}/calibration/cifar10{{rep}}"),
     params:
-        seed=config["seed"],
+        seed=rep_seed,
         n_per_class=config["calibration"]["n_per_class"],
     log:
-        f"{RES}/logs/calibration/cifar10.log",
+        f"{RES}/logs/calibration/cifar10{{rep}}.log",
     benchmark:
-        f"{RES}/benchmarks/calibration/cifar10.tsv"
+        f"{RES}/benchmarks/calibration/cifar10{{rep}}.tsv"
     threads: 1
     resources:
         mem_mb=2000,
@@ -25,20 +25,43 @@ rule calibration_cifar10:
         "../workflow_scripts/calibration_cifar10.py"
 
 
+rule holdout_cifar10:
+    input:
+        train=f"{RES}/data/cifar10/train.npz",
+        code=lib("calibration.py", "data.py", "seeding.py"),
+    output:
+        f"{RES}/data/cifar10/holdout.npz",
+    params:
+        seed=config["seed"],
+        repeats=config["repeats"],
+        n_per_class=config["calibration"]["n_per_class"],
+        holdout_per_class=AA["holdout_per_class"],
+    log:
+        f"{RES}/logs/holdout_cifar10.log",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        "../envs/synthcal.yaml"
+    script:
+        "../workflow_scripts/holdout_cifar10.py"
+
+
 rule calibration_teacher:
     input:
         dump=f"{RES}/teacher/dump",
         code=lib("gan/dump.py", "calibration.py", "seeding.py"),
     output:
-        directory(f"{RES}/calibration/{TEACHER_NAME}"),
+        directory(f"{RES}/calibration/{TEACHER_NAME}{{rep}}"),
     params:
         source=TEACHER_NAME,
-        seed=config["seed"],
+        seed=rep_seed,
         n_per_class=config["calibration"]["n_per_class"],
     log:
-        f"{RES}/logs/calibration/{TEACHER_NAME}.log",
+        f"{RES}/logs/calibration/{TEACHER_NAME}{{rep}}.log",
     benchmark:
-        f"{RES}/benchmarks/calibration/{TEACHER_NAME}.tsv"
+        f"{RES}/benchmarks/calibration/{TEACHER_NAME}{{rep}}.tsv"
     threads: 1
     resources:
         mem_mb=3000,
@@ -54,16 +77,16 @@ rule calibration_distylegan:
         unpack(distylegan_inputs),
         code=lib("gan/dump.py", "gan/pipeline.py", "calibration.py"),
     output:
-        directory(f"{RES}/calibration/distylegan"),
+        directory(f"{RES}/calibration/distylegan{{rep}}"),
     params:
-        seed=config["seed"],
+        seed=rep_seed,
         n_per_class=config["calibration"]["n_per_class"],
         batch_size=DSG["sample_batch_size"],
         device=DSG["device"],
     log:
-        f"{RES}/logs/calibration/distylegan.log",
+        f"{RES}/logs/calibration/distylegan{{rep}}.log",
     benchmark:
-        f"{RES}/benchmarks/calibration/distylegan.tsv"
+        f"{RES}/benchmarks/calibration/distylegan{{rep}}.tsv"
     threads: DSG["threads"]
     resources:
         mem_mb=3000,
@@ -78,18 +101,18 @@ rule calibration_fractal:
     input:
         code=lib("fractal.py", "calibration.py", "seeding.py"),
     output:
-        directory(f"{RES}/calibration/fractal"),
+        directory(f"{RES}/calibration/fractal{{rep}}"),
     params:
-        seed=config["seed"],
+        seed=rep_seed,
         n_per_class=config["calibration"]["n_per_class"],
         points=config["fractal"]["points"],
         chains=config["fractal"]["chains"],
         fill_rate=config["fractal"]["fill_rate"],
         colorizer_dir=config["fractal"]["colorizer_dir"],
     log:
-        f"{RES}/logs/calibration/fractal.log",
+        f"{RES}/logs/calibration/fractal{{rep}}.log",
     benchmark:
-        f"{RES}/benchmarks/calibration/fractal.tsv"
+        f"{RES}/benchmarks/calibration/fractal{{rep}}.tsv"
     threads: config["fractal"]["threads"]
     resources:
         mem_mb=3000,
@@ -104,14 +127,14 @@ rule calibration_noise:
     input:
         code=lib("datafree.py", "calibration.py", "seeding.py"),
     output:
-        directory(f"{RES}/calibration/noise"),
+        directory(f"{RES}/calibration/noise{{rep}}"),
     params:
-        seed=config["seed"],
+        seed=rep_seed,
         n_per_class=config["calibration"]["n_per_class"],
         distribution=config["noise"]["distribution"],
         std=config["noise"]["std"],
     log:
-        f"{RES}/logs/calibration/noise.log",
+        f"{RES}/logs/calibration/noise{{rep}}.log",
     threads: 1
     resources:
         mem_mb=1000,
@@ -127,9 +150,9 @@ rule calibration_bn_inversion:
         weights=weights_file,
         code=lib("datafree.py", "convert.py", "calibration.py", "models/__init__.py"),
     output:
-        directory(f"{RES}/calibration/bn_inversion/{{model}}"),
+        directory(f"{RES}/calibration/bn_inversion{{rep}}/{{model}}"),
     params:
-        seed=config["seed"],
+        seed=rep_seed,
         arch=lambda wc: model_entry(wc)["arch"],
         fuse=lambda wc: model_entry(wc)["fuse"],
         mean_std=model_mean_std,
@@ -139,9 +162,9 @@ rule calibration_bn_inversion:
         batch_size=config["bn_inversion"]["batch_size"],
         ce_weight=config["bn_inversion"]["ce_weight"],
     log:
-        f"{RES}/logs/calibration/bn_inversion/{{model}}.log",
+        f"{RES}/logs/calibration/bn_inversion{{rep}}/{{model}}.log",
     benchmark:
-        f"{RES}/benchmarks/calibration/bn_inversion/{{model}}.tsv"
+        f"{RES}/benchmarks/calibration/bn_inversion{{rep}}/{{model}}.tsv"
     threads: config["bn_inversion"]["threads"]
     resources:
         mem_mb=6000,
@@ -155,7 +178,7 @@ rule calibration_bn_inversion:
 rule sample_grid:
     input:
         folder=calibration_folder,
-        code=lib("gan/figures.py"),
+        code=lib("figures.py"),
     output:
         f"{RES}/figures/samples/{{source}}.png",
     log:

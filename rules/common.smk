@@ -1,4 +1,5 @@
 # Shared helpers: config validation, the experiment grid, paths and per-model parameters.
+from argparse import Namespace
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -20,6 +21,10 @@ TEACHER_NAME = TEACHER["name"]
 DSG = config["distylegan"]
 SOURCES = config["experiment"]["sources"]
 ALGORITHMS = config["experiment"]["algorithms"]
+AA = config["quantization"]["accuracy_aware"]
+AA_MODELS = [m for m in MODELS if m in AA["models"]]
+QUALITY = config["quality"]
+REPS = [""] + [f".r{r}" for r in range(1, config["repeats"])]  # repeat r > 0 uses seed + r
 RES = "results"
 
 
@@ -28,6 +33,7 @@ wildcard_constraints:
     source="[A-Za-z0-9_]+",
     algorithm="[a-z_]+",
     filename="[A-Za-z0-9_.-]+",
+    rep=r"(|\.r[0-9]+)",
 
 
 def lib(*modules):
@@ -69,11 +75,32 @@ def cifar10_input(wildcards):
     return local if local else "resources/downloads/cifar-10-python.tar.gz"
 
 
+def rep_index(wildcards):
+    """Repeat number of a job: 0 for the plain paths, r for the '.r<r>' ones."""
+    rep = getattr(wildcards, "rep", "")
+    return int(rep[2:]) if rep else 0
+
+
+def rep_seed(wildcards):
+    return config["seed"] + rep_index(wildcards)
+
+
 def calibration_folder(wildcards):
-    """The calibration folder a (model, source) pair is calibrated on (per-model sources: one per model)."""
+    """The calibration folder a (model, source, repeat) is calibrated on (per-model sources: one per model)."""
+    rep = getattr(wildcards, "rep", "")
     if wildcards.source in PER_MODEL_SOURCES:
-        return f"{RES}/calibration/{wildcards.source}/{wildcards.model}"
-    return f"{RES}/calibration/{wildcards.source}"
+        return f"{RES}/calibration/{wildcards.source}{rep}/{wildcards.model}"
+    return f"{RES}/calibration/{wildcards.source}{rep}"
+
+
+def holdout_inputs(wildcards):
+    return {"holdout": f"{RES}/data/cifar10/holdout.npz"} if AA["validation"] == "holdout" else {}
+
+
+def grid(algorithm):
+    """(model, source) pairs an algorithm runs on."""
+    models = AA_MODELS if algorithm == "accuracy_aware" else MODELS
+    return [(m, s) for m in models for s in SOURCES]
 
 
 def sample_grids():
@@ -88,15 +115,56 @@ def sample_grids():
 
 
 def algorithm_inputs(algorithm):
-    def inputs(wildcards):
-        grid = [(m, s) for m in MODELS for s in SOURCES]
-        return {
-            "fp32": [f"{RES}/evaluation/{m}/fp32.json" for m in MODELS],
-            "int8": [f"{RES}/evaluation/{m}/{algorithm}/{s}.json" for m, s in grid],
-            "quantization": [f"{RES}/quantized/{algorithm}/{s}/{m}/quantization.json" for m, s in grid],
-        }
+    """Evaluation and quantization records of one algorithm's grid, every repeat."""
+    pairs = grid(algorithm)
+    return {
+        "fp32": sorted({f"{RES}/evaluation/{m}/fp32.json" for m, _ in pairs}),
+        "int8": [f"{RES}/evaluation/{m}/{algorithm}/{s}{r}.json" for m, s in pairs for r in REPS],
+        "quantization": [f"{RES}/quantized/{algorithm}/{s}{r}/{m}/quantization.json" for m, s in pairs for r in REPS],
+    }
 
-    return inputs
+
+def paper_table(algorithm):
+    return {"default": "table1a", "accuracy_aware": "table1b"}[algorithm]
+
+
+def quality_sets():
+    """Image sets of the IS/FID report: every source (per model for per-model ones), and the real reference."""
+    sets = []
+    for source in SOURCES:
+        if source in PER_MODEL_SOURCES:
+            sets += [f"{source}/{model}" for model in MODELS]
+        else:
+            sets.append(source)
+    return sets
+
+
+def quality_weights(wildcards):
+    """torch-fidelity's Inception weights (IS and FID) when configured: local path or download."""
+    inception = QUALITY["inception"]
+    if inception["path"]:
+        return {"inception": inception["path"]}
+    if inception["url"]:
+        return {"inception": f"resources/inception/{Path(urlparse(inception['url']).path).name}"}
+    return {}
+
+
+def quality_images(wildcards):
+    """A source's calibration folder, or the real training split for the reference set."""
+    if wildcards.qset == "reference":
+        return {"images": f"{RES}/data/cifar10/train.npz"}
+    return {"images": f"{RES}/calibration/{wildcards.qset}"}
+
+
+def fusion_pairs():
+    """(multi-branch, fused) model pairs of the experiment: same architecture and weights, fuse off and on."""
+    pairs = []
+    for a in MODELS:
+        for b in MODELS:
+            ea, eb = config["models"][a], config["models"][b]
+            if (not ea["fuse"] and eb["fuse"] and ea["arch"] == eb["arch"] and ea["weights"] == eb["weights"]):
+                pairs.append((a, b))
+    return pairs
 
 
 
@@ -133,9 +201,24 @@ def train_runtime(n_images, epochs, device):
     return int(60 + 1.5 * epochs * n_images / rate / 60)
 
 
+def throughput_algorithm():
+    """The algorithm whose INT8 IRs the speed comparison uses (default when it runs)."""
+    return "default" if "default" in ALGORITHMS else "accuracy_aware"
+
+
+def throughput_models():
+    return [m for m, s in grid(throughput_algorithm()) if s == SOURCES[0]]
+
+
 def final_targets():
-    """The tables of every configured algorithm (table1a is the default algorithm's, in the paper's shape)."""
-    targets = [f"{RES}/tables/{algorithm}_quantization.csv" for algorithm in ALGORITHMS]
-    if "default" in ALGORITHMS:
-        targets.append(f"{RES}/tables/table1a.csv")
+    """Tables of every configured algorithm (with the paper's Table 1a/1b), reports, figures and sample grids."""
+    algorithms = [a for a in ALGORITHMS if grid(a)]
+    targets = [f"{RES}/tables/{a}_quantization.csv" for a in algorithms]
+    targets += [f"{RES}/tables/{paper_table(a)}.csv" for a in algorithms]
+    targets += [f"{RES}/tables/throughput.csv", f"{RES}/reports/label_agreement.csv",
+                f"{RES}/figures/accuracy_drop.png"]
+    if QUALITY["enabled"]:
+        targets += [f"{RES}/reports/image_quality.csv", f"{RES}/figures/drop_vs_fid.png"]
+    if fusion_pairs():
+        targets.append(f"{RES}/tables/repvgg_fusion.csv")
     return targets + sample_grids()

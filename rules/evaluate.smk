@@ -18,6 +18,7 @@ rule evaluate_fp32:
         precision="fp32",
         algorithm=None,
         source=None,
+        repeat=None,
         batch_size=EVAL["batch_size"],
         timing_batch_size=EVAL["throughput_batch_size"],
         timing_seconds=EVAL["timing_seconds"],
@@ -37,25 +38,26 @@ rule evaluate_fp32:
 
 rule evaluate_int8:
     input:
-        xml=f"{RES}/quantized/{{algorithm}}/{{source}}/{{model}}/int8.xml",
-        bin=f"{RES}/quantized/{{algorithm}}/{{source}}/{{model}}/int8.bin",
+        xml=f"{RES}/quantized/{{algorithm}}/{{source}}{{rep}}/{{model}}/int8.xml",
+        bin=f"{RES}/quantized/{{algorithm}}/{{source}}{{rep}}/{{model}}/int8.bin",
         test=f"{RES}/data/cifar10/test.npz",
         code=lib("evaluate.py", "preprocess.py"),
     output:
-        f"{RES}/evaluation/{{model}}/{{algorithm}}/{{source}}.json",
+        f"{RES}/evaluation/{{model}}/{{algorithm}}/{{source}}{{rep}}.json",
     params:
         mean_std=model_mean_std,
         arch=lambda wc: model_entry(wc)["arch"],
         precision="int8",
         algorithm=lambda wc: wc.algorithm,
         source=lambda wc: wc.source,
+        repeat=rep_index,
         batch_size=EVAL["batch_size"],
         timing_batch_size=EVAL["throughput_batch_size"],
         timing_seconds=EVAL["timing_seconds"],
     log:
-        f"{RES}/logs/evaluate/{{model}}/{{algorithm}}/{{source}}.log",
+        f"{RES}/logs/evaluate/{{model}}/{{algorithm}}/{{source}}{{rep}}.log",
     benchmark:
-        f"{RES}/benchmarks/evaluate/{{model}}/{{algorithm}}/{{source}}.tsv"
+        f"{RES}/benchmarks/evaluate/{{model}}/{{algorithm}}/{{source}}{{rep}}.tsv"
     threads: EVAL["threads"]
     resources:
         mem_mb=3000,

@@ -1,5 +1,5 @@
-# INT8 post-training quantization with NNCF, per (model, calibration source).
-# Each algorithm writes results/quantized/<algorithm>/<source>/<model>/int8.{xml,bin} + quantization.json.
+# INT8 post-training quantization with NNCF, per (model, calibration source, repeat).
+# Each algorithm writes results/quantized/<algorithm>/<source><rep>/<model>/int8.{xml,bin} + quantization.json.
 
 QDEFAULT = config["quantization"]["default"]
 
@@ -11,11 +11,12 @@ rule quantize_default:
         calibration=calibration_folder,
         code=lib("quantize.py", "calibration.py", "preprocess.py"),
     output:
-        xml=f"{RES}/quantized/default/{{source}}/{{model}}/int8.xml",
-        bin=f"{RES}/quantized/default/{{source}}/{{model}}/int8.bin",
-        report=f"{RES}/quantized/default/{{source}}/{{model}}/quantization.json",
+        xml=f"{RES}/quantized/default/{{source}}{{rep}}/{{model}}/int8.xml",
+        bin=f"{RES}/quantized/default/{{source}}{{rep}}/{{model}}/int8.bin",
+        report=f"{RES}/quantized/default/{{source}}{{rep}}/{{model}}/quantization.json",
     params:
-        seed=config["seed"],
+        seed=rep_seed,
+        repeat=rep_index,
         mean_std=model_mean_std,
         subset_size=QDEFAULT["subset_size"],
         preset=QDEFAULT["preset"],
@@ -24,9 +25,9 @@ rule quantize_default:
         channel_alignment=QDEFAULT["channel_alignment"],
         ignored_types=QDEFAULT["ignored_types"],
     log:
-        f"{RES}/logs/quantize_default/{{source}}/{{model}}.log",
+        f"{RES}/logs/quantize_default/{{source}}{{rep}}/{{model}}.log",
     benchmark:
-        f"{RES}/benchmarks/quantize_default/{{source}}/{{model}}.tsv"
+        f"{RES}/benchmarks/quantize_default/{{source}}{{rep}}/{{model}}.tsv"
     threads: config["quantization"]["threads"]
     resources:
         mem_mb=6000,
@@ -34,4 +35,39 @@ rule quantize_default:
     conda:
         "../envs/synthcal.yaml"
     script:
-        "../workflow_scripts/quantize_default.py"
+        "../workflow_scripts/quantize.py"
+
+
+use rule quantize_default as quantize_accuracy_aware with:
+    input:
+        unpack(holdout_inputs),
+        xml=f"{RES}/models/{{model}}/fp32.xml",
+        bin=f"{RES}/models/{{model}}/fp32.bin",
+        calibration=calibration_folder,
+        code=lib("quantize.py", "calibration.py", "preprocess.py"),
+    output:
+        xml=f"{RES}/quantized/accuracy_aware/{{source}}{{rep}}/{{model}}/int8.xml",
+        bin=f"{RES}/quantized/accuracy_aware/{{source}}{{rep}}/{{model}}/int8.bin",
+        report=f"{RES}/quantized/accuracy_aware/{{source}}{{rep}}/{{model}}/quantization.json",
+    params:
+        seed=rep_seed,
+        repeat=rep_index,
+        mean_std=model_mean_std,
+        subset_size=QDEFAULT["subset_size"],
+        preset=QDEFAULT["preset"],
+        target_device=QDEFAULT["target_device"],
+        fast_bias_correction=QDEFAULT["fast_bias_correction"],
+        channel_alignment=QDEFAULT["channel_alignment"],
+        ignored_types=QDEFAULT["ignored_types"],
+        max_drop=AA["max_drop"],
+        drop_type=AA["drop_type"],
+        validation=AA["validation"],
+        ranking_subset_size=AA["ranking_subset_size"],
+        max_num_iterations=AA["max_num_iterations"],
+    log:
+        f"{RES}/logs/quantize_accuracy_aware/{{source}}{{rep}}/{{model}}.log",
+    benchmark:
+        f"{RES}/benchmarks/quantize_accuracy_aware/{{source}}{{rep}}/{{model}}.tsv"
+    resources:
+        mem_mb=8000,
+        runtime=600,

@@ -1,12 +1,14 @@
-# Aggregation: one CSV row per (model, source) and algorithm, and the paper's Table 1a layout.
+# Aggregation: per algorithm, one CSV row per (model, source) (mean and std over repeats), the individual runs, and
+# the paper's Table 1a (default) / Table 1b (accuracy-aware) layout.
 
 
 rule table_default:
     input:
-        unpack(algorithm_inputs("default")),
+        **algorithm_inputs("default"),
         code=lib("aggregate.py"),
     output:
         table=f"{RES}/tables/default_quantization.csv",
+        runs=f"{RES}/tables/default_quantization_runs.csv",
         paper=f"{RES}/tables/table1a.csv",
     params:
         models=MODELS,
@@ -23,5 +25,42 @@ rule table_default:
         "../workflow_scripts/aggregate.py"
 
 
+use rule table_default as table_accuracy_aware with:
+    input:
+        **algorithm_inputs("accuracy_aware"),
+        code=lib("aggregate.py"),
+    output:
+        table=f"{RES}/tables/accuracy_aware_quantization.csv",
+        runs=f"{RES}/tables/accuracy_aware_quantization_runs.csv",
+        paper=f"{RES}/tables/table1b.csv",
+    params:
+        models=AA_MODELS,
+        sources=SOURCES,
+    log:
+        f"{RES}/logs/tables/accuracy_aware.log",
+
+
+rule table_repvgg_fusion:
+    input:
+        tables=[f"{RES}/tables/{a}_quantization.csv" for a in ALGORITHMS if grid(a)],
+        code=lib("aggregate.py"),
+    output:
+        f"{RES}/tables/repvgg_fusion.csv",
+    params:
+        pairs=fusion_pairs(),
+    log:
+        f"{RES}/logs/tables/repvgg_fusion.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../envs/synthcal.yaml"
+    script:
+        "../workflow_scripts/table_fusion.py"
+
+
 localrules:
     table_default,
+    table_accuracy_aware,
+    table_repvgg_fusion,

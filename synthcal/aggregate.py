@@ -17,7 +17,16 @@ COLUMNS = [
     "n_calibration", "subset_size", "seed",
     "fp32_images_per_s", "int8_images_per_s", "speedup",
     "fp32_latency_ms", "int8_latency_ms", "fake_quantize_ops", "quantize_seconds",
+    "repeats", "int8_accuracy_std", "drop_points_std", "drop_percent_std",
 ]
+
+#: Extra columns of the accuracy-aware table (from its quantization reports).
+ACCURACY_AWARE_COLUMNS = ["max_drop", "drop_type", "validation", "reverted_ops", "quantized_ops",
+                          "reached_required_drop", "validation_fp32_accuracy", "validation_int8_accuracy"]
+#: Values that vary between repeats and are summarised by mean (and std where named in COLUMNS).
+_VARYING = ["int8_accuracy", "drop_points", "drop_percent", "int8_images_per_s", "speedup", "int8_latency_ms",
+            "fake_quantize_ops", "quantize_seconds", "reverted_ops", "validation_fp32_accuracy",
+            "validation_int8_accuracy"]
 
 
 class AggregationError(ValueError):
@@ -35,18 +44,19 @@ def _ratio(a: float | None, b: float | None) -> float | None:
     return a / b if a and b else None
 
 
-def quantization_table(fp32: Iterable[Mapping[str, Any]], int8: Iterable[Mapping[str, Any]],
-                       quantization: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
-    """Join FP32 evaluations (per model), INT8 evaluations and quantization reports (per model, source, algorithm).
+def quantization_runs(fp32: Iterable[Mapping[str, Any]], int8: Iterable[Mapping[str, Any]],
+                      quantization: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+    """One row per (model, source, algorithm, repeat): FP32 evaluations (per model) joined with INT8 evaluations
+    and quantization reports.
 
     Raises:
         AggregationError: an INT8 record has no FP32 baseline or no quantization report.
     """
     base = {r["model"]: r for r in fp32}
-    quant = {(r["model"], r["source"], r["algorithm"]): r for r in quantization}
+    quant = {(r["model"], r["source"], r["algorithm"], r.get("repeat") or 0): r for r in quantization}
     rows = []
     for rec in int8:
-        key = (rec["model"], rec["source"], rec["algorithm"])
+        key = (rec["model"], rec["source"], rec["algorithm"], rec.get("repeat") or 0)
         if rec["model"] not in base:
             raise AggregationError(f"no FP32 evaluation for model {rec['model']!r}")
         if key not in quant:
@@ -62,8 +72,36 @@ def quantization_table(fp32: Iterable[Mapping[str, Any]], int8: Iterable[Mapping
             "speedup": _ratio(rec.get("images_per_s"), ref.get("images_per_s")),
             "fp32_latency_ms": ref.get("latency_ms_median"), "int8_latency_ms": rec.get("latency_ms_median"),
             "fake_quantize_ops": q.get("fake_quantize_ops"), "quantize_seconds": q.get("seconds"),
+            "repeat": key[3], **{c: q[c] for c in ACCURACY_AWARE_COLUMNS if c in q},
         })
-    return pd.DataFrame(rows, columns=COLUMNS)
+    runs = pd.DataFrame(rows)
+    if runs.empty:
+        return pd.DataFrame(columns=[c for c in COLUMNS if not c.endswith("_std") and c != "repeats"] + ["repeat"])
+    return runs.sort_values(["model", "source", "algorithm", "repeat"], kind="stable").reset_index(drop=True)
+
+
+def quantization_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """Summarise repeats: one row per (model, source, algorithm) with means, standard deviations and ``repeats``.
+
+    The seed column holds the first repeat's seed (repeat r used seed + r). With one repeat the std columns are
+    empty.
+    """
+    keys = ["model", "arch", "source", "algorithm"]
+    extra = [c for c in ACCURACY_AWARE_COLUMNS if c in runs.columns]
+    rows = []
+    for _, group in runs.groupby(keys, sort=False):
+        first = group.iloc[0]
+        row = {c: first[c] for c in COLUMNS if c in group.columns}
+        row.update({c: first[c] for c in extra})
+        for c in _VARYING:
+            if c in group.columns:
+                row[c] = pd.to_numeric(group[c], errors="coerce").mean()
+        row["seed"] = int(group["seed"].min())
+        row["repeats"] = len(group)
+        for c in ("int8_accuracy", "drop_points", "drop_percent"):
+            row[f"{c}_std"] = group[c].std(ddof=1) if len(group) > 1 else float("nan")
+        rows.append(row)
+    return pd.DataFrame(rows, columns=COLUMNS + extra)
 
 
 def paper_table(table: pd.DataFrame, models: Sequence[str], sources: Sequence[str],
@@ -83,3 +121,21 @@ def write_csv(frame: pd.DataFrame, path: str | Path, index: bool = False, decima
     """Write a table atomically, rounding floats to ``decimals``."""
     with atomic_path(path) as tmp:
         frame.round(decimals).to_csv(tmp, index=index)
+
+
+def fusion_table(tables: Iterable[pd.DataFrame], pairs: Sequence[tuple[str, str]]) -> pd.DataFrame:
+    """RepVGG multi-branch vs fused side by side, per (pair, source, algorithm)."""
+    frame = pd.concat(list(tables), ignore_index=True)
+    rows = []
+    for multi, fused in pairs:
+        a = frame[frame["model"] == multi].set_index(["source", "algorithm"])
+        b = frame[frame["model"] == fused].set_index(["source", "algorithm"])
+        for key in a.index.intersection(b.index):
+            rows.append({"source": key[0], "algorithm": key[1], "multi_branch": multi, "fused": fused,
+                         "fp32_accuracy_multi_branch": a.loc[key, "fp32_accuracy"],
+                         "fp32_accuracy_fused": b.loc[key, "fp32_accuracy"],
+                         "int8_accuracy_multi_branch": a.loc[key, "int8_accuracy"],
+                         "int8_accuracy_fused": b.loc[key, "int8_accuracy"],
+                         "drop_percent_multi_branch": a.loc[key, "drop_percent"],
+                         "drop_percent_fused": b.loc[key, "drop_percent"]})
+    return pd.DataFrame(rows)

@@ -94,3 +94,22 @@ def cifar10_calibration_folder(train_npz: str | Path, root: str | Path, n_per_cl
     manifest = {"source": "cifar10", "seed": seed, "n_per_class": n_per_class,
                 "origin": str(train_npz), "train_indices": chosen.tolist()}
     return write_calibration_folder(root, subset, manifest)
+
+
+def holdout_split(train_npz: str | Path, out_npz: str | Path, per_class: int, seed: int,
+                  calibration_seeds: list[int], n_per_class: int) -> dict[str, Any]:
+    """A labelled validation split from the training set, disjoint from every ``cifar10`` calibration folder.
+
+    The calibration selections of ``calibration_seeds`` (``n_per_class`` each) are excluded, then ``per_class``
+    images per class are drawn with ``seed``. Never the test split: that one measures the final accuracy.
+    """
+    from synthcal.data import load_split, save_split
+
+    train = load_split(train_npz)
+    excluded = set()
+    for s in calibration_seeds:
+        excluded.update(select_balanced(train.labels, n_per_class, s, purpose="cifar10").tolist())
+    pool = np.array(sorted(set(range(len(train))) - excluded))
+    chosen = pool[select_balanced(train.labels[pool], per_class, seed, purpose="holdout")]
+    save_split(out_npz, Split(train.images[chosen], train.labels[chosen], train.classes))
+    return {"count": int(len(chosen)), "indices": chosen.tolist()}

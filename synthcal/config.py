@@ -105,6 +105,10 @@ def _check_consistency(config: dict[str, Any]) -> None:
         if source not in sources:
             raise ConfigError(f"config key 'experiment.sources' names {source!r}; known sources: "
                               f"{', '.join(sources)} (the teacher's source is named by 'teacher.name')")
+    for name in config["quantization"]["accuracy_aware"]["models"]:
+        if "accuracy_aware" in config["experiment"]["algorithms"] and name not in config["models"]:
+            raise ConfigError(f"config key 'quantization.accuracy_aware.models' names {name!r}, which is not an "
+                              "entry of 'models'")
     models = config["models"]
     for name in config["experiment"]["models"]:
         if name not in models:
@@ -145,6 +149,11 @@ def check_local_paths(config: Mapping[str, Any], base: str | Path = ".") -> None
         checks.append(("distylegan.pretrained", config["distylegan"]["pretrained"]))
     if "fractal" in sources:
         checks.append(("fractal.colorizer_dir", config["fractal"]["colorizer_dir"]))
+    quality = config["quality"]
+    if quality["enabled"]:
+        checks.append(("quality.inception.path", quality["inception"]["path"]))
+        if quality["fid_extractor"] != "auto":
+            checks.append(("quality.fid_extractor", quality["fid_extractor"]))
     checks += [(f"models.{m}.weights.path", config["models"][m]["weights"]["path"])
                for m in config["experiment"]["models"]]
     for key, value in checks:

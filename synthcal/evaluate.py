@@ -100,3 +100,24 @@ def evaluate_ir(model_path: str | Path, split: Split, mean: Sequence[float], std
     report.update(measure_timing(model_path, threads, timing_batch_size, timing_seconds).to_dict())
     report["openvino_version"] = ov.get_version()
     return report
+
+
+def compare_throughput(fp32_xml: str | Path, int8_xml: str | Path, threads: int, batch_size: int = 64,
+                       seconds: float = 3.0, repeats: int = 3) -> dict:
+    """FP32 vs INT8 speed measured in alternation (FP32, INT8, FP32, ...), so that a busy machine slows both alike.
+
+    Returns medians over ``repeats`` of throughput (images/s at ``batch_size``) and batch-1 latency, and the
+    speed-up (INT8 / FP32 throughput).
+    """
+    runs: dict[str, list[Timing]] = {"fp32": [], "int8": []}
+    for r in range(repeats):
+        for name, path in (("fp32", fp32_xml), ("int8", int8_xml)):
+            runs[name].append(measure_timing(path, threads, batch_size, seconds, seed=r))
+    out: dict = {"threads": threads, "batch_size": batch_size, "seconds": seconds, "repeats": repeats}
+    for name, timings in runs.items():
+        out[f"{name}_images_per_s"] = float(np.median([t.images_per_s for t in timings]))
+        out[f"{name}_latency_ms"] = float(np.median([t.latency_ms_median for t in timings]))
+        out[f"{name}_latency_ms_p90"] = float(np.median([t.latency_ms_p90 for t in timings]))
+    out["speedup"] = out["int8_images_per_s"] / out["fp32_images_per_s"]
+    out["latency_speedup"] = out["fp32_latency_ms"] / out["int8_latency_ms"]
+    return out

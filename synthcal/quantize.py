@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import logging
+import re
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
@@ -118,3 +120,121 @@ def quantize_default(fp32_xml: str | Path, images: np.ndarray, mean: Sequence[fl
         "openvino_version": ov.get_version(),
     }
     return quantized, report
+
+
+@dataclass(frozen=True)
+class AccuracyAwareSettings:
+    """Options of ``nncf.quantize_with_accuracy_control`` (the paper's POT AccuracyAwareQuantization)."""
+
+    max_drop: float = 0.02  # in accuracy units ([0, 1]): 0.02 = 2 points, the paper's setting
+    drop_type: str = "absolute"
+    ranking_subset_size: int | None = None  # None: NNCF's default (= subset_size)
+    max_num_iterations: int | None = None  # None: unbounded, as POT
+
+    def nncf_kwargs(self) -> dict[str, Any]:
+        restorer: dict[str, Any] = {}
+        if self.ranking_subset_size:
+            restorer["ranking_subset_size"] = self.ranking_subset_size
+        if self.max_num_iterations:
+            restorer["max_num_iterations"] = self.max_num_iterations
+        return {
+            "max_drop": self.max_drop,
+            "drop_type": {"absolute": nncf.DropType.ABSOLUTE, "relative": nncf.DropType.RELATIVE}[self.drop_type],
+            "advanced_accuracy_restorer_parameters": nncf.AdvancedAccuracyRestorerParameters(**restorer),
+        }
+
+
+def validation_items(images: np.ndarray, labels: np.ndarray, mean: Sequence[float],
+                     std: Sequence[float]) -> list[tuple[np.ndarray, int]]:
+    """Items of the validation dataset: (normalised image (1, 3, 32, 32), label)."""
+    inputs = to_model_input(images, mean, std)
+    return [(inputs[i : i + 1], int(labels[i])) for i in range(len(labels))]
+
+
+def validate(compiled: ov.CompiledModel, items: Any, batch_size: int = 100) -> tuple[float, list[float]]:
+    """NNCF's ``validation_fn``: top-1 accuracy in [0, 1] and the per-item hits (so NNCF does not re-run per item).
+
+    NNCF passes the raw dataset items (no transform); the compiled model has a dynamic batch, so items are batched.
+    """
+    items = list(items)
+    hits: list[float] = []
+    output = compiled.output(0)
+    for start in range(0, len(items), batch_size):
+        chunk = items[start:start + batch_size]
+        x = np.concatenate([item[0] for item in chunk])
+        predicted = compiled(x)[output].argmax(1)
+        hits += [float(p == item[1]) for p, item in zip(predicted, chunk)]
+    return (float(np.mean(hits)) if hits else 0.0), hits
+
+
+class _NNCFReport(logging.Handler):
+    """Collects NNCF's accuracy-control messages (reverted-operation counts, completion reason)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+    def parse(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"reverted_ops": 0, "quantized_ops": None, "reached_required_drop": True}
+        for message in self.messages:
+            match = re.search(r"(\d+) out of (\d+) were reverted", message)
+            if match:
+                out["reverted_ops"], out["quantized_ops"] = int(match.group(1)), int(match.group(2))
+            if "could not achieve the required accuracy drop" in message:
+                out["reached_required_drop"] = False
+            if message.startswith("Algorithm completed"):
+                out["completion"] = message
+        return out
+
+
+def quantize_accuracy_aware(fp32_xml: str | Path, images: np.ndarray, mean: Sequence[float], std: Sequence[float],
+                            settings: DefaultQuantizationSettings, aa: AccuracyAwareSettings, seed: int,
+                            validation: tuple[np.ndarray, np.ndarray], threads: int | None = None,
+                            ) -> tuple[ov.Model, dict[str, Any]]:
+    """Accuracy-aware INT8 quantization: default quantization, then ops reverted to FP32 until the drop on the
+    labelled ``validation`` set (images, labels) is at most ``aa.max_drop``.
+
+    Returns (model, report); the report adds ``reverted_ops`` (operations reverted to floating point, from NNCF's
+    report), the FP32 and INT8 validation accuracies, and whether the required drop was reached.
+    """
+    model = ov.Core().read_model(str(fp32_xml))
+    dataset, order = calibration_dataset(images, mean, std, seed, settings.subset_size)
+    val_items = validation_items(validation[0], validation[1], mean, std)
+    kwargs = settings.nncf_kwargs(len(order))
+    kwargs.pop("advanced_parameters")
+    kwargs["advanced_quantization_parameters"] = nncf.AdvancedQuantizationParameters(
+        disable_channel_alignment=not settings.channel_alignment)
+    collector = _NNCFReport()
+    nncf_log = logging.getLogger("nncf")
+    nncf_log.addHandler(collector)
+    start = time.perf_counter()
+    try:
+        with nncf_thread_limit(threads):
+            quantized = nncf.quantize_with_accuracy_control(model, dataset, nncf.Dataset(val_items), validate,
+                                                            **kwargs, **aa.nncf_kwargs())
+    finally:
+        nncf_log.removeHandler(collector)
+    seconds = time.perf_counter() - start
+    fp32_acc = validate(compile_for_validation(model, threads), val_items)[0]
+    int8_acc = validate(compile_for_validation(quantized, threads), val_items)[0]
+    report = {
+        "algorithm": "accuracy_aware",
+        "settings": {**asdict(settings), "ignored_types": list(settings.ignored_types), **asdict(aa)},
+        "n_calibration": int(len(images)), "subset_size": int(kwargs["subset_size"]), "seed": seed,
+        "n_validation": len(val_items), "validation_fp32_accuracy": fp32_acc, "validation_int8_accuracy": int8_acc,
+        "max_drop": aa.max_drop, "drop_type": aa.drop_type,
+        **collector.parse(),
+        "fake_quantize_ops": int(sum(op.get_type_name() == "FakeQuantize" for op in quantized.get_ops())),
+        "seconds": round(seconds, 3), "nncf_version": nncf.__version__, "openvino_version": ov.get_version(),
+    }
+    return quantized, report
+
+
+def compile_for_validation(model: ov.Model, threads: int | None) -> ov.CompiledModel:
+    """Compile like NNCF's validation does (CPU, FP32 inference precision)."""
+    from synthcal.convert import compile_f32
+
+    return compile_f32(model, threads)

@@ -13,7 +13,7 @@ with step_logging(sm.log[0]) as log:
     report = evaluate_ir(sm.input.xml, test, mean, std, threads=sm.threads, batch_size=p.batch_size,
                          timing_batch_size=p.timing_batch_size, timing_seconds=p.timing_seconds)
     record = {"model": sm.wildcards.model, "arch": p.arch, "precision": p.precision, "algorithm": p.algorithm,
-              "source": p.source, "ir": sm.input.xml, **report}
+              "source": p.source, "repeat": p.repeat, "ir": sm.input.xml, **report}
     write_json(sm.output[0], record)
     log.info("%s %s: top-1 %.2f%% on %d images; %s images/s, %s ms batch-1 latency (%d threads)",
              sm.wildcards.model, p.precision, 100 * record["accuracy"], record["n_images"],

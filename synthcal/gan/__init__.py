@@ -5,5 +5,4 @@
 * :mod:`synthcal.gan.train` - deterministic, resumable training (distillation, or a plain conditional GAN).
 * :mod:`synthcal.gan.teachers` - teacher providers (StyleGAN2-ADA pickle, TorchScript, dump import, trained).
 * :mod:`synthcal.gan.dump` - the teacher dump (images + noise + labels) and sampling to calibration folders.
-* :mod:`synthcal.gan.figures` - sample grids and loss curves.
 """

@@ -1,0 +1,149 @@
+# Reports beyond the accuracy tables: image quality of every source (Inception Score, FID against real training
+# images), label agreement (FP32 accuracy on each labelled source), FP32 vs INT8 speed, and the summary figures.
+
+
+rule download_inception:
+    output:
+        "resources/inception/{filename}.pth",
+    params:
+        url=QUALITY["inception"]["url"],
+        checksum=QUALITY["inception"]["sha256"],
+        config_key="quality.inception.path",
+    log:
+        f"{RES}/logs/download_inception/{{filename}}.log",
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=30,
+    conda:
+        "../envs/synthcal.yaml"
+    script:
+        "../workflow_scripts/download.py"
+
+
+rule quality_features:
+    input:
+        unpack(quality_images),
+        unpack(quality_weights),
+        code=lib("quality.py"),
+    output:
+        f"{RES}/reports/features/{{qset}}.npz",
+    params:
+        n_images=lambda wc: QUALITY["n_reference"] if wc.qset == "reference" else QUALITY["n_images"],
+        seed=config["seed"],
+        fid_extractor=QUALITY["fid_extractor"],
+        batch_size=QUALITY["batch_size"],
+    wildcard_constraints:
+        qset="[A-Za-z0-9_]+(/[A-Za-z0-9_]+)?",
+    log:
+        f"{RES}/logs/quality/{{qset}}.log",
+    benchmark:
+        f"{RES}/benchmarks/quality/{{qset}}.tsv"
+    threads: QUALITY["threads"]
+    resources:
+        mem_mb=6000,
+        runtime=240,
+    conda:
+        "../envs/synthcal.yaml"
+    script:
+        "../workflow_scripts/quality_features.py"
+
+
+rule report_image_quality:
+    input:
+        sets=[f"{RES}/reports/features/{q}.npz" for q in quality_sets()],
+        reference=f"{RES}/reports/features/reference.npz",
+        code=lib("quality.py"),
+    output:
+        f"{RES}/reports/image_quality.csv",
+    params:
+        names=quality_sets(),
+        splits=QUALITY["is_splits"],
+    log:
+        f"{RES}/logs/quality/report.log",
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=10,
+    conda:
+        "../envs/synthcal.yaml"
+    script:
+        "../workflow_scripts/report_image_quality.py"
+
+
+rule label_agreement:
+    input:
+        xml=f"{RES}/models/{{model}}/fp32.xml",
+        bin=f"{RES}/models/{{model}}/fp32.bin",
+        folders=lambda wc: [calibration_folder(Namespace(source=s, model=wc.model, rep="")) for s in SOURCES],
+        code=lib("quality.py", "evaluate.py"),
+    output:
+        f"{RES}/reports/label_agreement/{{model}}.json",
+    params:
+        sources=SOURCES,
+        mean_std=model_mean_std,
+    log:
+        f"{RES}/logs/label_agreement/{{model}}.log",
+    threads: config["evaluation"]["threads"]
+    resources:
+        mem_mb=3000,
+        runtime=20,
+    conda:
+        "../envs/synthcal.yaml"
+    script:
+        "../workflow_scripts/label_agreement.py"
+
+
+rule throughput:
+    input:
+        fp32=f"{RES}/models/{{model}}/fp32.xml",
+        int8=lambda wc: f"{RES}/quantized/{throughput_algorithm()}/{SOURCES[0]}/{wc.model}/int8.xml",
+        code=lib("evaluate.py"),
+    output:
+        f"{RES}/reports/throughput/{{model}}.json",
+    params:
+        threads=config["throughput"]["threads"],
+        batch_size=config["throughput"]["batch_size"],
+        seconds=config["throughput"]["seconds"],
+        repeats=config["throughput"]["repeats"],
+    log:
+        f"{RES}/logs/throughput/{{model}}.log",
+    benchmark:
+        f"{RES}/benchmarks/throughput/{{model}}.tsv"
+    threads: config["throughput"]["threads"]
+    resources:
+        mem_mb=3000,
+        runtime=20,
+    conda:
+        "../envs/synthcal.yaml"
+    script:
+        "../workflow_scripts/throughput.py"
+
+
+rule report_tables:
+    input:
+        agreement=[f"{RES}/reports/label_agreement/{m}.json" for m in MODELS],
+        throughput=[f"{RES}/reports/throughput/{m}.json" for m in throughput_models()],
+        tables=[f"{RES}/tables/{a}_quantization.csv" for a in ALGORITHMS if grid(a)],
+        quality=[f"{RES}/reports/image_quality.csv"] if QUALITY["enabled"] else [],
+        code=lib("aggregate.py", "figures.py"),
+    output:
+        agreement=f"{RES}/reports/label_agreement.csv",
+        throughput=f"{RES}/tables/throughput.csv",
+        drops=f"{RES}/figures/accuracy_drop.png",
+        fid=f"{RES}/figures/drop_vs_fid.png" if QUALITY["enabled"] else [],
+    log:
+        f"{RES}/logs/reports.log",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        "../envs/synthcal.yaml"
+    script:
+        "../workflow_scripts/report_tables.py"
+
+
+localrules:
+    report_image_quality,
+    report_tables,

@@ -1,0 +1,127 @@
+"""Figures: class-by-row sample grids (as the paper's Figure 2), GAN loss curves, accuracy-drop charts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from synthcal import CIFAR10_CLASSES
+from synthcal.io import atomic_path
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+def sample_grid(images: np.ndarray, labels: np.ndarray, path: str | Path, per_class: int = 10, scale: int = 2,
+                classes: Sequence[str] = CIFAR10_CLASSES, title: str | None = None) -> Path:
+    """Save a PNG with one row per class (its first ``per_class`` images), labelled with the class name."""
+    size, pad, label_w = 32 * scale, 2, 80
+    top = 18 if title else 0
+    width = label_w + per_class * (size + pad)
+    canvas = Image.new("RGB", (width, top + len(classes) * (size + pad)), "white")
+    draw = ImageDraw.Draw(canvas)
+    if title:
+        draw.text((4, 3), title, fill="black")
+    for row, name in enumerate(classes):
+        y = top + row * (size + pad)
+        draw.text((4, y + size // 2 - 6), name, fill="black")
+        for col, idx in enumerate(np.flatnonzero(labels == row)[:per_class]):
+            tile = Image.fromarray(images[idx]).resize((size, size), Image.NEAREST)
+            canvas.paste(tile, (label_w + col * (size + pad), y))
+    with atomic_path(path) as tmp:
+        canvas.save(tmp, format="PNG")
+    return Path(path)
+
+
+def loss_curves(history: Sequence[dict[str, float]], path: str | Path, title: str = "training losses") -> Path:
+    """Save a PNG with the per-epoch mean of every generator and discriminator loss term."""
+    plt = _pyplot()
+    epochs = [row["epoch"] for row in history]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for ax, prefix in zip(axes, ("G_", "D_")):
+        keys = sorted({k for row in history for k in row if k.startswith(prefix)})
+        for key in keys:
+            ax.plot(epochs, [row.get(key, np.nan) for row in history], marker="o", markersize=3,
+                    label=key[len(prefix):])
+        ax.set_title("generator" if prefix == "G_" else "discriminator")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("mean loss")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=100, format="png")
+    plt.close(fig)
+    return Path(path)
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def accuracy_drop_chart(table: "pd.DataFrame", path: str | Path, value: str = "drop_points") -> Path:
+    """Grouped bars: the INT8 accuracy drop per model (groups) and calibration source (bars), one panel per
+    algorithm; error bars show the standard deviation over repeats where there are several."""
+    plt = _pyplot()
+    algorithms = list(dict.fromkeys(table["algorithm"]))
+    fig, axes = plt.subplots(len(algorithms), 1, figsize=(max(7, 1.6 * table["model"].nunique() + 3),
+                                                          3.6 * len(algorithms)), squeeze=False)
+    for ax, algorithm in zip(axes[:, 0], algorithms):
+        sub = table[table["algorithm"] == algorithm]
+        models = list(dict.fromkeys(sub["model"]))
+        sources = list(dict.fromkeys(sub["source"]))
+        width = 0.8 / max(len(sources), 1)
+        for k, source in enumerate(sources):
+            rows = sub[sub["source"] == source].set_index("model").reindex(models)
+            std_col = f"{value}_std"
+            err = rows[std_col].fillna(0).to_numpy() if std_col in rows else None
+            ax.bar(np.arange(len(models)) + (k - (len(sources) - 1) / 2) * width, rows[value].to_numpy(), width,
+                   yerr=err, label=source, capsize=2)
+        ax.set_xticks(np.arange(len(models)), models, rotation=15, fontsize=8)
+        ax.axhline(0, color="black", linewidth=0.8)
+        ax.set_ylabel("accuracy drop (points)" if value == "drop_points" else value)
+        ax.set_title(f"INT8 accuracy drop, {algorithm} quantization")
+        ax.legend(fontsize=8, ncol=min(len(sources), 6))
+        ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=100, format="png")
+    plt.close(fig)
+    return Path(path)
+
+
+def drop_vs_fid_chart(table: "pd.DataFrame", quality: "pd.DataFrame", path: str | Path) -> Path:
+    """Scatter of the accuracy drop (default algorithm) against each source's FID, one series per model."""
+    plt = _pyplot()
+    fid = quality.dropna(subset=["fid"])
+    fid = fid[~fid["source"].str.contains("/")].set_index("source")["fid"]
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    sub = table[(table["algorithm"] == "default") & table["source"].isin(fid.index)]
+    for model, rows in sub.groupby("model", sort=False):
+        ax.scatter(fid.loc[rows["source"]].to_numpy(), rows["drop_points"].to_numpy(), label=model)
+        for _, row in rows.iterrows():
+            ax.annotate(row["source"], (fid.loc[row["source"]], row["drop_points"]), fontsize=7,
+                        textcoords="offset points", xytext=(3, 3))
+    if sub.empty:
+        ax.text(0.5, 0.5, "no FID values (see reports/image_quality.csv)", ha="center", transform=ax.transAxes)
+    ax.set_xlabel("FID against real CIFAR-10 training images (lower = closer)")
+    ax.set_ylabel("INT8 accuracy drop (points)")
+    ax.set_title("Is a more realistic calibration set a better one?")
+    ax.grid(alpha=0.3)
+    if not sub.empty:
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=100, format="png")
+    plt.close(fig)
+    return Path(path)

@@ -1,0 +1,42 @@
+"""Rule adapter: NNCF INT8 quantization on a calibration folder, default or accuracy-aware (synthcal.quantize)."""
+
+from synthcal.calibration import load_calibration_folder
+from synthcal.convert import save_ir
+from synthcal.io import write_json
+from synthcal.logs import step_logging
+from synthcal.quantize import (AccuracyAwareSettings, DefaultQuantizationSettings, quantize_accuracy_aware,
+                               quantize_default)
+
+sm = snakemake  # noqa: F821 (injected by snakemake)
+p = sm.params
+with step_logging(sm.log[0]) as log:
+    calibration, manifest = load_calibration_folder(sm.input.calibration)
+    settings = DefaultQuantizationSettings(subset_size=p.subset_size, preset=p.preset, target_device=p.target_device,
+                                           fast_bias_correction=p.fast_bias_correction,
+                                           channel_alignment=p.channel_alignment, ignored_types=tuple(p.ignored_types))
+    mean, std = p.mean_std
+    log.info("quantizing %s on %s (%d images, subset_size %s, preset %s, seed %d) with rule %s", sm.wildcards.model,
+             sm.input.calibration, len(calibration), p.subset_size or "all", p.preset, p.seed, sm.rule)
+    if sm.rule == "quantize_accuracy_aware":
+        if p.validation == "holdout":
+            from synthcal.data import load_split
+
+            held = load_split(sm.input.holdout)
+            validation = (held.images, held.labels)
+        else:  # the source's own labelled folder, as the paper
+            validation = (calibration.images, calibration.labels)
+        aa = AccuracyAwareSettings(max_drop=p.max_drop, drop_type=p.drop_type,
+                                   ranking_subset_size=p.ranking_subset_size, max_num_iterations=p.max_num_iterations)
+        model, report = quantize_accuracy_aware(sm.input.xml, calibration.images, mean, std, settings, aa, p.seed,
+                                                validation, sm.threads)
+        report["validation"] = p.validation
+        log.info("accuracy-aware: %d of %s quantized operations reverted; validation accuracy %.4f -> %.4f",
+                 report["reverted_ops"], report["quantized_ops"], report["validation_fp32_accuracy"],
+                 report["validation_int8_accuracy"])
+    else:
+        model, report = quantize_default(sm.input.xml, calibration.images, mean, std, settings, p.seed, sm.threads)
+    save_ir(model, sm.output.xml)
+    report.update(model=sm.wildcards.model, source=sm.wildcards.source, repeat=p.repeat,
+                  calibration_manifest_source=manifest.get("source"))
+    write_json(sm.output.report, report)
+    log.info("%d FakeQuantize ops in the INT8 model; %.1f s", report["fake_quantize_ops"], report["seconds"])
