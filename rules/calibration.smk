@@ -20,7 +20,7 @@ rule calibration_cifar10:
         mem_mb=2000,
         runtime=15,
     conda:
-        "../envs/synthcal.yaml"
+        "../envs/torch.yaml"
     script:
         "../workflow_scripts/calibration_cifar10.py"
 
@@ -43,7 +43,7 @@ rule holdout_cifar10:
         mem_mb=2000,
         runtime=10,
     conda:
-        "../envs/synthcal.yaml"
+        "../envs/torch.yaml"
     script:
         "../workflow_scripts/holdout_cifar10.py"
 
@@ -67,7 +67,7 @@ rule calibration_teacher:
         mem_mb=3000,
         runtime=20,
     conda:
-        "../envs/synthcal.yaml"
+        "../envs/torch.yaml"
     script:
         "../workflow_scripts/calibration_teacher.py"
 
@@ -91,8 +91,9 @@ rule calibration_distylegan:
     resources:
         mem_mb=3000,
         runtime=30,
+        gpu=gpus(DSG["device"]),
     conda:
-        "../envs/synthcal.yaml"
+        "../envs/torch.yaml"
     script:
         "../workflow_scripts/calibration_distylegan.py"
 
@@ -118,7 +119,7 @@ rule calibration_fractal:
         mem_mb=3000,
         runtime=30,
     conda:
-        "../envs/synthcal.yaml"
+        "../envs/torch.yaml"
     script:
         "../workflow_scripts/calibration_fractal.py"
 
@@ -140,7 +141,7 @@ rule calibration_noise:
         mem_mb=1000,
         runtime=10,
     conda:
-        "../envs/synthcal.yaml"
+        "../envs/torch.yaml"
     script:
         "../workflow_scripts/calibration_noise.py"
 
@@ -170,7 +171,7 @@ rule calibration_bn_inversion:
         mem_mb=6000,
         runtime=240,
     conda:
-        "../envs/synthcal.yaml"
+        "../envs/torch.yaml"
     script:
         "../workflow_scripts/calibration_bn_inversion.py"
 
@@ -180,7 +181,8 @@ rule sample_grid:
         folder=calibration_folder,
         code=lib("figures.py"),
     output:
-        f"{RES}/figures/samples/{{source}}.png",
+        report(f"{RES}/figures/samples/{{source}}.png", caption="../report/samples.rst", category="Calibration sets",
+               labels={"source": "{source}"}),
     log:
         f"{RES}/logs/figures/samples_{{source}}.log",
     threads: 1
@@ -188,13 +190,14 @@ rule sample_grid:
         mem_mb=1000,
         runtime=5,
     conda:
-        "../envs/synthcal.yaml"
+        "../envs/torch.yaml"
     script:
         "../workflow_scripts/sample_grid.py"
 
 
 use rule sample_grid as sample_grid_per_model with:
     output:
-        f"{RES}/figures/samples/{{source}}/{{model}}.png",
+        report(f"{RES}/figures/samples/{{source}}/{{model}}.png", caption="../report/samples.rst",
+               category="Calibration sets", labels={"source": "{source}", "model": "{model}"}),
     log:
         f"{RES}/logs/figures/samples_{{source}}_{{model}}.log",

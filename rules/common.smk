@@ -195,6 +195,11 @@ def train_settings(section, mode):
     return {"mode": mode, "seed": config["seed"], **{k: section[k] for k in keys}}
 
 
+def gpus(device):
+    """GPUs a job requests (Slurm --gpus; locally limited by the profile's resources): 1 for device cuda[:n]."""
+    return 1 if str(device).startswith("cuda") else 0
+
+
 def train_runtime(n_images, epochs, device):
     """Wall-time limit in minutes: measured paper-width throughput (35 img/s on 2 CPU cores), generous on GPU."""
     rate = 30 if device == "cpu" else 1000

@@ -17,7 +17,7 @@ rule download_cifar10:
         mem_mb=500,
         runtime=30,
     conda:
-        "../envs/synthcal.yaml"
+        "../envs/torch.yaml"
     script:
         "../workflow_scripts/download.py"
 
@@ -41,6 +41,6 @@ rule prepare_cifar10:
         mem_mb=3000,
         runtime=30,
     conda:
-        "../envs/synthcal.yaml"
+        "../envs/torch.yaml"
     script:
         "../workflow_scripts/prepare_cifar10.py"

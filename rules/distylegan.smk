@@ -12,8 +12,10 @@ rule distylegan_train:
         config=f"{RES}/distylegan/config.json",
         summary=f"{RES}/distylegan/training.json",
         losses=f"{RES}/distylegan/losses.csv",
-        curves=f"{RES}/distylegan/loss_curves.png",
-        samples=f"{RES}/distylegan/samples.png",
+        curves=report(f"{RES}/distylegan/loss_curves.png", caption="../report/training.rst", category="GAN training",
+                      labels={"run": "DiStyleGAN", "figure": "losses"}),
+        samples=report(f"{RES}/distylegan/samples.png", caption="../report/training.rst", category="GAN training",
+                       labels={"run": "DiStyleGAN", "figure": "samples"}),
     params:
         settings=train_settings(DSG, "distill"),
         device=DSG["device"],
@@ -26,7 +28,8 @@ rule distylegan_train:
     resources:
         mem_mb=12000,
         runtime=train_runtime(10 * TEACHER["n_per_class"], DSG["epochs"], DSG["device"]),
+        gpu=gpus(DSG["device"]),
     conda:
-        "../envs/synthcal.yaml"
+        "../envs/torch.yaml"
     script:
         "../workflow_scripts/train_gan.py"

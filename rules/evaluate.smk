@@ -31,7 +31,7 @@ rule evaluate_fp32:
         mem_mb=3000,
         runtime=30,
     conda:
-        "../envs/synthcal.yaml"
+        "../envs/openvino.yaml"
     script:
         "../workflow_scripts/evaluate.py"
 
@@ -63,6 +63,6 @@ rule evaluate_int8:
         mem_mb=3000,
         runtime=30,
     conda:
-        "../envs/synthcal.yaml"
+        "../envs/openvino.yaml"
     script:
         "../workflow_scripts/evaluate.py"

@@ -16,7 +16,7 @@ rule download_weights:
         mem_mb=500,
         runtime=30,
     conda:
-        "../envs/synthcal.yaml"
+        "../envs/torch.yaml"
     script:
         "../workflow_scripts/download.py"
 
@@ -46,6 +46,6 @@ rule convert_model:
         mem_mb=4000,
         runtime=20,
     conda:
-        "../envs/synthcal.yaml"
+        "../envs/openvino.yaml"
     script:
         "../workflow_scripts/convert_model.py"

@@ -33,7 +33,7 @@ rule quantize_default:
         mem_mb=6000,
         runtime=60,
     conda:
-        "../envs/synthcal.yaml"
+        "../envs/openvino.yaml"
     script:
         "../workflow_scripts/quantize.py"
 

@@ -16,7 +16,7 @@ rule download_inception:
         mem_mb=500,
         runtime=30,
     conda:
-        "../envs/synthcal.yaml"
+        "../envs/quality.yaml"
     script:
         "../workflow_scripts/download.py"
 
@@ -44,7 +44,7 @@ rule quality_features:
         mem_mb=6000,
         runtime=240,
     conda:
-        "../envs/synthcal.yaml"
+        "../envs/quality.yaml"
     script:
         "../workflow_scripts/quality_features.py"
 
@@ -55,7 +55,7 @@ rule report_image_quality:
         reference=f"{RES}/reports/features/reference.npz",
         code=lib("quality.py"),
     output:
-        f"{RES}/reports/image_quality.csv",
+        report(f"{RES}/reports/image_quality.csv", caption="../report/reports.rst", category="Reports"),
     params:
         names=quality_sets(),
         splits=QUALITY["is_splits"],
@@ -66,7 +66,7 @@ rule report_image_quality:
         mem_mb=4000,
         runtime=10,
     conda:
-        "../envs/synthcal.yaml"
+        "../envs/quality.yaml"
     script:
         "../workflow_scripts/report_image_quality.py"
 
@@ -89,7 +89,7 @@ rule label_agreement:
         mem_mb=3000,
         runtime=20,
     conda:
-        "../envs/synthcal.yaml"
+        "../envs/openvino.yaml"
     script:
         "../workflow_scripts/label_agreement.py"
 
@@ -115,7 +115,7 @@ rule throughput:
         mem_mb=3000,
         runtime=20,
     conda:
-        "../envs/synthcal.yaml"
+        "../envs/openvino.yaml"
     script:
         "../workflow_scripts/throughput.py"
 
@@ -128,10 +128,11 @@ rule report_tables:
         quality=[f"{RES}/reports/image_quality.csv"] if QUALITY["enabled"] else [],
         code=lib("aggregate.py", "figures.py"),
     output:
-        agreement=f"{RES}/reports/label_agreement.csv",
-        throughput=f"{RES}/tables/throughput.csv",
-        drops=f"{RES}/figures/accuracy_drop.png",
-        fid=f"{RES}/figures/drop_vs_fid.png" if QUALITY["enabled"] else [],
+        agreement=report(f"{RES}/reports/label_agreement.csv", caption="../report/reports.rst", category="Reports"),
+        throughput=report(f"{RES}/tables/throughput.csv", caption="../report/reports.rst", category="Reports"),
+        drops=report(f"{RES}/figures/accuracy_drop.png", caption="../report/figure.rst", category="Figures"),
+        fid=(report(f"{RES}/figures/drop_vs_fid.png", caption="../report/figure.rst", category="Figures")
+             if QUALITY["enabled"] else []),
     log:
         f"{RES}/logs/reports.log",
     threads: 1
@@ -139,7 +140,7 @@ rule report_tables:
         mem_mb=2000,
         runtime=10,
     conda:
-        "../envs/synthcal.yaml"
+        "../envs/torch.yaml"
     script:
         "../workflow_scripts/report_tables.py"
 

@@ -7,9 +7,9 @@ rule table_default:
         **algorithm_inputs("default"),
         code=lib("aggregate.py"),
     output:
-        table=f"{RES}/tables/default_quantization.csv",
+        table=report(f"{RES}/tables/default_quantization.csv", caption="../report/quantization.rst", category="Tables"),
         runs=f"{RES}/tables/default_quantization_runs.csv",
-        paper=f"{RES}/tables/table1a.csv",
+        paper=report(f"{RES}/tables/table1a.csv", caption="../report/table1.rst", category="Tables"),
     params:
         models=MODELS,
         sources=SOURCES,
@@ -20,7 +20,7 @@ rule table_default:
         mem_mb=1000,
         runtime=5,
     conda:
-        "../envs/synthcal.yaml"
+        "../envs/torch.yaml"
     script:
         "../workflow_scripts/aggregate.py"
 
@@ -30,9 +30,10 @@ use rule table_default as table_accuracy_aware with:
         **algorithm_inputs("accuracy_aware"),
         code=lib("aggregate.py"),
     output:
-        table=f"{RES}/tables/accuracy_aware_quantization.csv",
+        table=report(f"{RES}/tables/accuracy_aware_quantization.csv", caption="../report/quantization.rst",
+                     category="Tables"),
         runs=f"{RES}/tables/accuracy_aware_quantization_runs.csv",
-        paper=f"{RES}/tables/table1b.csv",
+        paper=report(f"{RES}/tables/table1b.csv", caption="../report/table1.rst", category="Tables"),
     params:
         models=AA_MODELS,
         sources=SOURCES,
@@ -45,7 +46,7 @@ rule table_repvgg_fusion:
         tables=[f"{RES}/tables/{a}_quantization.csv" for a in ALGORITHMS if grid(a)],
         code=lib("aggregate.py"),
     output:
-        f"{RES}/tables/repvgg_fusion.csv",
+        report(f"{RES}/tables/repvgg_fusion.csv", caption="../report/quantization.rst", category="Tables"),
     params:
         pairs=fusion_pairs(),
     log:
@@ -55,7 +56,7 @@ rule table_repvgg_fusion:
         mem_mb=1000,
         runtime=5,
     conda:
-        "../envs/synthcal.yaml"
+        "../envs/torch.yaml"
     script:
         "../workflow_scripts/table_fusion.py"
 

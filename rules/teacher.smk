@@ -17,7 +17,7 @@ rule download_teacher_pickle:
         mem_mb=500,
         runtime=60,
     conda:
-        "../envs/synthcal.yaml"
+        "../envs/torch.yaml"
     script:
         "../workflow_scripts/download.py"
 
@@ -31,8 +31,10 @@ rule teacher_train:
         config=f"{RES}/teacher/trained/config.json",
         summary=f"{RES}/teacher/trained/training.json",
         losses=f"{RES}/teacher/trained/losses.csv",
-        curves=f"{RES}/teacher/trained/loss_curves.png",
-        samples=f"{RES}/teacher/trained/samples.png",
+        curves=report(f"{RES}/teacher/trained/loss_curves.png", caption="../report/training.rst", category="GAN training",
+                      labels={"run": "teacher", "figure": "losses"}),
+        samples=report(f"{RES}/teacher/trained/samples.png", caption="../report/training.rst", category="GAN training",
+                       labels={"run": "teacher", "figure": "samples"}),
     params:
         settings=train_settings(TEACHER["trained"], "gan"),
         device=TEACHER["device"],
@@ -45,8 +47,9 @@ rule teacher_train:
     resources:
         mem_mb=8000,
         runtime=train_runtime(50000, TEACHER["trained"]["epochs"], TEACHER["device"]),
+        gpu=gpus(TEACHER["device"]),
     conda:
-        "../envs/synthcal.yaml"
+        "../envs/torch.yaml"
     script:
         "../workflow_scripts/train_gan.py"
 
@@ -75,7 +78,8 @@ rule teacher_dump:
     resources:
         mem_mb=8000,
         runtime=240,
+        gpu=gpus(TEACHER["device"]),
     conda:
-        "../envs/synthcal.yaml"
+        "../envs/torch.yaml"
     script:
         "../workflow_scripts/teacher_dump.py"

@@ -77,7 +77,7 @@ def quantization_runs(fp32: Iterable[Mapping[str, Any]], int8: Iterable[Mapping[
     runs = pd.DataFrame(rows)
     if runs.empty:
         return pd.DataFrame(columns=[c for c in COLUMNS if not c.endswith("_std") and c != "repeats"] + ["repeat"])
-    return runs.sort_values(["model", "source", "algorithm", "repeat"], kind="stable").reset_index(drop=True)
+    return runs  # in input order: the workflow passes models, sources and repeats in config order
 
 
 def quantization_table(runs: pd.DataFrame) -> pd.DataFrame:

@@ -23,6 +23,11 @@ def step_logging(log_path: str | Path | None, name: str = "synthcal") -> Iterato
     logging.captureWarnings(True)
     warnings.filterwarnings("ignore", message=r".*torch\.jit\.(trace|load).*is deprecated", category=FutureWarning)
     logger = logging.getLogger(name)
+    nncf_logger = logging.getLogger("nncf")  # NNCF logs to its own stdout handler only: copy it into the log file
+    extra = handlers[1:]
+    for handler in extra:
+        handler.setFormatter(logging.Formatter(FORMAT))
+        nncf_logger.addHandler(handler)
     try:
         yield logger
     except Exception:
@@ -31,3 +36,5 @@ def step_logging(log_path: str | Path | None, name: str = "synthcal") -> Iterato
     finally:
         for handler in handlers:
             handler.flush()
+        for handler in extra:
+            nncf_logger.removeHandler(handler)

@@ -1,23 +1,31 @@
 import math
 
+import numpy as np
+
 import pandas as pd
 import pytest
 
-from synthcal.aggregate import COLUMNS, AggregationError, accuracy_drop, paper_table, quantization_table, write_csv
+from synthcal.aggregate import (ACCURACY_AWARE_COLUMNS, COLUMNS, AggregationError, accuracy_drop, fusion_table,
+                               paper_table, quantization_runs, quantization_table, write_csv)
 
 
 def _fp32(model, acc, ips=100.0):
     return {"model": model, "arch": model, "accuracy": acc, "images_per_s": ips, "latency_ms_median": 2.0}
 
 
-def _int8(model, source, acc, ips=150.0):
-    return {"model": model, "arch": model, "source": source, "algorithm": "default", "accuracy": acc,
-            "images_per_s": ips, "latency_ms_median": 1.0}
+def _int8(model, source, acc, ips=150.0, repeat=0, algorithm="default"):
+    return {"model": model, "arch": model, "source": source, "algorithm": algorithm, "accuracy": acc,
+            "images_per_s": ips, "latency_ms_median": 1.0, "repeat": repeat}
 
 
-def _quant(model, source):
-    return {"model": model, "source": source, "algorithm": "default", "n_calibration": 5000,
-            "subset_size": 300, "seed": 7, "fake_quantize_ops": 12, "seconds": 3.0}
+def _quant(model, source, repeat=0, algorithm="default", **extra):
+    return {"model": model, "source": source, "algorithm": algorithm, "n_calibration": 5000,
+            "subset_size": 300, "seed": 7 + repeat, "fake_quantize_ops": 12, "seconds": 3.0, "repeat": repeat,
+            **extra}
+
+
+def _table(fp32, int8, quant):
+    return quantization_table(quantization_runs(fp32, int8, quant))
 
 
 def test_drop_definitions():
@@ -31,8 +39,9 @@ def test_table_rows_and_paper_layout(tmp_path):
     fp32 = [_fp32("a", 0.80), _fp32("b", 0.50)]
     int8 = [_int8("a", "cifar10", 0.78), _int8("b", "cifar10", 0.25), _int8("a", "fractal", 0.40, ips=300.0)]
     quant = [_quant("a", "cifar10"), _quant("b", "cifar10"), _quant("a", "fractal")]
-    table = quantization_table(fp32, int8, quant)
+    table = _table(fp32, int8, quant)
     assert list(table.columns) == COLUMNS and len(table) == 3
+    assert (table.repeats == 1).all() and table.drop_points_std.isna().all()
     row = table[(table.model == "b") & (table.source == "cifar10")].iloc[0]
     assert row.fp32_accuracy == 50.0 and row.int8_accuracy == 25.0
     assert row.drop_points == 25.0 and row.drop_percent == 50.0
@@ -49,6 +58,54 @@ def test_table_rows_and_paper_layout(tmp_path):
 
 def test_missing_records_are_errors():
     with pytest.raises(AggregationError, match="no FP32 evaluation for model 'a'"):
-        quantization_table([], [_int8("a", "cifar10", 0.7)], [_quant("a", "cifar10")])
+        quantization_runs([], [_int8("a", "cifar10", 0.7)], [_quant("a", "cifar10")])
     with pytest.raises(AggregationError, match="no quantization report"):
-        quantization_table([_fp32("a", 0.8)], [_int8("a", "cifar10", 0.7)], [])
+        quantization_runs([_fp32("a", 0.8)], [_int8("a", "cifar10", 0.7)], [])
+
+
+def test_repeats_give_mean_and_standard_deviation():
+    fp32 = [_fp32("a", 0.80)]
+    accs = [0.78, 0.76, 0.77]
+    int8 = [_int8("a", "cifar10", acc, repeat=r) for r, acc in enumerate(accs)]
+    quant = [_quant("a", "cifar10", repeat=r) for r in range(3)]
+    runs = quantization_runs(fp32, int8, quant)
+    assert len(runs) == 3 and runs.repeat.tolist() == [0, 1, 2] and runs.seed.tolist() == [7, 8, 9]
+    row = quantization_table(runs).iloc[0]
+    drops = [(0.80 - a) * 100 for a in accs]
+    assert row.repeats == 3 and row.seed == 7
+    assert row.int8_accuracy == pytest.approx(77.0) and row.drop_points == pytest.approx(3.0)
+    assert row.drop_points_std == pytest.approx(np.std(drops, ddof=1))
+    assert row.drop_percent_std == pytest.approx(np.std([d / 0.8 for d in drops], ddof=1))
+
+
+def test_accuracy_aware_columns_come_from_the_reports():
+    extra = dict(max_drop=0.02, drop_type="absolute", validation="calibration", reverted_ops=3, quantized_ops=40,
+                 reached_required_drop=True, validation_fp32_accuracy=0.9, validation_int8_accuracy=0.89)
+    table = _table([_fp32("s", 0.9)], [_int8("s", "fractal", 0.5, algorithm="accuracy_aware")],
+                   [_quant("s", "fractal", algorithm="accuracy_aware", **extra)])
+    assert list(table.columns) == COLUMNS + ACCURACY_AWARE_COLUMNS
+    assert table.iloc[0].reverted_ops == 3 and table.iloc[0].max_drop == 0.02
+
+
+def test_fusion_table_puts_both_forms_side_by_side():
+    fp32 = [_fp32("rep", 0.95), _fp32("rep_fused", 0.95)]
+    int8 = [_int8("rep", "cifar10", 0.55), _int8("rep_fused", "cifar10", 0.93)]
+    quant = [_quant("rep", "cifar10"), _quant("rep_fused", "cifar10")]
+    fused = fusion_table([_table(fp32, int8, quant)], [("rep", "rep_fused")])
+    row = fused.iloc[0]
+    assert row.multi_branch == "rep" and row.fused == "rep_fused" and row.source == "cifar10"
+    assert row.int8_accuracy_multi_branch == pytest.approx(55.0) and row.int8_accuracy_fused == pytest.approx(93.0)
+
+
+def test_figures_are_written(tmp_path):
+    from synthcal.figures import accuracy_drop_chart, drop_vs_fid_chart
+
+    fp32 = [_fp32("a", 0.8), _fp32("b", 0.7)]
+    int8 = [_int8(m, s, 0.6 + 0.01 * i) for i, (m, s) in enumerate([("a", "x"), ("a", "y"), ("b", "x"), ("b", "y")])]
+    quant = [_quant(m, s) for m, s in [("a", "x"), ("a", "y"), ("b", "x"), ("b", "y")]]
+    table = _table(fp32, int8, quant)
+    accuracy_drop_chart(table, tmp_path / "drops.png")
+    quality = pd.DataFrame({"source": ["x", "y"], "fid": [10.0, 50.0]})
+    drop_vs_fid_chart(table, quality, tmp_path / "fid.png")
+    for name in ("drops.png", "fid.png"):
+        assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -71,3 +71,67 @@ def test_thread_limit_is_scoped():
         core = engine.ov.Core()
         assert core.get_property("CPU", "INFERENCE_NUM_THREADS") == 1
     assert engine.ov is original
+
+
+def _quantization_sensitive_model(tmp_path):
+    """A small CNN trained for a few seconds to read the brightness of an image: many images sit near a class
+    boundary, so INT8 rounding flips some predictions."""
+    import torch
+    from torch import nn
+
+    from synthcal.convert import save_ir, to_openvino
+    from synthcal.preprocess import to_model_input
+
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (600, 32, 32, 3), dtype=np.uint8)
+    images = (images.astype(np.float32) * rng.uniform(0.2, 1.0, (600, 1, 1, 1))).astype(np.uint8)
+    brightness = images.mean((1, 2, 3))
+    labels = np.minimum((brightness / brightness.max() * 10).astype(int), 9)
+    x = torch.from_numpy(to_model_input(images, MEAN, STD))
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(),
+                        nn.Conv2d(16, 32, 3, stride=2, padding=1), nn.BatchNorm2d(32), nn.ReLU(),
+                        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(32, 10))
+    optimizer = torch.optim.Adam(net.parameters(), 1e-2)
+    y = torch.from_numpy(labels)
+    for _ in range(150):
+        idx = torch.randint(0, 600, (64,))
+        loss = nn.functional.cross_entropy(net(x[idx]), y[idx])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    save_ir(to_openvino(net.eval()), tmp_path / "fp32.xml")
+    return tmp_path / "fp32.xml", images, labels
+
+
+def test_accuracy_aware_meets_its_bound_and_reports_reverted_operations(tmp_path):
+    from synthcal.quantize import AccuracyAwareSettings, quantize_accuracy_aware, validate, validation_items
+
+    xml, images, labels = _quantization_sensitive_model(tmp_path)
+    settings = DefaultQuantizationSettings(subset_size=50)
+    default_model, default_report = quantize_default(xml, images, MEAN, STD, settings, seed=0)
+    items = validation_items(images, labels, MEAN, STD)
+    fp32_acc = validate(compile_f32(xml), items)[0]
+    default_acc = validate(compile_f32(default_model), items)[0]
+    assert fp32_acc - default_acc > 0.005  # plain INT8 loses accuracy on this model
+
+    model, report = quantize_accuracy_aware(xml, images, MEAN, STD, settings, AccuracyAwareSettings(max_drop=0.0),
+                                            0, (images, labels), threads=2)
+    assert report["reached_required_drop"] and report["reverted_ops"] > 0
+    assert report["quantized_ops"] >= report["reverted_ops"]
+    assert report["fake_quantize_ops"] < default_report["fake_quantize_ops"]  # some ops went back to FP32
+    aa_acc = validate(compile_f32(model), items)[0]
+    assert aa_acc == pytest.approx(report["validation_int8_accuracy"])
+    assert fp32_acc - aa_acc <= 0.0 + 1e-9  # the bound holds on the validation data
+
+
+def test_validation_function_returns_accuracy_and_per_item_hits(fp32_ir):
+    from synthcal.quantize import validate, validation_items
+
+    images = random_images(7, 3)
+    compiled = compile_f32(fp32_ir)
+    predicted = compiled(np.concatenate([item[0] for item in validation_items(images, np.zeros(7), MEAN, STD)]))[0]
+    labels = predicted.argmax(1)
+    labels[:2] = (labels[:2] + 1) % 10
+    accuracy, hits = validate(compiled, validation_items(images, labels, MEAN, STD), batch_size=3)
+    assert hits == [0.0, 0.0, 1.0, 1.0, 1.0, 1.0, 1.0] and accuracy == pytest.approx(5 / 7)

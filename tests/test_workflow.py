@@ -68,6 +68,8 @@ def tiny_config(root: Path, **overrides) -> dict:
         "conversion": {"check_batch": 4},
         "quantization": {"threads": 1, "default": {"subset_size": 30}},
         "evaluation": {"threads": 1, "batch_size": 25, "throughput_batch_size": 8, "timing_seconds": 0.1},
+        "throughput": {"threads": 1, "batch_size": 8, "seconds": 0.1, "repeats": 2},
+        "quality": {"enabled": False},
     }
     for key, value in overrides.items():
         node = config
@@ -190,7 +192,8 @@ def test_changing_a_quantization_parameter_reruns_only_downstream_jobs(project):
     assert planned_jobs(snakemake(project, "-n", "--cores", "1", "--configfile", str(project / "tiny.yaml"))) == {}
     changed = write_config(project / "changed.yaml", tiny_config(project, **{"quantization.default.subset_size": 20}))
     jobs = planned_jobs(snakemake(project, "-n", "--cores", "1", "--configfile", str(changed)))
-    assert jobs == {"quantize_default": 12, "evaluate_int8": 12, "table_default": 1, "all": 1}
+    assert jobs == {"quantize_default": 12, "evaluate_int8": 12, "table_default": 1, "throughput": 2,
+                    "report_tables": 1, "all": 1}
 
 
 def test_changing_calibration_size_keeps_data_preparation_conversion_and_gans(project):
@@ -198,14 +201,15 @@ def test_changing_calibration_size_keeps_data_preparation_conversion_and_gans(pr
     jobs = planned_jobs(snakemake(project, "-n", "--cores", "1", "--configfile", str(changed)))
     assert jobs == {"calibration_cifar10": 1, "calibration_teacher": 1, "calibration_distylegan": 1,
                     "calibration_fractal": 1, "calibration_noise": 1, "sample_grid": 5, "quantize_default": 10,
-                    "evaluate_int8": 10, "table_default": 1, "all": 1}
+                    "evaluate_int8": 10, "table_default": 1, "label_agreement": 2, "throughput": 2,
+                    "report_tables": 1, "all": 1}
 
 
 def test_changing_a_distillation_weight_retrains_only_the_student(project):
     changed = write_config(project / "changed4.yaml", tiny_config(project, **{"distylegan.lambda_pixel": 0.1}))
     jobs = planned_jobs(snakemake(project, "-n", "--cores", "1", "--configfile", str(changed)))
     assert jobs == {"distylegan_train": 1, "calibration_distylegan": 1, "sample_grid": 1, "quantize_default": 2,
-                    "evaluate_int8": 2, "table_default": 1, "all": 1}
+                    "evaluate_int8": 2, "table_default": 1, "label_agreement": 2, "report_tables": 1, "all": 1}
 
 
 def test_changing_a_model_normalization_reruns_only_that_model(project):
@@ -214,7 +218,8 @@ def test_changing_a_model_normalization_reruns_only_that_model(project):
     changed = write_config(project / "changed3.yaml", config)
     jobs = planned_jobs(snakemake(project, "-n", "--cores", "1", "--configfile", str(changed)))
     assert jobs == {"calibration_bn_inversion": 1, "sample_grid_per_model": 1, "quantize_default": 6,
-                    "evaluate_fp32": 1, "evaluate_int8": 6, "table_default": 1, "all": 1}
+                    "evaluate_fp32": 1, "evaluate_int8": 6, "table_default": 1, "label_agreement": 1, "throughput": 1,
+                    "report_tables": 1, "all": 1}
 
 
 def test_unknown_architecture_stops_at_startup(tmp_path, project):
@@ -282,14 +287,78 @@ def test_offline_without_local_copy_names_the_key(tmp_path, project):
 
 def test_default_config_plans_the_paper_grid(tmp_path):
     jobs = planned_jobs(snakemake(tmp_path, "-n", "--cores", "1"))
-    assert jobs["convert_model"] == 6 and jobs["quantize_default"] == 18 and jobs["evaluate_int8"] == 18
+    assert jobs["convert_model"] == 6 and jobs["evaluate_int8"] == 6 * 6 + 3 * 6
     assert jobs["download_weights"] == 5  # repvgg_a2 and repvgg_a2_fused share one checkpoint
     assert jobs["download_cifar10"] == 1 and jobs["calibration_cifar10"] == 1
     assert jobs["download_teacher_pickle"] == 1 and jobs["teacher_dump"] == 1 and jobs["distylegan_train"] == 1
     assert "teacher_train" not in jobs
+    # the paper's Table 1b: ShuffleNetV2 and RepVGG (both forms) accuracy-aware, on every source
+    assert jobs["quantize_accuracy_aware"] == 3 * 6 and jobs["quantize_default"] == 6 * 6
+    assert jobs["calibration_bn_inversion"] == 6 and jobs["calibration_fractal"] == 1
+    assert jobs["table_repvgg_fusion"] == 1 and jobs["quality_features"] == 6 + 5 + 1
+    assert jobs["download_inception"] == 1 and jobs["throughput"] == 6
 
 
 def test_lint_is_clean():
     proc = subprocess.run([sys.executable, "-m", "snakemake", "--lint", "--snakefile", str(REPO / "Snakefile")],
                           capture_output=True, text=True, cwd=REPO, timeout=300)
     assert proc.returncode == 0 and "Lints for" not in proc.stdout + proc.stderr, proc.stdout + proc.stderr
+
+
+@pytest.fixture(scope="module")
+def project_aa(project, tmp_path_factory) -> Path:
+    """One model, two sources, default + accuracy-aware quantization, two repeats and the quality reports with a
+    stand-in TorchScript feature network."""
+    import torch
+
+    from test_quality import _StandIn
+
+    root = tmp_path_factory.mktemp("wf_aa")
+    torch.manual_seed(0)
+    torch.jit.script(_StandIn()).save(str(root / "stand_in.pt"))
+    config = tiny_config(project, **{
+        "repeats": 2,
+        "calibration.n_per_class": 3,  # two repeats of 3 per class leave >= 2 of 8 per class for the holdout
+        "experiment.models": ["tiny_aka"], "experiment.sources": ["cifar10", "noise"],
+        "experiment.algorithms": ["default", "accuracy_aware"],
+        "quantization.accuracy_aware": {"models": ["tiny_aka"], "max_drop": 0.0, "validation": "holdout",
+                                        "holdout_per_class": 2},
+        "quality": {"enabled": True, "n_images": 30, "n_reference": 30, "is_splits": 2,
+                    "inception": {"url": None}, "fid_extractor": str(root / "stand_in.pt"), "threads": 1},
+    })
+    write_config(root / "aa.yaml", config)
+    snakemake(root, "--cores", "2", "--configfile", str(root / "aa.yaml"))
+    return root
+
+
+def test_repeats_accuracy_aware_and_reports(project_aa):
+    res = project_aa / "results"
+    runs = pd.read_csv(res / "tables/default_quantization_runs.csv")
+    assert sorted(zip(runs.source, runs.repeat)) == [("cifar10", 0), ("cifar10", 1), ("noise", 0), ("noise", 1)]
+    assert sorted(runs.seed[runs.source == "cifar10"]) == [3, 4]  # repeat r uses seed + r
+    table = pd.read_csv(res / "tables/default_quantization.csv")
+    assert (table.repeats == 2).all() and table.drop_points_std.notna().all()
+    for row in table.itertuples():
+        assert row.drop_points == pytest.approx(runs[runs.source == row.source].drop_points.mean(), abs=1e-3)
+    assert (res / "calibration/cifar10.r1/manifest.json").exists()
+    assert json.loads((res / "calibration/cifar10.r1/manifest.json").read_text())["seed"] == 4
+
+    aa = pd.read_csv(res / "tables/accuracy_aware_quantization.csv")
+    assert {"max_drop", "reverted_ops"} <= set(aa.columns) and (aa.max_drop == 0.0).all()
+    assert set(aa.validation) == {"holdout"} and (aa.repeats == 2).all()
+    table1b = pd.read_csv(res / "tables/table1b.csv", index_col="source")
+    assert list(table1b.columns) == ["tiny_aka"] and list(table1b.index) == ["cifar10", "noise"]
+    report = json.loads((res / "quantized/accuracy_aware/noise.r1/tiny_aka/quantization.json").read_text())
+    assert report["n_validation"] == 20 and report["repeat"] == 1  # the held-out real split, 2 per class
+    assert report["n_calibration"] == 30
+
+    quality = pd.read_csv(res / "reports/image_quality.csv")
+    assert list(quality.source) == ["cifar10", "noise"] and (quality.n_images == 30).all()
+    assert quality.is_mean.isna().all() and quality.fid.notna().all()
+    assert set(quality.extractor) == {"TorchScript stand_in.pt"}
+    agreement = pd.read_csv(res / "reports/label_agreement.csv")
+    assert sorted(agreement.source) == ["cifar10", "noise"] and agreement.accuracy.between(0, 1).all()
+    throughput = pd.read_csv(res / "tables/throughput.csv")
+    assert throughput.model.tolist() == ["tiny_aka"] and (throughput.speedup > 0).all()
+    for figure in ("accuracy_drop.png", "drop_vs_fid.png"):
+        assert (res / "figures" / figure).read_bytes()[:4] == b"\x89PNG"
