@@ -4,6 +4,10 @@
 (as the munge user), slurmctld and slurmd, and waits for the node to be idle. Known to work with Debian's Slurm 22.05:
 proctrack/linuxproc, task/none, no accounting (so job status comes from squeue; MinJobAge is high to keep finished
 jobs visible), no cgroup.conf.
+
+The configuration goes to the system location ``/etc/slurm/slurm.conf`` (removed again by :meth:`Cluster.stop`):
+Snakemake's job-step plugin strips ``SLURM_*`` variables, ``SLURM_CONF`` included, before its nested ``srun``, so
+a private config path would not reach it. An existing system configuration is never touched: the test skips.
 """
 
 from __future__ import annotations
@@ -16,7 +20,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-SLURM_CONF = """\
+MARKER = "# written by synthcal's tests/slurm_cluster.py"
+SYSTEM_CONF = Path("/etc/slurm/slurm.conf")
+
+SLURM_CONF = MARKER + """
 ClusterName=synthcal
 SlurmctldHost={host}
 SlurmUser=root
@@ -67,8 +74,7 @@ class Cluster:
                 if part.startswith("JobName=")]
 
     def stop(self) -> None:
-        for args in (["scontrol", "shutdown"],):
-            self.run(*args, check=False)
+        self.run("scontrol", "shutdown", check=False)
         for name in ("slurmd.pid", "slurmctld.pid"):
             pid_file = self.root / name
             if pid_file.exists():
@@ -76,6 +82,8 @@ class Cluster:
                     os.kill(int(pid_file.read_text().strip()), 15)
                 except (ProcessLookupError, ValueError):
                     pass
+        if self.conf == SYSTEM_CONF and SYSTEM_CONF.exists() and SYSTEM_CONF.read_text().startswith(MARKER):
+            SYSTEM_CONF.unlink()
 
 
 def _free_port() -> int:
@@ -96,10 +104,13 @@ def start_cluster(root: Path, timeout: float = 60.0) -> Cluster:
     memory = int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**20 * 0.9)
     for sub in ("state", "spool"):
         (root / sub).mkdir(parents=True, exist_ok=True)
-    conf = root / "slurm.conf"
+    if SYSTEM_CONF.exists() and not SYSTEM_CONF.read_text().startswith(MARKER):
+        raise SlurmUnavailable(f"{SYSTEM_CONF} already exists (a real Slurm installation): not replacing it")
+    conf = SYSTEM_CONF
+    conf.parent.mkdir(parents=True, exist_ok=True)
     conf.write_text(SLURM_CONF.format(host=host, root=root, cpus=os.cpu_count() or 1, memory=memory,
                                       ctld_port=_free_port(), slurmd_port=_free_port()))
-    env = dict(os.environ, SLURM_CONF=str(conf))
+    env = {k: v for k, v in os.environ.items() if k != "SLURM_CONF"}
     _start_munge()
     for daemon in ("slurmctld", "slurmd"):
         proc = subprocess.run([f"/usr/sbin/{daemon}", "-f", str(conf)], env=env, capture_output=True, text=True)

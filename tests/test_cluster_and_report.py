@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -34,28 +32,28 @@ def _small_config(project: Path) -> dict:
 
 def test_workflow_runs_through_slurm_with_the_profile(cluster, project, tmp_path):  # noqa: F811
     config = write_config(tmp_path / "small.yaml", _small_config(project))
-    local, remote = tmp_path / "local", tmp_path / "slurm"
-    snakemake(local, "--cores", "2", "--configfile", str(config))
-    env_before = os.environ.get("SLURM_CONF")
-    os.environ["SLURM_CONF"] = str(cluster.conf)
-    try:
-        snakemake(remote, "--profile", str(REPO / "profiles" / "slurm"), "--configfile", str(config),
-                  "--slurm-no-account", "--jobs", "4", timeout=1500)
-    finally:
-        if env_before is None:
-            os.environ.pop("SLURM_CONF")
-        else:
-            os.environ["SLURM_CONF"] = env_before
-    comments = cluster.run("scontrol", "show", "job", "-o").stdout
-    for rule in ("prepare_cifar10", "convert_model", "calibration_cifar10", "calibration_noise", "quantize_default",
-                 "evaluate_fp32", "evaluate_int8", "throughput", "label_agreement"):
-        assert f"rule_{rule}" in comments or f"Comment={rule}" in comments or rule in comments, \
-            f"{rule} did not run through Slurm"
-    assert "JobState=COMPLETED" in comments and "JobState=FAILED" not in comments
-    assert list((remote / "results/logs/slurm").rglob("*.log")) or True  # kept only for failed jobs by default
-    a = pd.read_csv(local / "results/tables/default_quantization.csv")[ACCURACY]
+    remote = tmp_path / "slurm"
+    snakemake(remote, "--profile", str(REPO / "profiles" / "slurm"), "--configfile", str(config),
+              "--slurm-no-account", "--jobs", "4", timeout=1500)
+    jobs = cluster.run("scontrol", "show", "job", "-o").stdout.splitlines()
+    # the plugin tags every job with its rule (Comment=rule_<name>[_wildcards_...]); the controller keeps finished
+    # jobs (MinJobAge), so every job of the run is listed with its final state
+    submitted = {}
+    for line in jobs:
+        fields = dict(part.split("=", 1) for part in line.split() if "=" in part)
+        rule = fields.get("Comment", "").removeprefix("rule_").split("_wildcards_")[0]
+        submitted.setdefault(rule, []).append(fields.get("JobState"))
+    for rule, count in (("prepare_cifar10", 1), ("convert_model", 1), ("calibration_cifar10", 1),
+                        ("calibration_noise", 1), ("quantize_default", 2), ("evaluate_fp32", 1),
+                        ("evaluate_int8", 2), ("throughput", 1), ("label_agreement", 1), ("sample_grid", 2)):
+        assert submitted.get(rule) == ["COMPLETED"] * count, f"{rule}: {submitted.get(rule)}"
+    assert "table_default" not in submitted  # a localrule: run by snakemake itself, not submitted
+    # the same numbers as the local run of the same models and sources (the `project` fixture ran them locally)
+    local = pd.read_csv(project / "results/tables/default_quantization.csv")
+    a = local[(local.model == "tiny_aka") & local.source.isin(["cifar10", "noise"])][ACCURACY].reset_index(drop=True)
     b = pd.read_csv(remote / "results/tables/default_quantization.csv")[ACCURACY]
-    pd.testing.assert_frame_equal(a, b)  # the same numbers as a local run
+    assert len(b) == 2
+    pd.testing.assert_frame_equal(a, b)
 
 
 def test_html_report_embeds_tables_and_figures(project, tmp_path):  # noqa: F811
