@@ -69,7 +69,7 @@ def _pyplot():
     return plt
 
 
-def accuracy_drop_chart(table: "pd.DataFrame", path: str | Path, value: str = "drop_points") -> Path:
+def accuracy_drop_chart(table: pd.DataFrame, path: str | Path, value: str = "drop_points") -> Path:
     """Grouped bars: the INT8 accuracy drop per model (groups) and calibration source (bars), one panel per
     algorithm; error bars show the standard deviation over repeats where there are several."""
     plt = _pyplot()
@@ -100,7 +100,7 @@ def accuracy_drop_chart(table: "pd.DataFrame", path: str | Path, value: str = "d
     return Path(path)
 
 
-def drop_vs_fid_chart(table: "pd.DataFrame", quality: "pd.DataFrame", path: str | Path) -> Path:
+def drop_vs_fid_chart(table: pd.DataFrame, quality: pd.DataFrame, path: str | Path) -> Path:
     """Scatter of the accuracy drop (default algorithm) against each source's FID, one series per model."""
     plt = _pyplot()
     fid = quality.dropna(subset=["fid"])

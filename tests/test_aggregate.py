@@ -1,12 +1,20 @@
 import math
 
 import numpy as np
-
 import pandas as pd
 import pytest
 
-from synthcal.aggregate import (ACCURACY_AWARE_COLUMNS, COLUMNS, AggregationError, accuracy_drop, fusion_table,
-                               paper_table, quantization_runs, quantization_table, write_csv)
+from synthcal.aggregate import (
+    ACCURACY_AWARE_COLUMNS,
+    COLUMNS,
+    AggregationError,
+    accuracy_drop,
+    fusion_table,
+    paper_table,
+    quantization_runs,
+    quantization_table,
+    write_csv,
+)
 
 
 def _fp32(model, acc, ips=100.0):

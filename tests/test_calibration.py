@@ -3,10 +3,16 @@ import hashlib
 import numpy as np
 import pytest
 
-from helpers import random_images
-from synthcal.calibration import (CalibrationError, calibration_order, cifar10_calibration_folder,
-                                  load_calibration_folder, select_balanced)
+from synthcal.calibration import (
+    CalibrationError,
+    calibration_order,
+    cifar10_calibration_folder,
+    load_calibration_folder,
+    select_balanced,
+)
 from synthcal.data import DataFormatError, Split, save_split
+
+from helpers import random_images
 
 
 @pytest.fixture

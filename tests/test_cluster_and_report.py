@@ -9,7 +9,7 @@ import pytest
 
 from helpers import REPO
 from slurm_cluster import SlurmUnavailable, start_cluster
-from test_workflow import project, snakemake, tiny_config, write_config  # noqa: F401 (fixture)
+from workflow_helpers import snakemake, tiny_config, write_config
 
 pytestmark = pytest.mark.slow
 
@@ -30,7 +30,7 @@ def _small_config(project: Path) -> dict:
     return tiny_config(project, **{"experiment.models": ["tiny_aka"], "experiment.sources": ["cifar10", "noise"]})
 
 
-def test_workflow_runs_through_slurm_with_the_profile(cluster, project, tmp_path):  # noqa: F811
+def test_workflow_runs_through_slurm_with_the_profile(cluster, project, tmp_path):
     config = write_config(tmp_path / "small.yaml", _small_config(project))
     remote = tmp_path / "slurm"
     snakemake(remote, "--profile", str(REPO / "profiles" / "slurm"), "--configfile", str(config),
@@ -56,7 +56,7 @@ def test_workflow_runs_through_slurm_with_the_profile(cluster, project, tmp_path
     pd.testing.assert_frame_equal(a, b)
 
 
-def test_html_report_embeds_tables_and_figures(project, tmp_path):  # noqa: F811
+def test_html_report_embeds_tables_and_figures(project, tmp_path):
     config = write_config(tmp_path / "tiny.yaml", tiny_config(project))
     report = project / "results" / "report.html"
     snakemake(project, "--cores", "1", "--configfile", str(config), "--report", str(report))

@@ -3,8 +3,9 @@ import copy
 import pytest
 import yaml
 
-from helpers import REPO
 from synthcal.config import ConfigError, load_config, merge, normalization, validate_config
+
+from helpers import REPO
 
 
 def test_defaults_are_filled_in_place():

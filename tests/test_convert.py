@@ -3,8 +3,9 @@ import openvino as ov
 import pytest
 import torch
 
-from helpers import random_weights
 from synthcal.convert import ConversionCheckError, check_batch, compile_f32, convert, load_classifier
+
+from helpers import random_weights
 
 
 def test_convert_writes_fp32_ir_with_dynamic_batch_that_matches_pytorch(tmp_path):

@@ -4,11 +4,22 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from helpers import random_images, tar_folder, write_canonical_archive, write_image_tree
 from synthcal import CIFAR10_CLASSES
-from synthcal.data import (DataFormatError, Split, class_index, detect_layout, load_cifar10, load_split,
-                           prepare_cifar10, read_class_folder, save_split, write_class_folder)
+from synthcal.data import (
+    DataFormatError,
+    Split,
+    class_index,
+    detect_layout,
+    load_cifar10,
+    load_split,
+    prepare_cifar10,
+    read_class_folder,
+    save_split,
+    write_class_folder,
+)
 from synthcal.io import ChecksumError, file_digest
+
+from helpers import random_images, tar_folder, write_canonical_archive, write_image_tree
 
 
 def test_canonical_archive_matches_the_pickled_arrays(tmp_path):

@@ -1,9 +1,10 @@
 import numpy as np
 
-from helpers import random_images, random_weights
 from synthcal.convert import compile_f32, convert, load_classifier
 from synthcal.data import Split
 from synthcal.evaluate import accuracy_report, evaluate_ir, measure_timing, predict
+
+from helpers import random_images, random_weights
 
 
 def test_accuracy_report_counts_hits_per_class():

@@ -3,9 +3,20 @@ import hashlib
 import numpy as np
 import pytest
 
-from synthcal.fractal import (FractalSettings, chaos_game, fill_rate, folder_labels, generate_fractals, grouping,
-                              map_probabilities, occupancy, random_system, render_patches, search_system,
-                              weight_variants)
+from synthcal.fractal import (
+    FractalSettings,
+    chaos_game,
+    fill_rate,
+    folder_labels,
+    generate_fractals,
+    grouping,
+    map_probabilities,
+    occupancy,
+    random_system,
+    render_patches,
+    search_system,
+    weight_variants,
+)
 from synthcal.seeding import rng
 
 FAST = FractalSettings(points=4000, chains=200, fill_points=20000, fill_size=128)

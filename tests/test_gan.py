@@ -5,9 +5,16 @@ import pytest
 import torch
 
 from synthcal.gan.dump import dump_teacher, import_authors_dump, latent, read_dump, sample_generator, to_uint8
-from synthcal.gan.losses import (PixelWeight, discriminator_distillation_loss, feature_distillation,
-                                 generator_distillation_loss, generator_hinge, hinge_fake, hinge_real,
-                                 pixel_distillation)
+from synthcal.gan.losses import (
+    PixelWeight,
+    discriminator_distillation_loss,
+    feature_distillation,
+    generator_distillation_loss,
+    generator_hinge,
+    hinge_fake,
+    hinge_real,
+    pixel_distillation,
+)
 from synthcal.gan.networks import Discriminator, Generator, load_released, one_hot, released_config
 from synthcal.gan.teachers import TeacherError, load_stylegan2_ada, load_torchscript
 from synthcal.gan.train import Trainer, TrainingData, TrainSettings

@@ -3,9 +3,19 @@ import json
 import pytest
 import torch
 
+from synthcal.models import (
+    ARCHITECTURES,
+    PAPER_ARCHITECTURES,
+    UnknownArchitectureError,
+    WeightsError,
+    build,
+    count_parameters,
+    load_weights,
+    read_state_dict,
+    reparameterize,
+)
+
 from helpers import REPO, SHARED, random_weights
-from synthcal.models import (ARCHITECTURES, PAPER_ARCHITECTURES, UnknownArchitectureError, WeightsError, build,
-                             count_parameters, load_weights, read_state_dict, reparameterize)
 
 GOLDEN = json.loads((REPO / "tests" / "data" / "chenyaofo_state_dict_shapes.json").read_text())["architectures"]
 

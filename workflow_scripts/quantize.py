@@ -4,8 +4,12 @@ from synthcal.calibration import load_calibration_folder
 from synthcal.convert import save_ir
 from synthcal.io import write_json
 from synthcal.logs import step_logging
-from synthcal.quantize import (AccuracyAwareSettings, DefaultQuantizationSettings, quantize_accuracy_aware,
-                               quantize_default)
+from synthcal.quantize import (
+    AccuracyAwareSettings,
+    DefaultQuantizationSettings,
+    quantize_accuracy_aware,
+    quantize_default,
+)
 
 sm = snakemake  # noqa: F821 (injected by snakemake)
 p = sm.params

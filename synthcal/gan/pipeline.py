@@ -19,10 +19,16 @@ import torch
 
 from synthcal.calibration import write_calibration_folder
 from synthcal.data import load_split
-from synthcal.gan import teachers
-from synthcal.gan.dump import (calibration_from_dump, dump_teacher, import_authors_dump, sample_generator, to_uint8,
-                               write_dump)
 from synthcal.figures import loss_curves, sample_grid
+from synthcal.gan import teachers
+from synthcal.gan.dump import (
+    calibration_from_dump,
+    dump_teacher,
+    import_authors_dump,
+    sample_generator,
+    to_uint8,
+    write_dump,
+)
 from synthcal.gan.networks import Generator, load_released, released_config
 from synthcal.gan.train import Trainer, TrainingData, TrainSettings, fixed_noise, resolve_device, write_history
 from synthcal.io import atomic_path, file_digest, write_json

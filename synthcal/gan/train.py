@@ -37,8 +37,14 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from synthcal.gan.losses import (PixelWeight, discriminator_distillation_loss, generator_distillation_loss,
-                                 generator_hinge, hinge_fake, hinge_real)
+from synthcal.gan.losses import (
+    PixelWeight,
+    discriminator_distillation_loss,
+    generator_distillation_loss,
+    generator_hinge,
+    hinge_fake,
+    hinge_real,
+)
 from synthcal.gan.networks import Discriminator, Generator, one_hot
 from synthcal.io import atomic_path
 from synthcal.seeding import rng
