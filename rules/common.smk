@@ -201,8 +201,11 @@ def gpus(device):
 
 
 def train_runtime(n_images, epochs, device):
-    """Wall-time limit in minutes: measured paper-width throughput (35 img/s on 2 CPU cores), generous on GPU."""
-    rate = 30 if device == "cpu" else 1000
+    """Wall-time limit in minutes: measured paper-width throughput (35 img/s on 2 CPU cores), generous on GPU.
+
+    ``auto`` requests no GPU (see ``gpus``), so on a cluster it runs on CPUs and is sized like ``cpu``.
+    """
+    rate = 1000 if gpus(device) else 30
     return int(60 + 1.5 * epochs * n_images / rate / 60)
 
 
