@@ -5,7 +5,7 @@
 rule calibration_cifar10:
     input:
         train=f"{RES}/data/cifar10/train.npz",
-        code=lib("calibration.py", "data.py", "seeding.py"),
+        code=script_code("calibration_cifar10.py"),
     output:
         directory(f"{RES}/calibration/cifar10{{rep}}"),
     params:
@@ -28,7 +28,7 @@ rule calibration_cifar10:
 rule holdout_cifar10:
     input:
         train=f"{RES}/data/cifar10/train.npz",
-        code=lib("calibration.py", "data.py", "seeding.py"),
+        code=script_code("holdout_cifar10.py"),
     output:
         f"{RES}/data/cifar10/holdout.npz",
     params:
@@ -51,7 +51,7 @@ rule holdout_cifar10:
 rule calibration_teacher:
     input:
         dump=f"{RES}/teacher/dump",
-        code=lib("gan/dump.py", "calibration.py", "seeding.py"),
+        code=script_code("calibration_teacher.py"),
     output:
         directory(f"{RES}/calibration/{TEACHER_NAME}{{rep}}"),
     params:
@@ -75,7 +75,7 @@ rule calibration_teacher:
 rule calibration_distylegan:
     input:
         unpack(distylegan_inputs),
-        code=lib("gan/dump.py", "gan/pipeline.py", "calibration.py"),
+        code=script_code("calibration_distylegan.py"),
     output:
         directory(f"{RES}/calibration/distylegan{{rep}}"),
     params:
@@ -100,7 +100,7 @@ rule calibration_distylegan:
 
 rule calibration_fractal:
     input:
-        code=lib("fractal.py", "calibration.py", "seeding.py"),
+        code=script_code("calibration_fractal.py"),
     output:
         directory(f"{RES}/calibration/fractal{{rep}}"),
     params:
@@ -126,7 +126,7 @@ rule calibration_fractal:
 
 rule calibration_noise:
     input:
-        code=lib("datafree.py", "calibration.py", "seeding.py"),
+        code=script_code("calibration_noise.py"),
     output:
         directory(f"{RES}/calibration/noise{{rep}}"),
     params:
@@ -149,7 +149,7 @@ rule calibration_noise:
 rule calibration_bn_inversion:
     input:
         weights=weights_file,
-        code=lib("datafree.py", "convert.py", "calibration.py", "models/__init__.py"),
+        code=script_code("calibration_bn_inversion.py"),
     output:
         directory(f"{RES}/calibration/bn_inversion{{rep}}/{{model}}"),
     params:
@@ -179,7 +179,7 @@ rule calibration_bn_inversion:
 rule sample_grid:
     input:
         folder=calibration_folder,
-        code=lib("figures.py"),
+        code=script_code("sample_grid.py"),
     output:
         report(f"{RES}/figures/samples/{{source}}.png", caption="../report/samples.rst", category="Calibration sets",
                labels={"source": "{source}"}),

@@ -5,6 +5,7 @@ from urllib.parse import urlparse
 
 from snakemake.exceptions import WorkflowError
 
+from synthcal.codedeps import library_modules
 from synthcal.config import PER_MODEL_SOURCES, ConfigError, check_local_paths, normalization, validate_config
 
 try:
@@ -14,7 +15,7 @@ except ConfigError as exc:
     raise WorkflowError(f"invalid configuration: {exc}") from None
 
 
-LIB = Path(workflow.basedir) / "synthcal"
+ROOT = Path(workflow.basedir)
 MODELS = config["experiment"]["models"]
 TEACHER = config["teacher"]
 TEACHER_NAME = TEACHER["name"]
@@ -36,9 +37,10 @@ wildcard_constraints:
     rep=r"(|\.r[0-9]+)",
 
 
-def lib(*modules):
-    """Library modules a rule's script imports: inputs, so that editing them reruns the rule."""
-    return [str(LIB / m) for m in modules]
+def script_code(script):
+    """The library files a rule's script imports (derived from its imports, transitively): inputs, so that
+    editing them reruns the rule."""
+    return [str(p) for p in library_modules(ROOT / "workflow_scripts" / script, ROOT)]
 
 
 def model_entry(wildcards):

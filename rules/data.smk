@@ -25,7 +25,7 @@ rule download_cifar10:
 rule prepare_cifar10:
     input:
         source=cifar10_input,
-        code=lib("data.py", "io.py"),
+        code=script_code("prepare_cifar10.py"),
     output:
         train=f"{RES}/data/cifar10/train.npz",
         test=f"{RES}/data/cifar10/test.npz",

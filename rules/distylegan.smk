@@ -6,7 +6,7 @@ rule distylegan_train:
     input:
         dump=f"{RES}/teacher/dump",
         train=f"{RES}/data/cifar10/train.npz",
-        code=lib("gan/train.py", "gan/networks.py", "gan/losses.py", "gan/pipeline.py"),
+        code=script_code("train_gan.py"),
     output:
         generator=f"{RES}/distylegan/generator.pt",
         config=f"{RES}/distylegan/config.json",

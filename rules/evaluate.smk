@@ -9,7 +9,7 @@ rule evaluate_fp32:
         xml=f"{RES}/models/{{model}}/fp32.xml",
         bin=f"{RES}/models/{{model}}/fp32.bin",
         test=f"{RES}/data/cifar10/test.npz",
-        code=lib("evaluate.py", "preprocess.py"),
+        code=script_code("evaluate.py"),
     output:
         f"{RES}/evaluation/{{model}}/fp32.json",
     params:
@@ -41,7 +41,7 @@ rule evaluate_int8:
         xml=f"{RES}/quantized/{{algorithm}}/{{source}}{{rep}}/{{model}}/int8.xml",
         bin=f"{RES}/quantized/{{algorithm}}/{{source}}{{rep}}/{{model}}/int8.bin",
         test=f"{RES}/data/cifar10/test.npz",
-        code=lib("evaluate.py", "preprocess.py"),
+        code=script_code("evaluate.py"),
     output:
         f"{RES}/evaluation/{{model}}/{{algorithm}}/{{source}}{{rep}}.json",
     params:

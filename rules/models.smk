@@ -24,8 +24,7 @@ rule download_weights:
 rule convert_model:
     input:
         weights=weights_file,
-        code=lib("convert.py", "models/__init__.py", "models/resnet.py", "models/vgg.py", "models/mobilenetv2.py",
-                 "models/shufflenetv2.py", "models/repvgg.py"),
+        code=script_code("convert_model.py"),
     output:
         xml=f"{RES}/models/{{model}}/fp32.xml",
         bin=f"{RES}/models/{{model}}/fp32.bin",

@@ -9,7 +9,7 @@ rule quantize_default:
         xml=f"{RES}/models/{{model}}/fp32.xml",
         bin=f"{RES}/models/{{model}}/fp32.bin",
         calibration=calibration_folder,
-        code=lib("quantize.py", "calibration.py", "preprocess.py"),
+        code=script_code("quantize.py"),
     output:
         xml=f"{RES}/quantized/default/{{source}}{{rep}}/{{model}}/int8.xml",
         bin=f"{RES}/quantized/default/{{source}}{{rep}}/{{model}}/int8.bin",
@@ -44,7 +44,7 @@ use rule quantize_default as quantize_accuracy_aware with:
         xml=f"{RES}/models/{{model}}/fp32.xml",
         bin=f"{RES}/models/{{model}}/fp32.bin",
         calibration=calibration_folder,
-        code=lib("quantize.py", "calibration.py", "preprocess.py"),
+        code=script_code("quantize.py"),
     output:
         xml=f"{RES}/quantized/accuracy_aware/{{source}}{{rep}}/{{model}}/int8.xml",
         bin=f"{RES}/quantized/accuracy_aware/{{source}}{{rep}}/{{model}}/int8.bin",

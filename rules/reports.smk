@@ -25,7 +25,7 @@ rule quality_features:
     input:
         unpack(quality_images),
         unpack(quality_weights),
-        code=lib("quality.py"),
+        code=script_code("quality_features.py"),
     output:
         f"{RES}/reports/features/{{qset}}.npz",
     params:
@@ -53,7 +53,7 @@ rule report_image_quality:
     input:
         sets=[f"{RES}/reports/features/{q}.npz" for q in quality_sets()],
         reference=f"{RES}/reports/features/reference.npz",
-        code=lib("quality.py"),
+        code=script_code("report_image_quality.py"),
     output:
         report(f"{RES}/reports/image_quality.csv", caption="../report/reports.rst", category="Reports"),
     params:
@@ -76,7 +76,7 @@ rule label_agreement:
         xml=f"{RES}/models/{{model}}/fp32.xml",
         bin=f"{RES}/models/{{model}}/fp32.bin",
         folders=lambda wc: [calibration_folder(Namespace(source=s, model=wc.model, rep="")) for s in SOURCES],
-        code=lib("quality.py", "evaluate.py"),
+        code=script_code("label_agreement.py"),
     output:
         f"{RES}/reports/label_agreement/{{model}}.json",
     params:
@@ -98,7 +98,7 @@ rule throughput:
     input:
         fp32=f"{RES}/models/{{model}}/fp32.xml",
         int8=lambda wc: f"{RES}/quantized/{throughput_algorithm()}/{SOURCES[0]}/{wc.model}/int8.xml",
-        code=lib("evaluate.py"),
+        code=script_code("throughput.py"),
     output:
         f"{RES}/reports/throughput/{{model}}.json",
     params:
@@ -126,7 +126,7 @@ rule report_tables:
         throughput=[f"{RES}/reports/throughput/{m}.json" for m in throughput_models()],
         tables=[f"{RES}/tables/{a}_quantization.csv" for a in ALGORITHMS if grid(a)],
         quality=[f"{RES}/reports/image_quality.csv"] if QUALITY["enabled"] else [],
-        code=lib("aggregate.py", "figures.py"),
+        code=script_code("report_tables.py"),
     output:
         agreement=report(f"{RES}/reports/label_agreement.csv", caption="../report/reports.rst", category="Reports"),
         throughput=report(f"{RES}/tables/throughput.csv", caption="../report/reports.rst", category="Reports"),

@@ -5,7 +5,7 @@
 rule table_default:
     input:
         **algorithm_inputs("default"),
-        code=lib("aggregate.py"),
+        code=script_code("aggregate.py"),
     output:
         table=report(f"{RES}/tables/default_quantization.csv", caption="../report/quantization.rst", category="Tables"),
         runs=f"{RES}/tables/default_quantization_runs.csv",
@@ -28,7 +28,7 @@ rule table_default:
 use rule table_default as table_accuracy_aware with:
     input:
         **algorithm_inputs("accuracy_aware"),
-        code=lib("aggregate.py"),
+        code=script_code("aggregate.py"),
     output:
         table=report(f"{RES}/tables/accuracy_aware_quantization.csv", caption="../report/quantization.rst",
                      category="Tables"),
@@ -44,7 +44,7 @@ use rule table_default as table_accuracy_aware with:
 rule table_repvgg_fusion:
     input:
         tables=[f"{RES}/tables/{a}_quantization.csv" for a in ALGORITHMS if grid(a)],
-        code=lib("aggregate.py"),
+        code=script_code("table_fusion.py"),
     output:
         report(f"{RES}/tables/repvgg_fusion.csv", caption="../report/quantization.rst", category="Tables"),
     params:

@@ -25,7 +25,7 @@ rule download_teacher_pickle:
 rule teacher_train:
     input:
         train=f"{RES}/data/cifar10/train.npz",
-        code=lib("gan/train.py", "gan/networks.py", "gan/losses.py", "gan/pipeline.py"),
+        code=script_code("train_gan.py"),
     output:
         generator=f"{RES}/teacher/trained/generator.pt",
         config=f"{RES}/teacher/trained/config.json",
@@ -57,7 +57,7 @@ rule teacher_train:
 rule teacher_dump:
     input:
         unpack(teacher_dump_inputs),
-        code=lib("gan/dump.py", "gan/teachers.py", "gan/pipeline.py"),
+        code=script_code("teacher_dump.py"),
     output:
         directory(f"{RES}/teacher/dump"),
     params:
