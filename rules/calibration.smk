@@ -33,7 +33,7 @@ rule holdout_cifar10:
         f"{RES}/data/cifar10/holdout.npz",
     params:
         seed=config["seed"],
-        repeats=config["repeats"],
+        calibration_seeds=[rep_seed(Namespace(rep=r)) for r in REPS],
         n_per_class=config["calibration"]["n_per_class"],
         holdout_per_class=AA["holdout_per_class"],
     log:
@@ -155,7 +155,6 @@ rule calibration_bn_inversion:
     params:
         seed=rep_seed,
         arch=lambda wc: model_entry(wc)["arch"],
-        fuse=lambda wc: model_entry(wc)["fuse"],
         mean_std=model_mean_std,
         n_per_class=config["bn_inversion"]["n_per_class"],
         iterations=config["bn_inversion"]["iterations"],

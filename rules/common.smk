@@ -91,8 +91,25 @@ def calibration_folder(wildcards):
     """The calibration folder a (model, source, repeat) is calibrated on (per-model sources: one per model)."""
     rep = getattr(wildcards, "rep", "")
     if wildcards.source in PER_MODEL_SOURCES:
-        return f"{RES}/calibration/{wildcards.source}{rep}/{wildcards.model}"
+        return f"{RES}/calibration/{wildcards.source}{rep}/{multi_branch_twin(wildcards.model)}"
     return f"{RES}/calibration/{wildcards.source}{rep}"
+
+
+def multi_branch_twin(model):
+    """The model whose per-model calibration folder ``model`` uses: a fused model shares the folder of its
+    multi-branch twin (same architecture and weights, fuse off), since BN inversion distils from the multi-branch
+    form either way; any other model uses its own."""
+    entry = config["models"][model]
+    if entry["fuse"]:
+        for name, other in config["models"].items():
+            if not other["fuse"] and other["arch"] == entry["arch"] and other["weights"] == entry["weights"]:
+                return name
+    return model
+
+
+def per_model_sets(source):
+    """``source/model`` names of a per-model source's folders for the experiment's models (twins once)."""
+    return [f"{source}/{m}" for m in dict.fromkeys(multi_branch_twin(m) for m in MODELS)]
 
 
 def holdout_inputs(wildcards):
@@ -107,13 +124,7 @@ def grid(algorithm):
 
 def sample_grids():
     """One sample-grid figure per source (per model for per-model sources)."""
-    grids = []
-    for source in SOURCES:
-        if source in PER_MODEL_SOURCES:
-            grids += [f"{RES}/figures/samples/{source}/{model}.png" for model in MODELS]
-        else:
-            grids.append(f"{RES}/figures/samples/{source}.png")
-    return grids
+    return [f"{RES}/figures/samples/{name}.png" for name in quality_sets()]
 
 
 def algorithm_inputs(algorithm):
@@ -134,10 +145,7 @@ def quality_sets():
     """Image sets of the IS/FID report: every source (per model for per-model ones), and the real reference."""
     sets = []
     for source in SOURCES:
-        if source in PER_MODEL_SOURCES:
-            sets += [f"{source}/{model}" for model in MODELS]
-        else:
-            sets.append(source)
+        sets += per_model_sets(source) if source in PER_MODEL_SOURCES else [source]
     return sets
 
 
@@ -160,13 +168,7 @@ def quality_images(wildcards):
 
 def fusion_pairs():
     """(multi-branch, fused) model pairs of the experiment: same architecture and weights, fuse off and on."""
-    pairs = []
-    for a in MODELS:
-        for b in MODELS:
-            ea, eb = config["models"][a], config["models"][b]
-            if (not ea["fuse"] and eb["fuse"] and ea["arch"] == eb["arch"] and ea["weights"] == eb["weights"]):
-                pairs.append((a, b))
-    return pairs
+    return [(multi_branch_twin(m), m) for m in MODELS if multi_branch_twin(m) != m and multi_branch_twin(m) in MODELS]
 
 
 

@@ -40,6 +40,16 @@ def select_balanced(labels: np.ndarray, n_per_class: int, seed: int, purpose: st
     return np.concatenate(chosen)
 
 
+def balanced_labels(n_per_class: int, num_classes: int = 10) -> np.ndarray:
+    """Class-major labels of a generated folder: ``n_per_class`` zeros, then ones, ... (the dump's order too)."""
+    return np.repeat(np.arange(num_classes), n_per_class)
+
+
+def cifar10_selection(train: Split, n_per_class: int, seed: int) -> np.ndarray:
+    """Training-set indices of the ``cifar10`` calibration folder of ``seed`` (:func:`select_balanced`)."""
+    return select_balanced(train.labels, n_per_class, seed, purpose="cifar10", num_classes=len(train.classes))
+
+
 def write_calibration_folder(root: str | Path, split: Split, manifest: Mapping[str, Any]) -> dict[str, Any]:
     """Write ``split`` as lossless PNGs under ``root`` with a manifest, atomically (all or nothing).
 
@@ -89,7 +99,7 @@ def cifar10_calibration_folder(train_npz: str | Path, root: str | Path, n_per_cl
     from synthcal.data import load_split
 
     train = load_split(train_npz)
-    chosen = select_balanced(train.labels, n_per_class, seed, purpose="cifar10", num_classes=len(train.classes))
+    chosen = cifar10_selection(train, n_per_class, seed)
     subset = Split(train.images[chosen], train.labels[chosen], train.classes)
     manifest = {"source": "cifar10", "seed": seed, "n_per_class": n_per_class,
                 "origin": str(train_npz), "train_indices": chosen.tolist()}
@@ -108,7 +118,7 @@ def holdout_split(train_npz: str | Path, out_npz: str | Path, per_class: int, se
     train = load_split(train_npz)
     excluded = set()
     for s in calibration_seeds:
-        excluded.update(select_balanced(train.labels, n_per_class, s, purpose="cifar10").tolist())
+        excluded.update(cifar10_selection(train, n_per_class, s).tolist())
     pool = np.array(sorted(set(range(len(train))) - excluded))
     chosen = pool[select_balanced(train.labels[pool], per_class, seed, purpose="holdout")]
     save_split(out_npz, Split(train.images[chosen], train.labels[chosen], train.classes))

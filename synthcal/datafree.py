@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -19,7 +20,8 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from synthcal.seeding import rng
+from synthcal.data import Split
+from synthcal.seeding import rng, seed_int
 
 
 def noise_images(count: int, seed: int, distribution: str = "uniform", std: float = 64.0,
@@ -31,6 +33,17 @@ def noise_images(count: int, seed: int, distribution: str = "uniform", std: floa
     if distribution == "gaussian":
         return np.clip(np.rint(gen.normal(127.5, std, size=(count, size, size, 3))), 0, 255).astype(np.uint8)
     raise ValueError(f"unknown noise distribution {distribution!r} (uniform or gaussian)")
+
+
+def noise_calibration_folder(root: str | Path, n_per_class: int, seed: int, distribution: str = "uniform",
+                             std: float = 64.0) -> dict:
+    """The ``noise`` source: ``10 * n_per_class`` noise images (arbitrary labels) written as a calibration folder."""
+    from synthcal.calibration import balanced_labels, write_calibration_folder
+
+    images = noise_images(10 * n_per_class, seed, distribution, std)
+    return write_calibration_folder(root, Split(images, balanced_labels(n_per_class)), {
+        "source": "noise", "seed": seed, "n_per_class": n_per_class, "distribution": distribution,
+        "std": std if distribution == "gaussian" else None, "labels": "arbitrary"})
 
 
 class NoBatchNormError(ValueError):
@@ -103,7 +116,7 @@ def bn_inversion(model: nn.Module, labels: np.ndarray, mean: Sequence[float], st
     std_t = torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1)
     low, high = (0 - mean_t) / std_t, (1 - mean_t) / std_t
     stats = BNStatistics(model)
-    gen = torch.Generator().manual_seed(int(rng(seed, "bn-inversion").integers(0, 2**62)))
+    gen = torch.Generator().manual_seed(seed_int(seed, "bn-inversion"))
     images = np.empty((len(labels), 32, 32, 3), dtype=np.uint8)
     first, last = [], []
     start = time.perf_counter()
@@ -143,3 +156,18 @@ def bn_inversion(model: nn.Module, labels: np.ndarray, mean: Sequence[float], st
               "iterations": settings.iterations, "lr": settings.lr, "batch_size": settings.batch_size,
               "ce_weight": settings.ce_weight}
     return images, report
+
+
+def bn_inversion_calibration_folder(root: str | Path, model: nn.Module, model_name: str, n_per_class: int,
+                                    mean: Sequence[float], std: Sequence[float], settings: BNInversionSettings,
+                                    seed: int) -> dict:
+    """The per-model ``bn_inversion`` source: ``n_per_class`` images per assigned label distilled from ``model``
+    (:func:`bn_inversion`), written as a calibration folder whose manifest carries the distillation report."""
+    from synthcal.calibration import balanced_labels, write_calibration_folder
+
+    labels = balanced_labels(n_per_class)
+    images, report = bn_inversion(model, labels, mean, std, settings, seed)
+    labelling = "assigned" + (" (cross-entropy term)" if settings.ce_weight > 0 else " (not enforced)")
+    return write_calibration_folder(root, Split(images, labels), {
+        "source": "bn_inversion", "model": model_name, "seed": seed, "n_per_class": n_per_class,
+        "labels": labelling, **report})

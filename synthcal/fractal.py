@@ -49,8 +49,7 @@ class FractalSettings:
     fill_size: int = 512
     weight_step: float = 0.4
     pad: int = 6
-    colorize: str = "random"  # "random" or "caffe"
-    colorizer_dir: str | None = None
+    colorizer_dir: str | None = None  # Zhang et al.'s Caffe colorizer files; colours are random without them
     flip: bool = True
     max_rotation: float = 30.0
     blur_probability: float = 0.7
@@ -258,7 +257,7 @@ class _Job:
 
 
 def _colorizer(settings: FractalSettings) -> CaffeColorizer | None:
-    return CaffeColorizer(settings.colorizer_dir) if settings.colorize == "caffe" and settings.colorizer_dir else None
+    return CaffeColorizer(settings.colorizer_dir) if settings.colorizer_dir else None
 
 
 _COLORIZER: CaffeColorizer | None = None
@@ -312,16 +311,19 @@ def generate_fractals(count: int, seed: int, settings: FractalSettings = Fractal
             images[i] = render_image(job)
     report = {"categories": categories, "instances": instances, "weight_variants": len(variants),
               "tries": [t for _, _, t in systems], "maps_per_system": [len(p) for p, _, _ in systems],
-              "colorize": "caffe" if _colorizer_used(settings) else "random",
+              "colorize": "caffe" if settings.colorizer_dir else "random",
               "settings": {k: v for k, v in settings.__dict__.items()}}
     return images, report
 
 
-def _colorizer_used(settings: FractalSettings) -> bool:
-    return settings.colorize == "caffe" and settings.colorizer_dir is not None
+def fractal_calibration_folder(root: str | Path, n_per_class: int, seed: int,
+                               settings: FractalSettings = FractalSettings(), workers: int = 1) -> dict:
+    """The ``fractal`` source: ``10 * n_per_class`` fractals written as a calibration folder. The labels are
+    arbitrary: consecutive images fill folder 0, then 1, ... (the paper's 10 folders of 500)."""
+    from synthcal.calibration import balanced_labels, write_calibration_folder
+    from synthcal.data import Split
 
-
-def folder_labels(count: int, folders: int = 10) -> np.ndarray:
-    """Arbitrary labels: consecutive images fill folder 0, then 1, ... (the paper's 10 folders of 500)."""
-    per = math.ceil(count / folders)
-    return np.minimum(np.arange(count) // per, folders - 1)
+    images, report = generate_fractals(10 * n_per_class, seed, settings, workers=workers)
+    return write_calibration_folder(root, Split(images, balanced_labels(n_per_class)), {
+        "source": "fractal", "seed": seed, "n_per_class": n_per_class,
+        "labels": "arbitrary (consecutive images fill folders in class order)", **report})

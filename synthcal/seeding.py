@@ -15,3 +15,8 @@ def rng(seed: int, *purpose: str | int) -> np.random.Generator:
     """
     words = [int(seed)] + [zlib.crc32(str(p).encode()) for p in purpose]
     return np.random.default_rng(np.random.SeedSequence(words))
+
+
+def seed_int(seed: int, *purpose: str | int) -> int:
+    """A 62-bit integer seed from the stream of :func:`rng` (for ``torch.manual_seed`` and torch Generators)."""
+    return int(rng(seed, *purpose).integers(0, 2**62))

@@ -7,7 +7,6 @@ from synthcal.fractal import (
     FractalSettings,
     chaos_game,
     fill_rate,
-    folder_labels,
     generate_fractals,
     grouping,
     map_probabilities,
@@ -97,9 +96,16 @@ def test_generation_is_deterministic_and_independent_of_workers():
     assert a.std() > 10  # coloured, not blank
 
 
-def test_folder_labels():
-    labels = folder_labels(5000)
-    assert np.bincount(labels).tolist() == [500] * 10 and labels[0] == 0 and labels[-1] == 9
+def test_fractal_calibration_folder_fills_class_folders_in_order(tmp_path):
+    from synthcal.calibration import load_calibration_folder
+    from synthcal.fractal import fractal_calibration_folder
+
+    settings = FractalSettings(points=500, chains=50)
+    manifest = fractal_calibration_folder(tmp_path / "fractal", 2, seed=3, settings=settings)
+    split, _ = load_calibration_folder(tmp_path / "fractal", progress=False)
+    assert manifest["count"] == 20 and list(manifest["class_counts"].values()) == [2] * 10 and manifest["colorize"] == "random"
+    images, _ = generate_fractals(20, 3, settings, progress=False)
+    assert np.array_equal(split.images[split.labels == 0], images[:2])  # consecutive images fill folder 0 first
 
 
 def test_caffe_colorizer_needs_its_files(tmp_path):

@@ -7,6 +7,6 @@ sm = snakemake  # noqa: F821 (injected by snakemake)
 p = sm.params
 with step_logging(sm.log[0]) as log:
     info = holdout_split(sm.input.train, sm.output[0], p.holdout_per_class, p.seed,
-                         calibration_seeds=[p.seed + r for r in range(p.repeats)], n_per_class=p.n_per_class)
+                         calibration_seeds=p.calibration_seeds, n_per_class=p.n_per_class)
     log.info("held out %d training images (%d per class), disjoint from every cifar10 calibration folder",
              info["count"], p.holdout_per_class)

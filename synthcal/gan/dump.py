@@ -21,7 +21,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from synthcal import CIFAR10_CLASSES
-from synthcal.calibration import select_balanced, write_calibration_folder
+from synthcal.calibration import balanced_labels, select_balanced, write_calibration_folder
 from synthcal.data import DataFormatError, Split, decode_image
 from synthcal.io import atomic_path, read_json, write_json
 from synthcal.seeding import rng
@@ -88,7 +88,7 @@ def dump_teacher(generator: GeneratorFn, root: str | Path, n_per_class: int, see
                  distribution: str, batch_size: int, device: torch.device | str,
                  manifest: Mapping[str, Any]) -> dict[str, Any]:
     """Generate ``n_per_class`` images per class with per-image seeds and write them as a dump."""
-    labels = np.repeat(np.arange(len(CIFAR10_CLASSES)), n_per_class)
+    labels = balanced_labels(n_per_class, len(CIFAR10_CLASSES))
     z = np.stack([latent(seed, i, z_dim, distribution) for i in range(len(labels))])
     images = generate(generator, z, labels, batch_size, device, desc="teacher")
     return write_dump(root, images, z, labels, {**manifest, "seed": seed, "latent": distribution,
@@ -146,7 +146,7 @@ def import_authors_dump(src: str | Path) -> tuple[np.ndarray, np.ndarray, np.nda
 def sample_generator(generator: GeneratorFn, n_per_class: int, seed: int, z_dim: int, batch_size: int,
                      device: torch.device | str = "cpu", purpose: str = "student") -> tuple[Split, np.ndarray]:
     """``n_per_class`` images per class from Gaussian noise with per-image seeds; returns (split, z)."""
-    labels = np.repeat(np.arange(len(CIFAR10_CLASSES)), n_per_class)
+    labels = balanced_labels(n_per_class, len(CIFAR10_CLASSES))
     z = np.stack([rng(seed, purpose, i).standard_normal(z_dim, dtype=np.float32) for i in range(len(labels))])
     return Split(generate(generator, z, labels, batch_size, device, desc=f"sample {purpose}"), labels), z
 

@@ -37,6 +37,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from synthcal.calibration import balanced_labels
 from synthcal.gan.losses import (
     PixelWeight,
     discriminator_distillation_loss,
@@ -47,7 +48,7 @@ from synthcal.gan.losses import (
 )
 from synthcal.gan.networks import Discriminator, Generator, one_hot
 from synthcal.io import atomic_path
-from synthcal.seeding import rng
+from synthcal.seeding import rng, seed_int
 
 log = logging.getLogger(__name__)
 
@@ -141,10 +142,6 @@ def to_float_images(images: np.ndarray, device: torch.device) -> torch.Tensor:
     return x.permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
 
 
-def _seed_int(seed: int, *purpose: str | int) -> int:
-    return int(rng(seed, *purpose).integers(0, 2**62))
-
-
 def _index_stream(n: int, length: int, seed: int, purpose: str, epoch: int) -> np.ndarray:
     """``length`` indices into ``range(n)``: concatenated seeded permutations (cycling when n < length)."""
     parts, k = [], 0
@@ -158,7 +155,7 @@ def fixed_noise(settings: TrainSettings, device: torch.device) -> tuple[torch.Te
     """The fixed (z, labels) of the per-epoch sample grid: ``grid_per_class`` per class, class-major."""
     n = settings.grid_per_class
     z = rng(settings.seed, "fixed-grid").standard_normal((settings.c_dim * n, settings.z_dim)).astype(np.float32)
-    labels = np.repeat(np.arange(settings.c_dim), n)
+    labels = balanced_labels(n, settings.c_dim)
     return torch.from_numpy(z).to(device), torch.from_numpy(labels).to(device)
 
 
@@ -195,7 +192,7 @@ class Trainer:
     # ----------------------------------------------------------------------------------------------------------
     def _build(self) -> None:
         s = self.settings
-        torch.manual_seed(_seed_int(s.seed, "init"))
+        torch.manual_seed(seed_int(s.seed, "init"))
         self.G = Generator(s.ngf, s.z_dim, s.c_dim, s.project_dim).to(self.device)
         self.D = Discriminator(s.ndf, s.c_dim, s.project_dim).to(self.device)
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=s.lr_g, betas=s.betas)
@@ -326,7 +323,7 @@ class Trainer:
         for epoch in range(start_epoch, s.epochs + 1):
             self.G.train()
             self.D.train()
-            gen = torch.Generator(device=self.device).manual_seed(_seed_int(s.seed, "noise", epoch))
+            gen = torch.Generator(device=self.device).manual_seed(seed_int(s.seed, "noise", epoch))
             real_idx = _index_stream(n_real, self.iterations * s.batch_size, s.seed, "real-order", epoch)
             if s.mode == "distill":
                 assert self.teacher is not None
