@@ -70,6 +70,7 @@ rule teacher_dump:
         repo=TEACHER["stylegan2_ada"]["repo"],
         truncation_psi=TEACHER["stylegan2_ada"]["truncation_psi"],
         z_dim=TEACHER["torchscript"]["z_dim"],
+        checksum=TEACHER["stylegan2_ada"]["pickle"]["sha256"] if TEACHER["provider"] == "stylegan2_ada" else None,
     log:
         f"{RES}/logs/teacher_dump.log",
     benchmark:

@@ -37,6 +37,15 @@ def sample_grid(images: np.ndarray, labels: np.ndarray, path: str | Path, per_cl
     return Path(path)
 
 
+def calibration_grid(folder: str | Path, path: str | Path, per_class: int = 10, title: str | None = None) -> Path:
+    """A sample-grid figure (rows = classes) of a calibration folder."""
+    from synthcal.calibration import load_calibration_folder
+
+    split, manifest = load_calibration_folder(folder, progress=False)
+    return sample_grid(split.images, split.labels, path, per_class=per_class,
+                       title=title or f"{manifest.get('source', Path(folder).name)} calibration images")
+
+
 def loss_curves(history: Sequence[dict[str, float]], path: str | Path, title: str = "training losses") -> Path:
     """Save a PNG with the per-epoch mean of every generator and discriminator loss term."""
     plt = _pyplot()
@@ -53,10 +62,15 @@ def loss_curves(history: Sequence[dict[str, float]], path: str | Path, title: st
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.suptitle(title)
+    return _save(fig, path)
+
+
+def _save(fig, path: str | Path) -> Path:
+    """Write a matplotlib figure as PNG, atomically, and close it."""
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=100, format="png")
-    plt.close(fig)
+    _pyplot().close(fig)
     return Path(path)
 
 
@@ -93,11 +107,7 @@ def accuracy_drop_chart(table: pd.DataFrame, path: str | Path, value: str = "dro
         ax.set_title(f"INT8 accuracy drop, {algorithm} quantization")
         ax.legend(fontsize=8, ncol=min(len(sources), 6))
         ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=100, format="png")
-    plt.close(fig)
-    return Path(path)
+    return _save(fig, path)
 
 
 def drop_vs_fid_chart(table: pd.DataFrame, quality: pd.DataFrame, path: str | Path) -> Path:
@@ -120,8 +130,4 @@ def drop_vs_fid_chart(table: pd.DataFrame, quality: pd.DataFrame, path: str | Pa
     ax.grid(alpha=0.3)
     if not sub.empty:
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=100, format="png")
-    plt.close(fig)
-    return Path(path)
+    return _save(fig, path)

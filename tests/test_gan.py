@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+from synthcal.data import DataFormatError
 from synthcal.gan.dump import dump_teacher, import_authors_dump, latent, read_dump, sample_generator, to_uint8
 from synthcal.gan.losses import (
     PixelWeight,
@@ -63,9 +64,10 @@ def test_released_format_roundtrip(tmp_path):
                                   "project_dim", "nc"])
     (tmp_path / "config.json").write_text(json.dumps(cfg))
     loaded = load_released(tmp_path)
+    by_file = load_released(tmp_path / "generator.pt")  # the rule inputs name the file
     z, c = torch.randn(3, 16), one_hot(torch.tensor([1, 2, 3]))
     with torch.no_grad():
-        assert torch.equal(loaded(z, c), g(z, c))
+        assert torch.equal(loaded(z, c), g(z, c)) and torch.equal(by_file(z, c), g(z, c))
     (tmp_path / "config.json").unlink()
     with pytest.raises(FileNotFoundError, match="config.json not found"):
         load_released(tmp_path)
@@ -160,6 +162,12 @@ def test_dump_is_independent_of_batch_size_and_roundtrips(tmp_path):
     with torch.no_grad():  # and image i is what the teacher makes of it
         again = to_uint8(g(torch.from_numpy(za[4:5]), one_hot(torch.tensor([1]))))
     assert np.array_equal(again[0], ia[4])
+    zs, images, labels, _ = read_dump(tmp_path / "a", np.array([29, 4]))  # only the chosen images
+    assert np.array_equal(zs, za[[29, 4]]) and np.array_equal(images, ia[[29, 4]]) and labels.tolist() == [9, 1]
+    (tmp_path / "a" / "horse" / "00021.png").unlink()  # not among the chosen: not read
+    assert np.array_equal(read_dump(tmp_path / "a", np.array([4]))[1], ia[[4]])
+    with pytest.raises(DataFormatError, match="00021.png is missing"):
+        read_dump(tmp_path / "a")
 
 
 def test_import_of_the_authors_layout(tmp_path):
@@ -216,6 +224,23 @@ def test_torchscript_teacher(tmp_path):
         assert torch.allclose(teacher.generate(z, c), g(z, c), atol=1e-6)
     with pytest.raises(TeacherError, match="does not exist"):
         load_torchscript(tmp_path / "missing.pt", 8)
+
+
+def test_teacher_file_is_checked_against_the_configured_checksum(tmp_path):
+    from synthcal.gan.pipeline import make_dump
+    from synthcal.io import ChecksumError, file_digest
+
+    torch.manual_seed(0)
+    g = Generator(ngf=16, z_dim=8, project_dim=4).eval()
+    torch.jit.trace(g, (torch.randn(2, 8), one_hot(torch.tensor([3, 4])))).save(str(tmp_path / "g.pt"))
+    kwargs = dict(n_per_class=1, seed=0, latent="gaussian", batch_size=10, device="cpu", source=tmp_path / "g.pt",
+                  z_dim=8)
+    with pytest.raises(ChecksumError, match="torchscript teacher"):
+        make_dump("torchscript", tmp_path / "bad", checksum="sha256:" + "0" * 64, **kwargs)
+    assert not (tmp_path / "bad").exists()
+    digest = file_digest(tmp_path / "g.pt")
+    manifest = make_dump("torchscript", tmp_path / "dump", checksum=digest[:16], **kwargs)
+    assert manifest["teacher"]["sha256"] == digest and manifest["count"] == 10
 
 
 # ----------------------------------------------------------------------------------------------------- training

@@ -1,7 +1,5 @@
 """Rule adapter: the distylegan calibration folder, sampled from the student (sample_to_calibration)."""
 
-from pathlib import Path
-
 import torch
 
 from synthcal.gan.pipeline import sample_to_calibration
@@ -11,7 +9,7 @@ sm = snakemake  # noqa: F821 (injected by snakemake)
 p = sm.params
 with step_logging(sm.log[0]) as log:
     torch.set_num_threads(sm.threads)
-    manifest = sample_to_calibration(Path(sm.input.generator).parent, sm.output[0], source="distylegan",
+    manifest = sample_to_calibration(sm.input.generator, sm.output[0], source="distylegan",
                                      n_per_class=p.n_per_class, seed=p.seed, batch_size=p.batch_size,
                                      device=p.device)
     log.info("sampled %d images from %s", manifest["count"], manifest["generator"])

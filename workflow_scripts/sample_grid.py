@@ -1,6 +1,6 @@
 """Rule adapter: a sample-grid figure (rows = classes) of a calibration folder."""
 
-from synthcal.gan.pipeline import calibration_grid
+from synthcal.figures import calibration_grid
 from synthcal.logs import step_logging
 
 sm = snakemake  # noqa: F821 (injected by snakemake)

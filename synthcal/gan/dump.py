@@ -23,6 +23,7 @@ from tqdm import tqdm
 from synthcal import CIFAR10_CLASSES
 from synthcal.calibration import balanced_labels, select_balanced, write_calibration_folder
 from synthcal.data import DataFormatError, Split, decode_image
+from synthcal.gan.networks import one_hot
 from synthcal.io import atomic_path, read_json, write_json
 from synthcal.seeding import rng
 
@@ -42,9 +43,9 @@ def to_uint8(images: torch.Tensor) -> np.ndarray:
     return x.to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
 
 
-def latent(seed: int, index: int, z_dim: int, distribution: str) -> np.ndarray:
+def latent(seed: int, index: int, z_dim: int, distribution: str, purpose: str = "latent") -> np.ndarray:
     """The noise vector of image ``index``: uniform on [0, 1) (the authors' ``torch.rand``) or standard normal."""
-    gen = rng(seed, "latent", index)
+    gen = rng(seed, purpose, index)
     if distribution == "uniform":
         return gen.random(z_dim, dtype=np.float32)
     if distribution == "gaussian":
@@ -59,8 +60,8 @@ def generate(generator: GeneratorFn, z: np.ndarray, labels: np.ndarray, batch_si
     out = np.empty((len(z), 32, 32, 3), dtype=np.uint8)
     for start in tqdm(range(0, len(z), batch_size), desc=desc, unit="batch", mininterval=2.0):
         zb = torch.from_numpy(z[start:start + batch_size]).to(device)
-        cb = torch.nn.functional.one_hot(torch.from_numpy(labels[start:start + batch_size]).long(), c_dim)
-        images = generator(zb, cb.float().to(device))
+        cb = one_hot(torch.from_numpy(labels[start:start + batch_size]), c_dim)
+        images = generator(zb, cb.to(device))
         if tuple(images.shape[1:]) != (3, 32, 32):
             raise ValueError(f"the generator returned images of shape {tuple(images.shape)}, expected (B, 3, 32, 32)")
         out[start:start + len(zb)] = to_uint8(images)
@@ -95,8 +96,8 @@ def dump_teacher(generator: GeneratorFn, root: str | Path, n_per_class: int, see
                                                 "n_per_class": n_per_class})
 
 
-def read_dump(root: str | Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
-    """Read a dump: (z float32, images uint8 NHWC, labels int64, manifest)."""
+def read_dump_arrays(root: str | Path) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """A dump's noise vectors, labels and manifest, checked against each other (no image decoded)."""
     root = Path(root)
     for name in ("noise.npy", "labels.npy", "manifest.json"):
         if not (root / name).exists():
@@ -106,13 +107,23 @@ def read_dump(root: str | Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, dic
     if len(z) != len(labels) or manifest.get("count") != len(labels):
         raise DataFormatError(f"{root}: noise ({len(z)}), labels ({len(labels)}) and manifest "
                               f"({manifest.get('count')}) disagree; delete the dump and rerun")
-    images = np.empty((len(labels), 32, 32, 3), dtype=np.uint8)
-    for i in tqdm(range(len(labels)), desc="read dump", unit="img", mininterval=2.0):
+    return z, labels, manifest
+
+
+def read_dump(root: str | Path, indices: np.ndarray | None = None,
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+    """Read a dump: (z float32, images uint8 NHWC, labels int64, manifest), all of it or only ``indices``
+    (only those images are decoded)."""
+    root = Path(root)
+    z, labels, manifest = read_dump_arrays(root)
+    indices = np.arange(len(labels)) if indices is None else np.asarray(indices)
+    images = np.empty((len(indices), 32, 32, 3), dtype=np.uint8)
+    for k, i in enumerate(tqdm(indices, desc="read dump", unit="img", mininterval=2.0)):
         path = root / CIFAR10_CLASSES[labels[i]] / f"{i:05d}.png"
         if not path.exists():
             raise DataFormatError(f"{path} is missing from the teacher dump; delete the dump and rerun")
-        images[i] = decode_image(path.read_bytes(), str(path))
-    return z, images, labels, manifest
+        images[k] = decode_image(path.read_bytes(), str(path))
+    return z[indices], images, labels[indices], manifest
 
 
 def import_authors_dump(src: str | Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -147,16 +158,16 @@ def sample_generator(generator: GeneratorFn, n_per_class: int, seed: int, z_dim:
                      device: torch.device | str = "cpu", purpose: str = "student") -> tuple[Split, np.ndarray]:
     """``n_per_class`` images per class from Gaussian noise with per-image seeds; returns (split, z)."""
     labels = balanced_labels(n_per_class, len(CIFAR10_CLASSES))
-    z = np.stack([rng(seed, purpose, i).standard_normal(z_dim, dtype=np.float32) for i in range(len(labels))])
+    z = np.stack([latent(seed, i, z_dim, "gaussian", purpose=purpose) for i in range(len(labels))])
     return Split(generate(generator, z, labels, batch_size, device, desc=f"sample {purpose}"), labels), z
 
 
 def calibration_from_dump(dump_root: str | Path, root: str | Path, source: str, n_per_class: int,
                           seed: int) -> dict[str, Any]:
     """The teacher's calibration source: ``n_per_class`` dump images per class chosen with ``seed``."""
-    _, images, labels, manifest = read_dump(dump_root)
-    chosen = select_balanced(labels, n_per_class, seed, purpose=source)
-    subset = Split(images[chosen], labels[chosen])
+    chosen = select_balanced(read_dump_arrays(dump_root)[1], n_per_class, seed, purpose=source)
+    _, images, labels, manifest = read_dump(dump_root, chosen)
+    subset = Split(images, labels)
     return write_calibration_folder(root, subset, {
         "source": source, "seed": seed, "n_per_class": n_per_class, "origin": str(dump_root),
         "teacher": manifest.get("teacher"), "dump_indices": chosen.tolist()})

@@ -106,14 +106,22 @@ def released_config(generator: Generator, ndf: int, lambdas: dict[str, float]) -
             "lambda_ganD": lambdas.get("gan_d", 0.2), "project_dim": generator.project_dim, "nc": 3}
 
 
-def load_released(directory: str | Path, map_location: str | torch.device = "cpu") -> Generator:
-    """Load a generator released in the authors' format: ``generator.pt`` (state_dict) + ``config.json``.
+def released_files(path: str | Path) -> tuple[Path, Path]:
+    """(``config.json``, ``generator.pt``) of a generator released in the authors' format, given its folder or
+    its ``generator.pt``."""
+    path = Path(path)
+    folder = path.parent if path.name == "generator.pt" else path
+    return folder / "config.json", folder / "generator.pt"
+
+
+def load_released(path: str | Path, map_location: str | torch.device = "cpu") -> Generator:
+    """Load a generator released in the authors' format: ``generator.pt`` (state_dict) + ``config.json``, given
+    their folder or the ``generator.pt`` path.
 
     Raises:
         FileNotFoundError / ValueError: naming the missing file or the bad config.
     """
-    directory = Path(directory)
-    cfg_path, weights = directory / "config.json", directory / "generator.pt"
+    cfg_path, weights = released_files(path)
     for path in (cfg_path, weights):
         if not path.exists():
             raise FileNotFoundError(f"{path} not found: a released DiStyleGAN needs generator.pt and config.json")

@@ -29,9 +29,9 @@ from synthcal.gan.dump import (
     to_uint8,
     write_dump,
 )
-from synthcal.gan.networks import Generator, load_released, released_config
+from synthcal.gan.networks import Generator, load_released, one_hot, released_config, released_files
 from synthcal.gan.train import Trainer, TrainingData, TrainSettings, fixed_noise, resolve_device, write_history
-from synthcal.io import atomic_path, file_digest, write_json
+from synthcal.io import atomic_path, file_digest, verify_checksum, write_json
 
 log = logging.getLogger(__name__)
 
@@ -40,13 +40,15 @@ __all__ = ["make_dump", "train_run", "sample_to_calibration", "calibration_from_
 
 def make_dump(provider: str, out_dir: str | Path, *, n_per_class: int, seed: int, latent: str, batch_size: int,
               device: str = "auto", source: str | Path | None = None, repo: str | Path | None = None,
-              truncation_psi: float = 1.0, z_dim: int = 512) -> dict[str, Any]:
+              truncation_psi: float = 1.0, z_dim: int = 512, checksum: str | None = None) -> dict[str, Any]:
     """Write the teacher dump with the configured provider.
 
     Args:
         provider: ``stylegan2_ada`` (``source`` = pickle, ``repo`` = checkout), ``torchscript`` (``source`` = .pt
-            file, ``z_dim`` its latent size), ``trained`` (``source`` = training output folder) or ``dump``
-            (``source`` = a dump in the authors' layout, imported as it is).
+            file, ``z_dim`` its latent size), ``trained`` (``source`` = training output folder or its
+            ``generator.pt``) or ``dump`` (``source`` = a dump in the authors' layout, imported as it is).
+        checksum: expected checksum of the teacher file (``[algo:]hex``), verified before use; the manifest
+            records the file's sha256 either way.
     """
     if provider == "dump":
         if source is None or not Path(source).is_dir():
@@ -67,10 +69,12 @@ def make_dump(provider: str, out_dir: str | Path, *, n_per_class: int, seed: int
     elif provider == "trained":
         assert source is not None
         teacher = teachers.load_trained(source, dev)
-        checked = Path(source) / "generator.pt"
+        checked = released_files(source)[1]
     else:
         raise ValueError(f"unknown teacher provider {provider!r}")
-    identity = {**teacher.identity, "sha256": file_digest(checked), "z_dim": teacher.z_dim}
+    verified = verify_checksum(checked, checksum, what=f"{provider} teacher")
+    sha256 = verified.split(":", 1)[1] if verified and verified.startswith("sha256:") else file_digest(checked)
+    identity = {**teacher.identity, "sha256": sha256, "z_dim": teacher.z_dim}
     return dump_teacher(teacher.generate, out_dir, n_per_class, seed, teacher.z_dim, latent, batch_size, dev,
                         {"teacher": identity, "truncation_psi": truncation_psi if provider == "stylegan2_ada" else None,
                          "device": str(dev)})
@@ -81,7 +85,7 @@ def _grid(generator: Generator, settings: TrainSettings, device: torch.device, p
     z, labels = fixed_noise(settings, device)
     was_training = generator.training
     generator.eval()
-    images = to_uint8(generator(z, torch.nn.functional.one_hot(labels, settings.c_dim).float()))
+    images = to_uint8(generator(z, one_hot(labels, settings.c_dim)))
     generator.train(was_training)
     sample_grid(images, labels.cpu().numpy(), path, per_class=settings.grid_per_class, title=title)
 
@@ -129,20 +133,12 @@ def train_run(settings: TrainSettings, real_npz: str | Path, out_dir: str | Path
 
 def sample_to_calibration(generator_dir: str | Path, root: str | Path, *, source: str, n_per_class: int, seed: int,
                           batch_size: int = 500, device: str = "auto") -> dict[str, Any]:
-    """Sample ``n_per_class`` images per class (Gaussian z, seeded) from a released-format generator."""
+    """Sample ``n_per_class`` images per class (Gaussian z, seeded) from a released-format generator (its folder
+    or its ``generator.pt``)."""
     dev = resolve_device(device)
     generator = load_released(generator_dir, map_location=dev).to(dev)
     split, _ = sample_generator(generator, n_per_class, seed, generator.z_dim, batch_size, dev, purpose=source)
     return write_calibration_folder(root, split, {
         "source": source, "seed": seed, "n_per_class": n_per_class, "generator": str(generator_dir),
-        "generator_sha256": file_digest(Path(generator_dir) / "generator.pt"), "latent": "gaussian",
+        "generator_sha256": file_digest(released_files(generator_dir)[1]), "latent": "gaussian",
         "mapping": "floor(x*127.5+128) clipped (fixed, no per-image stretch)"})
-
-
-def calibration_grid(folder: str | Path, path: str | Path, per_class: int = 10, title: str | None = None) -> Path:
-    """A sample-grid figure (rows = classes) of a calibration folder."""
-    from synthcal.calibration import load_calibration_folder
-
-    split, manifest = load_calibration_folder(folder, progress=False)
-    return sample_grid(split.images, split.labels, path, per_class=per_class,
-                       title=title or f"{manifest.get('source', Path(folder).name)} calibration images")
