@@ -16,6 +16,8 @@ import numpy as np
 import openvino as ov
 
 from synthcal.calibration import calibration_order
+from synthcal.convert import compile_f32
+from synthcal.data import Split, load_split
 from synthcal.preprocess import to_model_input
 
 
@@ -106,20 +108,25 @@ def quantize_default(fp32_xml: str | Path, images: np.ndarray, mean: Sequence[fl
     start = time.perf_counter()
     with nncf_thread_limit(threads):
         quantized = nncf.quantize(model, dataset, **kwargs)
-    seconds = time.perf_counter() - start
-    fake_quantize = sum(op.get_type_name() == "FakeQuantize" for op in quantized.get_ops())
-    report = {
-        "algorithm": "default",
-        "settings": {**asdict(settings), "ignored_types": list(settings.ignored_types)},
+    return quantized, _report("default", settings, images, kwargs, seed, quantized, time.perf_counter() - start)
+
+
+def _report(algorithm: str, settings: DefaultQuantizationSettings, images: np.ndarray, kwargs: dict[str, Any],
+            seed: int, quantized: ov.Model, seconds: float, more_settings: dict[str, Any] | None = None,
+            **extra: Any) -> dict[str, Any]:
+    """The quantization record both algorithms write (settings, images used, FakeQuantize count, time)."""
+    return {
+        "algorithm": algorithm,
+        "settings": {**asdict(settings), "ignored_types": list(settings.ignored_types), **(more_settings or {})},
         "n_calibration": int(len(images)),
         "subset_size": int(kwargs["subset_size"]),
         "seed": seed,
-        "fake_quantize_ops": int(fake_quantize),
+        **extra,
+        "fake_quantize_ops": int(sum(op.get_type_name() == "FakeQuantize" for op in quantized.get_ops())),
         "seconds": round(seconds, 3),
         "nncf_version": nncf.__version__,
         "openvino_version": ov.get_version(),
     }
-    return quantized, report
 
 
 @dataclass(frozen=True)
@@ -142,6 +149,21 @@ class AccuracyAwareSettings:
             "drop_type": {"absolute": nncf.DropType.ABSOLUTE, "relative": nncf.DropType.RELATIVE}[self.drop_type],
             "advanced_accuracy_restorer_parameters": nncf.AdvancedAccuracyRestorerParameters(**restorer),
         }
+
+
+def validation_data(kind: str, calibration: Split, holdout_npz: str | Path | None = None,
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """The labelled validation set of accuracy-aware quantization, (images, labels): ``calibration``, the source's
+    own labelled folder (the paper's choice), or ``holdout``, the real split held out from the training images
+    (``holdout_npz``). Never the test split."""
+    if kind == "calibration":
+        return calibration.images, calibration.labels
+    if kind == "holdout":
+        if holdout_npz is None:
+            raise ValueError("validation 'holdout' needs the held-out split (results/data/cifar10/holdout.npz)")
+        held = load_split(holdout_npz)
+        return held.images, held.labels
+    raise ValueError(f"unknown validation data {kind!r} (calibration or holdout)")
 
 
 def validation_items(images: np.ndarray, labels: np.ndarray, mean: Sequence[float],
@@ -193,9 +215,10 @@ class _NNCFReport(logging.Handler):
 def quantize_accuracy_aware(fp32_xml: str | Path, images: np.ndarray, mean: Sequence[float], std: Sequence[float],
                             settings: DefaultQuantizationSettings, aa: AccuracyAwareSettings, seed: int,
                             validation: tuple[np.ndarray, np.ndarray], threads: int | None = None,
-                            ) -> tuple[ov.Model, dict[str, Any]]:
+                            validation_kind: str = "calibration") -> tuple[ov.Model, dict[str, Any]]:
     """Accuracy-aware INT8 quantization: default quantization, then ops reverted to FP32 until the drop on the
-    labelled ``validation`` set (images, labels) is at most ``aa.max_drop``.
+    labelled ``validation`` set (images, labels; see :func:`validation_data`, ``validation_kind`` names it in the
+    report) is at most ``aa.max_drop``.
 
     Returns (model, report); the report adds ``reverted_ops`` (operations reverted to floating point, from NNCF's
     report), the FP32 and INT8 validation accuracies, and whether the required drop was reached.
@@ -204,9 +227,7 @@ def quantize_accuracy_aware(fp32_xml: str | Path, images: np.ndarray, mean: Sequ
     dataset, order = calibration_dataset(images, mean, std, seed, settings.subset_size)
     val_items = validation_items(validation[0], validation[1], mean, std)
     kwargs = settings.nncf_kwargs(len(order))
-    kwargs.pop("advanced_parameters")
-    kwargs["advanced_quantization_parameters"] = nncf.AdvancedQuantizationParameters(
-        disable_channel_alignment=not settings.channel_alignment)
+    kwargs["advanced_quantization_parameters"] = kwargs.pop("advanced_parameters")
     collector = _NNCFReport()
     nncf_log = logging.getLogger("nncf")
     nncf_log.addHandler(collector)
@@ -218,23 +239,9 @@ def quantize_accuracy_aware(fp32_xml: str | Path, images: np.ndarray, mean: Sequ
     finally:
         nncf_log.removeHandler(collector)
     seconds = time.perf_counter() - start
-    fp32_acc = validate(compile_for_validation(model, threads), val_items)[0]
-    int8_acc = validate(compile_for_validation(quantized, threads), val_items)[0]
-    report = {
-        "algorithm": "accuracy_aware",
-        "settings": {**asdict(settings), "ignored_types": list(settings.ignored_types), **asdict(aa)},
-        "n_calibration": int(len(images)), "subset_size": int(kwargs["subset_size"]), "seed": seed,
-        "n_validation": len(val_items), "validation_fp32_accuracy": fp32_acc, "validation_int8_accuracy": int8_acc,
-        "max_drop": aa.max_drop, "drop_type": aa.drop_type,
-        **collector.parse(),
-        "fake_quantize_ops": int(sum(op.get_type_name() == "FakeQuantize" for op in quantized.get_ops())),
-        "seconds": round(seconds, 3), "nncf_version": nncf.__version__, "openvino_version": ov.get_version(),
-    }
-    return quantized, report
-
-
-def compile_for_validation(model: ov.Model, threads: int | None) -> ov.CompiledModel:
-    """Compile like NNCF's validation does (CPU, FP32 inference precision)."""
-    from synthcal.convert import compile_f32
-
-    return compile_f32(model, threads)
+    fp32_acc = validate(compile_f32(model, threads), val_items)[0]
+    int8_acc = validate(compile_f32(quantized, threads), val_items)[0]
+    return quantized, _report(
+        "accuracy_aware", settings, images, kwargs, seed, quantized, seconds, more_settings=asdict(aa),
+        validation=validation_kind, n_validation=len(val_items), validation_fp32_accuracy=fp32_acc,
+        validation_int8_accuracy=int8_acc, max_drop=aa.max_drop, drop_type=aa.drop_type, **collector.parse())

@@ -136,3 +136,20 @@ def test_validation_function_returns_accuracy_and_per_item_hits(fp32_ir):
     labels[:2] = (labels[:2] + 1) % 10
     accuracy, hits = validate(compiled, validation_items(images, labels, MEAN, STD), batch_size=3)
     assert hits == [0.0, 0.0, 1.0, 1.0, 1.0, 1.0, 1.0] and accuracy == pytest.approx(5 / 7)
+
+
+def test_validation_data_is_the_calibration_folder_or_the_holdout_split(tmp_path):
+    from synthcal.data import Split, save_split
+    from synthcal.quantize import validation_data
+
+    calibration = Split(random_images(4, 0), np.array([0, 1, 2, 3]))
+    images, labels = validation_data("calibration", calibration)
+    assert images is calibration.images and labels is calibration.labels
+    held = Split(random_images(3, 1), np.array([5, 6, 7]))
+    save_split(tmp_path / "holdout.npz", held)
+    images, labels = validation_data("holdout", calibration, tmp_path / "holdout.npz")
+    assert np.array_equal(images, held.images) and labels.tolist() == [5, 6, 7]
+    with pytest.raises(ValueError, match="needs the held-out split"):
+        validation_data("holdout", calibration)
+    with pytest.raises(ValueError, match="unknown validation data 'test'"):
+        validation_data("test", calibration)

@@ -9,6 +9,7 @@ from synthcal.quantize import (
     DefaultQuantizationSettings,
     quantize_accuracy_aware,
     quantize_default,
+    validation_data,
 )
 
 sm = snakemake  # noqa: F821 (injected by snakemake)
@@ -22,18 +23,11 @@ with step_logging(sm.log[0]) as log:
     log.info("quantizing %s on %s (%d images, subset_size %s, preset %s, seed %d) with rule %s", sm.wildcards.model,
              sm.input.calibration, len(calibration), p.subset_size or "all", p.preset, p.seed, sm.rule)
     if sm.rule == "quantize_accuracy_aware":
-        if p.validation == "holdout":
-            from synthcal.data import load_split
-
-            held = load_split(sm.input.holdout)
-            validation = (held.images, held.labels)
-        else:  # the source's own labelled folder, as the paper
-            validation = (calibration.images, calibration.labels)
+        validation = validation_data(p.validation, calibration, sm.input.get("holdout"))
         aa = AccuracyAwareSettings(max_drop=p.max_drop, drop_type=p.drop_type,
                                    ranking_subset_size=p.ranking_subset_size, max_num_iterations=p.max_num_iterations)
         model, report = quantize_accuracy_aware(sm.input.xml, calibration.images, mean, std, settings, aa, p.seed,
-                                                validation, sm.threads)
-        report["validation"] = p.validation
+                                                validation, sm.threads, validation_kind=p.validation)
         log.info("accuracy-aware: %d of %s quantized operations reverted; validation accuracy %.4f -> %.4f",
                  report["reverted_ops"], report["quantized_ops"], report["validation_fp32_accuracy"],
                  report["validation_int8_accuracy"])
