@@ -22,6 +22,7 @@ rule evaluate_fp32:
         batch_size=EVAL["batch_size"],
         timing_batch_size=EVAL["throughput_batch_size"],
         timing_seconds=EVAL["timing_seconds"],
+        threads=EVAL["threads"],  # a rerun trigger: the timings depend on it (the script uses the granted threads)
     log:
         f"{RES}/logs/evaluate/{{model}}/fp32.log",
     benchmark:
@@ -54,6 +55,7 @@ rule evaluate_int8:
         batch_size=EVAL["batch_size"],
         timing_batch_size=EVAL["throughput_batch_size"],
         timing_seconds=EVAL["timing_seconds"],
+        threads=EVAL["threads"],  # a rerun trigger: the timings depend on it (the script uses the granted threads)
     log:
         f"{RES}/logs/evaluate/{{model}}/{{algorithm}}/{{source}}{{rep}}.log",
     benchmark:

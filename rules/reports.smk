@@ -102,7 +102,7 @@ rule throughput:
     output:
         f"{RES}/reports/throughput/{{model}}.json",
     params:
-        threads=config["throughput"]["threads"],
+        threads=config["throughput"]["threads"],  # a rerun trigger (the script uses the granted threads)
         batch_size=config["throughput"]["batch_size"],
         seconds=config["throughput"]["seconds"],
         repeats=config["throughput"]["repeats"],

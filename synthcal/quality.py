@@ -17,7 +17,7 @@ IS and FID depend on the number of images; compare sources only at equal N (repo
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -135,18 +135,48 @@ def choose_extractor(inception_weights: str | Path | None, fid_extractor: str | 
         "or remove the quality reports from the run (quality.enabled: false)")
 
 
-def label_agreement(fp32_xml: str | Path, folder: str | Path, mean: Sequence[float], std: Sequence[float],
-                    threads: int | None = None) -> dict:
-    """The FP32 classifier's top-1 accuracy on a labelled calibration folder, with respect to its folder labels."""
+def label_agreement(fp32_xml: str | Path, folders: Mapping[str, str | Path], mean: Sequence[float],
+                    std: Sequence[float], model: str, threads: int | None = None) -> list[dict]:
+    """The FP32 classifier's top-1 accuracy on each labelled calibration folder (``{source: folder}``), with
+    respect to its folder labels; one row per source (source, model, accuracy, n_images, labels)."""
     from synthcal.calibration import load_calibration_folder
     from synthcal.convert import compile_f32
     from synthcal.evaluate import accuracy_report, predict
 
-    split, manifest = load_calibration_folder(folder, progress=False)
-    logits = predict(compile_f32(fp32_xml, threads), split.images, mean, std, desc=f"agreement {Path(folder).name}")
-    report = accuracy_report(logits, split)
-    report["labels"] = manifest.get("labels", "generated for the class")
-    return report
+    compiled = compile_f32(fp32_xml, threads)
+    rows = []
+    for source, folder in folders.items():
+        split, manifest = load_calibration_folder(folder, progress=False)
+        report = accuracy_report(predict(compiled, split.images, mean, std, desc=f"agreement {source}"), split)
+        rows.append({"source": source, "model": model, "accuracy": report["accuracy"],
+                     "n_images": report["n_images"], "labels": manifest.get("labels", "generated for the class")})
+    return rows
+
+
+def load_image_set(path: str | Path) -> np.ndarray:
+    """The images (uint8 NHWC) of a quality image set: a prepared split (``.npz``) or a calibration folder."""
+    from synthcal.calibration import load_calibration_folder
+    from synthcal.data import load_split
+
+    if Path(path).suffix == ".npz":
+        return load_split(path).images
+    return load_calibration_folder(path, progress=False)[0].images
+
+
+def save_features(path: str | Path, extractor: str, features: Mapping[str, np.ndarray]) -> None:
+    """Write one image set's features with the name of the network that produced them (atomically)."""
+    from synthcal.io import atomic_path
+
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, extractor=np.array(extractor), **features)
+
+
+def load_features(path: str | Path) -> dict[str, np.ndarray | str]:
+    """Features written by :func:`save_features` (``extractor`` as a string)."""
+    with np.load(path) as npz:
+        out: dict[str, np.ndarray | str] = {k: npz[k] for k in npz.files}
+    out["extractor"] = str(out["extractor"])
+    return out
 
 
 def quality_features(images: np.ndarray, extractor: Extractor, n_images: int, seed: int, batch_size: int = 50,
@@ -162,8 +192,16 @@ def quality_features(images: np.ndarray, extractor: Extractor, n_images: int, se
     return out
 
 
-def image_quality_rows(features: dict[str, dict], reference: dict, extractor: str, splits: int) -> list[dict]:
-    """One report row per image set: N, IS (mean, std) when logits exist, FID against the reference."""
+def image_quality_rows(features: Mapping[str, dict], reference: dict, extractor: str, splits: int) -> list[dict]:
+    """One report row per image set: N, IS (mean, std) when logits exist, FID against the reference.
+
+    Feature dicts that name their network (``extractor``, as :func:`load_features` returns) must all name
+    ``extractor``: FID between features of different networks means nothing.
+    """
+    named = {str(f["extractor"]) for f in [reference, *features.values()] if "extractor" in f}
+    if named - {extractor}:
+        raise ValueError(f"image sets were featurised with different networks ({sorted(named | {extractor})}); "
+                         "delete results/reports/features and rerun")
     rows = []
     for name, feats in features.items():
         has_logits = "logits" in feats

@@ -10,7 +10,9 @@ from synthcal.quality import (
     frechet_distance,
     image_quality_rows,
     inception_score,
+    load_features,
     quality_features,
+    save_features,
 )
 
 
@@ -83,6 +85,12 @@ def test_torchscript_extractor_and_report_rows(tmp_path):
     assert rows["near"]["fid"] < rows["dark_noise"]["fid"]  # closer images, lower FID
     assert rows["near"]["is_mean"] is None and "not computed" in rows["near"]["is_note"]
     assert rows["near"]["n_images"] == 30 and rows["near"]["n_reference"] == 40
+    save_features(tmp_path / "near.npz", extractor.name, feats["near"])
+    loaded = load_features(tmp_path / "near.npz")
+    assert loaded["extractor"] == extractor.name and np.array_equal(loaded["pool"], feats["near"]["pool"])
+    other = {**loaded, "extractor": "another network"}
+    with pytest.raises(ValueError, match="featurised with different networks"):
+        image_quality_rows({"near": loaded, "other": other}, reference, extractor.name, splits=10)
 
 
 def test_missing_feature_networks_are_an_explicit_error(tmp_path, monkeypatch):
