@@ -81,13 +81,15 @@ def load_calibration_folder(root: str | Path, progress: bool = True) -> tuple[Sp
     return split, manifest
 
 
-def calibration_order(n: int, seed: int, subset_size: int | None = None) -> np.ndarray:
-    """The seeded order in which calibration images are given to NNCF, cut to ``subset_size``.
+def calibration_order(n: int, seed: int, subset_size: int | None = None,
+                      purpose: str = "calibration-order") -> np.ndarray:
+    """The seeded order in which calibration images are given to NNCF, cut to ``subset_size`` (a seeded random
+    sample of ``subset_size`` of ``n`` items; ``purpose`` names the random stream).
 
     NNCF uses the *first* ``subset_size`` items it is given and class folders are sorted by class, so without
     this shuffle a subset would hold only the first classes.
     """
-    order = rng(seed, "calibration-order").permutation(n)
+    order = rng(seed, purpose).permutation(n)
     return order if subset_size is None else order[: min(subset_size, n)]
 
 

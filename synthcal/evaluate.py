@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -33,12 +33,14 @@ class Timing:
 def predict(compiled: ov.CompiledModel, images: np.ndarray, mean: Sequence[float], std: Sequence[float],
             batch_size: int = 200, desc: str = "evaluate") -> np.ndarray:
     """Logits of ``images`` (uint8 NHWC), computed in batches; shape (N, classes)."""
+    starts = tqdm(range(0, len(images), batch_size), desc=desc, unit="batch", mininterval=1.0)
+    return infer_batches(compiled, (to_model_input(images[s : s + batch_size], mean, std) for s in starts))
+
+
+def infer_batches(compiled: ov.CompiledModel, batches: Iterable[np.ndarray]) -> np.ndarray:
+    """First output of ``compiled`` for each model-ready input batch (N, 3, H, W), concatenated."""
     request = compiled.create_infer_request()
-    outputs = []
-    for start in tqdm(range(0, len(images), batch_size), desc=desc, unit="batch", mininterval=1.0):
-        x = to_model_input(images[start : start + batch_size], mean, std)
-        outputs.append(request.infer({0: x})[0].copy())
-    return np.concatenate(outputs)
+    return np.concatenate([request.infer({0: x})[0].copy() for x in batches])
 
 
 def accuracy_report(logits: np.ndarray, split: Split) -> dict:

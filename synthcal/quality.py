@@ -182,9 +182,9 @@ def load_features(path: str | Path) -> dict[str, np.ndarray | str]:
 def quality_features(images: np.ndarray, extractor: Extractor, n_images: int, seed: int, batch_size: int = 50,
                      desc: str = "features") -> dict[str, np.ndarray]:
     """Features of a seeded sample of ``n_images`` of ``images`` (all if fewer): pool, and logits if available."""
-    from synthcal.seeding import rng
+    from synthcal.calibration import calibration_order
 
-    chosen = np.sort(rng(seed, "quality-sample").permutation(len(images))[:n_images])
+    chosen = np.sort(calibration_order(len(images), seed, n_images, purpose="quality-sample"))
     pool, logits = extractor.features(images[chosen], batch_size, desc)
     out = {"pool": pool.astype(np.float32), "indices": chosen}
     if logits is not None:

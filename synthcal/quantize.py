@@ -178,14 +178,13 @@ def validate(compiled: ov.CompiledModel, items: Any, batch_size: int = 100) -> t
 
     NNCF passes the raw dataset items (no transform); the compiled model has a dynamic batch, so items are batched.
     """
+    from synthcal.evaluate import infer_batches
+
     items = list(items)
-    hits: list[float] = []
-    output = compiled.output(0)
-    for start in range(0, len(items), batch_size):
-        chunk = items[start:start + batch_size]
-        x = np.concatenate([item[0] for item in chunk])
-        predicted = compiled(x)[output].argmax(1)
-        hits += [float(p == item[1]) for p, item in zip(predicted, chunk)]
+    batches = (np.concatenate([item[0] for item in items[start:start + batch_size]])
+               for start in range(0, len(items), batch_size))
+    predicted = infer_batches(compiled, batches).argmax(1) if len(items) else np.empty(0, dtype=int)
+    hits = [float(p == item[1]) for p, item in zip(predicted, items, strict=True)]
     return (float(np.mean(hits)) if hits else 0.0), hits
 
 
