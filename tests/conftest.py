@@ -22,3 +22,16 @@ def project(tmp_path_factory) -> Path:
     from workflow_helpers import build_project
 
     return build_project(tmp_path_factory.mktemp("wf"))
+
+
+@pytest.fixture(scope="session")
+def resnet20_ir(tmp_path_factory) -> tuple[Path, Path]:
+    """(weights, FP32 IR) of a randomly initialised ResNet-20, converted once per session."""
+    from synthcal.convert import convert
+
+    from helpers import random_weights
+
+    tmp = tmp_path_factory.mktemp("resnet20")
+    weights = random_weights("resnet20", tmp / "w.pt")
+    convert("resnet20", weights, tmp / "fp32.xml")
+    return weights, tmp / "fp32.xml"

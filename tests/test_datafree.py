@@ -4,6 +4,7 @@ import torch
 from torch import nn
 
 from synthcal.datafree import BNInversionSettings, NoBatchNormError, bn_inversion, noise_images, statistics_gap
+from synthcal.preprocess import to_model_input
 
 
 def test_noise_images():
@@ -36,7 +37,7 @@ def test_bn_inversion_moves_statistics_towards_the_running_ones():
                                   progress=False)
     assert images.shape == (12, 32, 32, 3) and images.dtype == np.uint8
     assert report["bn_loss_end"] < 0.5 * report["bn_loss_start"]  # the loss decreased
-    to_input = lambda u8: (torch.from_numpy(u8).permute(0, 3, 1, 2).float() / 255 - 0.5) / 0.25  # noqa: E731
+    to_input = lambda u8: torch.from_numpy(to_model_input(u8, (0.5,) * 3, (0.25,) * 3))  # noqa: E731
     start_noise = (np.random.default_rng(0).normal(0.5, 0.25, (12, 32, 32, 3)).clip(0, 1) * 255).astype(np.uint8)
     assert statistics_gap(net, to_input(images)) < statistics_gap(net, to_input(start_noise))
     again, _ = bn_inversion(net, labels, (0.5, 0.5, 0.5), (0.25, 0.25, 0.25), settings, seed=0, progress=False)
@@ -50,7 +51,7 @@ def test_cross_entropy_term_makes_images_carry_their_labels():
     def label_probability(ce_weight):
         settings = BNInversionSettings(iterations=80, lr=0.1, batch_size=10, ce_weight=ce_weight)
         images, _ = bn_inversion(net, labels, (0.5,) * 3, (0.25,) * 3, settings, seed=1, progress=False)
-        x = (torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255 - 0.5) / 0.25
+        x = torch.from_numpy(to_model_input(images, (0.5,) * 3, (0.25,) * 3))
         with torch.no_grad():
             probs = net(x).softmax(1)
         return probs[torch.arange(len(labels)), torch.from_numpy(labels)].mean().item(), probs.argmax(1).numpy()
@@ -65,3 +66,20 @@ def test_models_without_batchnorm_are_rejected():
     net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.Flatten(), nn.Linear(4 * 30 * 30, 10))
     with pytest.raises(NoBatchNormError, match="no BatchNorm layers"):
         bn_inversion(net, np.arange(2), (0.5,) * 3, (0.25,) * 3, BNInversionSettings(iterations=1), seed=0)
+
+
+def test_noise_and_bn_inversion_calibration_folders(tmp_path):
+    from synthcal.calibration import load_calibration_folder
+    from synthcal.datafree import bn_inversion_calibration_folder, noise_calibration_folder
+
+    manifest = noise_calibration_folder(tmp_path / "noise", 3, seed=1)
+    split, _ = load_calibration_folder(tmp_path / "noise", progress=False)
+    assert manifest["count"] == 30 and manifest["std"] is None and manifest["distribution"] == "uniform"
+    assert split.labels.tolist() == sorted(split.labels.tolist()) and np.bincount(split.labels).tolist() == [3] * 10
+    assert sorted(map(bytes, split.images)) == sorted(map(bytes, noise_images(30, 1)))
+
+    settings = BNInversionSettings(iterations=3, batch_size=10)
+    manifest = bn_inversion_calibration_folder(tmp_path / "bn", _tiny_bn_net(), "tiny", 1, (0.5,) * 3, (0.25,) * 3,
+                                               settings, seed=0)
+    assert manifest["model"] == "tiny" and manifest["count"] == 10 and manifest["labels"] == "assigned (not enforced)"
+    assert manifest["iterations"] == 3 and manifest["bn_loss_end"] >= 0

@@ -287,7 +287,7 @@ def test_interrupted_training_resumes_to_the_same_weights(tmp_path):
     assert other.resumed_from is None
 
 
-def test_training_is_seeded_and_learns_something(tmp_path):
+def test_training_is_seeded_and_learns_something():
     real, teacher = _tiny_data()
     a = Trainer(TrainSettings(epochs=1, seed=1, **TINY), real, teacher, device="cpu", progress=False).run()
     b = Trainer(TrainSettings(epochs=1, seed=1, **TINY), real, teacher, device="cpu", progress=False).run()

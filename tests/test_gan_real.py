@@ -3,38 +3,22 @@
 from __future__ import annotations
 
 import json
-import tarfile
-from pathlib import PurePosixPath
 
 import numpy as np
 import pytest
 
-from synthcal import CIFAR10_CLASSES
-from synthcal.data import Split, decode_image, save_split
+from synthcal.data import save_split
 from synthcal.gan.dump import read_dump
 from synthcal.gan.pipeline import make_dump, train_run
 from synthcal.gan.train import TrainSettings
 
+from helpers import first_train_images
+
 pytestmark = pytest.mark.slow
 
 
-def _first_train_images(archive, per_class: int) -> Split:
-    images, labels, counts = [], [], dict.fromkeys(CIFAR10_CLASSES, 0)
-    with tarfile.open(archive) as tar:
-        for member in tar:
-            parts = PurePosixPath(member.name).parts
-            if not member.isfile() or len(parts) < 3 or parts[-3] != "train" or counts[parts[-2]] >= per_class:
-                continue
-            images.append(decode_image(tar.extractfile(member).read(), member.name))
-            labels.append(CIFAR10_CLASSES.index(parts[-2]))
-            counts[parts[-2]] += 1
-            if all(c >= per_class for c in counts.values()):
-                break
-    return Split(np.stack(images), np.asarray(labels))
-
-
 def test_trained_teacher_on_real_images(shared, tmp_path):
-    split = _first_train_images(shared / "data" / "cifar10-jpeg.tar.gz", per_class=30)
+    split = first_train_images(shared / "data" / "cifar10-jpeg.tar.gz", per_class=30)
     assert len(split) == 300
     save_split(tmp_path / "train.npz", split)
     settings = TrainSettings(mode="gan", epochs=1, batch_size=30, ngf=32, ndf=32, z_dim=64, project_dim=32,

