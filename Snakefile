@@ -11,10 +11,12 @@
 #   tables.smk       results/tables/{default,accuracy_aware}_quantization.csv, table1a.csv, table1b.csv
 #   reports.smk      IS/FID, label agreement, throughput, figures
 import os
+import sys
 
 from snakemake.utils import min_version
 
 min_version("9.0")
+sys.path.insert(0, workflow.basedir)  # the library beside this Snakefile, installed or not
 
 
 configfile: os.path.join(workflow.basedir, "config.yaml")

@@ -133,7 +133,7 @@ rule calibration_noise:
         seed=rep_seed,
         n_per_class=config["calibration"]["n_per_class"],
         distribution=config["noise"]["distribution"],
-        std=config["noise"]["std"],
+        std=config["noise"]["std"] if config["noise"]["distribution"] == "gaussian" else None,
     log:
         f"{RES}/logs/calibration/noise{{rep}}.log",
     threads: 1
@@ -189,7 +189,7 @@ rule sample_grid:
         mem_mb=1000,
         runtime=5,
     conda:
-        "../envs/torch.yaml"
+        "../envs/tables.yaml"
     script:
         "../workflow_scripts/sample_grid.py"
 

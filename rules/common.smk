@@ -6,7 +6,14 @@ from urllib.parse import urlparse
 from snakemake.exceptions import WorkflowError
 
 from synthcal.codedeps import library_modules
-from synthcal.config import PER_MODEL_SOURCES, ConfigError, check_local_paths, normalization, validate_config
+from synthcal.config import (
+    PER_MODEL_SOURCES,
+    ConfigError,
+    check_local_paths,
+    normalization,
+    teacher_dump_settings,
+    validate_config,
+)
 
 try:
     validate_config(config)
@@ -27,6 +34,8 @@ AA_MODELS = [m for m in MODELS if m in AA["models"]]
 QUALITY = config["quality"]
 REPS = [""] + [f".r{r}" for r in range(1, config["repeats"])]  # repeat r > 0 uses seed + r
 RES = "results"
+#: GAN training runs (folder under results/ -> label in logs and figures)
+TRAINING_RUNS = {"teacher/trained": "teacher (conditional GAN)", "distylegan": "DiStyleGAN"}
 
 
 wildcard_constraints:
@@ -38,8 +47,8 @@ wildcard_constraints:
 
 
 def script_code(script):
-    """The library files a rule's script imports (derived from its imports, transitively): inputs, so that
-    editing them reruns the rule."""
+    """The library files a rule's script imports at module level, transitively (synthcal.codedeps): inputs, so that
+    editing them reruns the rule, and nothing else does (`python -m synthcal.codedeps` lists them per rule)."""
     return [str(p) for p in library_modules(ROOT / "workflow_scripts" / script, ROOT)]
 
 
@@ -213,13 +222,21 @@ def train_runtime(n_images, epochs, device):
     return int(60 + 1.5 * epochs * n_images / rate / 60)
 
 
-def throughput_algorithm():
-    """The algorithm whose INT8 IRs the speed comparison uses (default when it runs)."""
-    return "default" if "default" in ALGORITHMS else "accuracy_aware"
+def speed_records(algorithm=None):
+    """The speed measurements (one per model and algorithm, over its INT8 IRs of repeat 0)."""
+    algorithms = [algorithm] if algorithm else [a for a in ALGORITHMS if grid(a)]
+    return [f"{RES}/reports/throughput/{a}/{m}.json" for a in algorithms
+            for m in dict.fromkeys(m for m, _ in grid(a))]
 
 
-def throughput_models():
-    return [m for m, s in grid(throughput_algorithm()) if s == SOURCES[0]]
+def training_runs():
+    """The GAN training runs the configured sources need (keys of TRAINING_RUNS)."""
+    runs = []
+    if TEACHER["provider"] == "trained" and (TEACHER_NAME in SOURCES or "distylegan" in SOURCES):
+        runs.append("teacher/trained")
+    if "distylegan" in SOURCES and not DSG["pretrained"]:
+        runs.append("distylegan")
+    return runs
 
 
 def final_targets():
@@ -229,6 +246,7 @@ def final_targets():
     targets += [f"{RES}/tables/{paper_table(a)}.csv" for a in algorithms]
     targets += [f"{RES}/tables/throughput.csv", f"{RES}/reports/label_agreement.csv",
                 f"{RES}/figures/accuracy_drop.png"]
+    targets += [f"{RES}/{run}/{name}.png" for run in training_runs() for name in ("loss_curves", "samples")]
     if QUALITY["enabled"]:
         targets += [f"{RES}/reports/image_quality.csv", f"{RES}/figures/drop_vs_fid.png"]
     if fusion_pairs():

@@ -12,10 +12,7 @@ rule distylegan_train:
         config=f"{RES}/distylegan/config.json",
         summary=f"{RES}/distylegan/training.json",
         losses=f"{RES}/distylegan/losses.csv",
-        curves=report(f"{RES}/distylegan/loss_curves.png", caption="../report/training.rst", category="GAN training",
-                      labels={"run": "DiStyleGAN", "figure": "losses"}),
-        samples=report(f"{RES}/distylegan/samples.png", caption="../report/training.rst", category="GAN training",
-                       labels={"run": "DiStyleGAN", "figure": "samples"}),
+        samples=f"{RES}/distylegan/samples.npz",
     params:
         settings=train_settings(DSG, "distill"),
         device=DSG["device"],
@@ -33,3 +30,35 @@ rule distylegan_train:
         "../envs/torch.yaml"
     script:
         "../workflow_scripts/train_gan.py"
+
+
+rule training_figures:
+    """Loss curves and the final fixed-noise sample grid of a GAN training run, drawn from its numeric outputs (an
+    edit of the drawing code reruns only this rule)."""
+    input:
+        losses=f"{RES}/{{run}}/losses.csv",
+        samples=f"{RES}/{{run}}/samples.npz",
+        code=script_code("training_figures.py"),
+    output:
+        curves=report(f"{RES}/{{run}}/loss_curves.png", caption="../report/training.rst", category="GAN training",
+                      labels={"run": "{run}", "figure": "losses"}),
+        samples=report(f"{RES}/{{run}}/samples.png", caption="../report/training.rst", category="GAN training",
+                       labels={"run": "{run}", "figure": "samples"}),
+    params:
+        label=lambda wc: TRAINING_RUNS[wc.run],
+    wildcard_constraints:
+        run="|".join(TRAINING_RUNS),
+    log:
+        f"{RES}/logs/figures/training_{{run}}.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../envs/tables.yaml"
+    script:
+        "../workflow_scripts/training_figures.py"
+
+
+localrules:
+    training_figures,

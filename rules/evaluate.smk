@@ -1,5 +1,5 @@
-# Evaluation of every IR (FP32 per model, INT8 per model x source x algorithm) on the CIFAR-10 test split:
-# top-1 accuracy, throughput and batch-1 latency, one JSON each.
+# Evaluation of every IR (FP32 per model, INT8 per model x source x algorithm) on the CIFAR-10 test split: top-1
+# accuracy, one JSON each. Speed is measured once per model and algorithm, by the throughput rule (reports.smk).
 
 EVAL = config["evaluation"]
 
@@ -20,9 +20,6 @@ rule evaluate_fp32:
         source=None,
         repeat=None,
         batch_size=EVAL["batch_size"],
-        timing_batch_size=EVAL["throughput_batch_size"],
-        timing_seconds=EVAL["timing_seconds"],
-        threads=EVAL["threads"],  # a rerun trigger: the timings depend on it (the script uses the granted threads)
     log:
         f"{RES}/logs/evaluate/{{model}}/fp32.log",
     benchmark:
@@ -53,9 +50,6 @@ rule evaluate_int8:
         source=lambda wc: wc.source,
         repeat=rep_index,
         batch_size=EVAL["batch_size"],
-        timing_batch_size=EVAL["throughput_batch_size"],
-        timing_seconds=EVAL["timing_seconds"],
-        threads=EVAL["threads"],  # a rerun trigger: the timings depend on it (the script uses the granted threads)
     log:
         f"{RES}/logs/evaluate/{{model}}/{{algorithm}}/{{source}}{{rep}}.log",
     benchmark:

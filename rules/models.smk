@@ -45,6 +45,6 @@ rule convert_model:
         mem_mb=4000,
         runtime=20,
     conda:
-        "../envs/openvino.yaml"
+        "../envs/convert.yaml"
     script:
         "../workflow_scripts/convert_model.py"

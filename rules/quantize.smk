@@ -64,6 +64,7 @@ use rule quantize_default as quantize_accuracy_aware with:
         validation=AA["validation"],
         ranking_subset_size=AA["ranking_subset_size"],
         max_num_iterations=AA["max_num_iterations"],
+        ranking_workers=AA["ranking_workers"],
     log:
         f"{RES}/logs/quantize_accuracy_aware/{{source}}{{rep}}/{{model}}.log",
     benchmark:

@@ -16,7 +16,7 @@ rule download_inception:
         mem_mb=500,
         runtime=30,
     conda:
-        "../envs/quality.yaml"
+        "../envs/torch.yaml"
     script:
         "../workflow_scripts/download.py"
 
@@ -31,7 +31,7 @@ rule quality_features:
     params:
         n_images=lambda wc: QUALITY["n_reference"] if wc.qset == "reference" else QUALITY["n_images"],
         seed=config["seed"],
-        fid_extractor=QUALITY["fid_extractor"],
+        fid_extractor=lambda wc, input: None if input.get("inception") else QUALITY["fid_extractor"],
         batch_size=QUALITY["batch_size"],
     wildcard_constraints:
         qset="[A-Za-z0-9_]+(/[A-Za-z0-9_]+)?",
@@ -95,25 +95,29 @@ rule label_agreement:
 
 
 rule throughput:
+    """The one speed measurement of a model: its FP32 IR and the algorithm's INT8 IRs (every source, repeat 0) in
+    alternation. tables/throughput.csv and the speed columns of the quantization tables both come from it."""
     input:
         fp32=f"{RES}/models/{{model}}/fp32.xml",
-        int8=lambda wc: f"{RES}/quantized/{throughput_algorithm()}/{SOURCES[0]}/{wc.model}/int8.xml",
+        int8=lambda wc: [f"{RES}/quantized/{wc.algorithm}/{s}/{wc.model}/int8.xml" for s in SOURCES],
         code=script_code("throughput.py"),
     output:
-        f"{RES}/reports/throughput/{{model}}.json",
+        f"{RES}/reports/throughput/{{algorithm}}/{{model}}.json",
     params:
+        sources=SOURCES,
         threads=config["throughput"]["threads"],  # a rerun trigger (the script uses the granted threads)
         batch_size=config["throughput"]["batch_size"],
         seconds=config["throughput"]["seconds"],
         repeats=config["throughput"]["repeats"],
     log:
-        f"{RES}/logs/throughput/{{model}}.log",
+        f"{RES}/logs/throughput/{{algorithm}}/{{model}}.log",
     benchmark:
-        f"{RES}/benchmarks/throughput/{{model}}.tsv"
+        f"{RES}/benchmarks/throughput/{{algorithm}}/{{model}}.tsv"
     threads: config["throughput"]["threads"]
     resources:
         mem_mb=3000,
-        runtime=20,
+        runtime=lambda wc: 10 + int(2 * (len(SOURCES) + 1) * config["throughput"]["repeats"]
+                                    * config["throughput"]["seconds"] / 60),
     conda:
         "../envs/openvino.yaml"
     script:
@@ -123,7 +127,7 @@ rule throughput:
 rule report_tables:
     input:
         agreement=[f"{RES}/reports/label_agreement/{m}.json" for m in MODELS],
-        throughput=[f"{RES}/reports/throughput/{m}.json" for m in throughput_models()],
+        throughput=speed_records(),
         tables=[f"{RES}/tables/{a}_quantization.csv" for a in ALGORITHMS if grid(a)],
         quality=[f"{RES}/reports/image_quality.csv"] if QUALITY["enabled"] else [],
         code=script_code("report_tables.py"),
@@ -140,7 +144,7 @@ rule report_tables:
         mem_mb=2000,
         runtime=10,
     conda:
-        "../envs/torch.yaml"
+        "../envs/tables.yaml"
     script:
         "../workflow_scripts/report_tables.py"
 

@@ -5,6 +5,7 @@
 rule table_default:
     input:
         **algorithm_inputs("default"),
+        speed=speed_records("default"),
         code=script_code("aggregate.py"),
     output:
         table=report(f"{RES}/tables/default_quantization.csv", caption="../report/quantization.rst", category="Tables"),
@@ -20,7 +21,7 @@ rule table_default:
         mem_mb=1000,
         runtime=5,
     conda:
-        "../envs/torch.yaml"
+        "../envs/tables.yaml"
     script:
         "../workflow_scripts/aggregate.py"
 
@@ -28,6 +29,7 @@ rule table_default:
 use rule table_default as table_accuracy_aware with:
     input:
         **algorithm_inputs("accuracy_aware"),
+        speed=speed_records("accuracy_aware"),
         code=script_code("aggregate.py"),
     output:
         table=report(f"{RES}/tables/accuracy_aware_quantization.csv", caption="../report/quantization.rst",
@@ -56,7 +58,7 @@ rule table_repvgg_fusion:
         mem_mb=1000,
         runtime=5,
     conda:
-        "../envs/torch.yaml"
+        "../envs/tables.yaml"
     script:
         "../workflow_scripts/table_fusion.py"
 

@@ -31,10 +31,7 @@ rule teacher_train:
         config=f"{RES}/teacher/trained/config.json",
         summary=f"{RES}/teacher/trained/training.json",
         losses=f"{RES}/teacher/trained/losses.csv",
-        curves=report(f"{RES}/teacher/trained/loss_curves.png", caption="../report/training.rst", category="GAN training",
-                      labels={"run": "teacher", "figure": "losses"}),
-        samples=report(f"{RES}/teacher/trained/samples.png", caption="../report/training.rst", category="GAN training",
-                       labels={"run": "teacher", "figure": "samples"}),
+        samples=f"{RES}/teacher/trained/samples.npz",
     params:
         settings=train_settings(TEACHER["trained"], "gan"),
         device=TEACHER["device"],
@@ -61,16 +58,7 @@ rule teacher_dump:
     output:
         directory(f"{RES}/teacher/dump"),
     params:
-        provider=TEACHER["provider"],
-        n_per_class=TEACHER["n_per_class"],
-        seed=config["seed"],
-        latent=TEACHER["latent"],
-        batch_size=TEACHER["batch_size"],
-        device=TEACHER["device"],
-        repo=TEACHER["stylegan2_ada"]["repo"],
-        truncation_psi=TEACHER["stylegan2_ada"]["truncation_psi"],
-        z_dim=TEACHER["torchscript"]["z_dim"],
-        checksum=TEACHER["stylegan2_ada"]["pickle"]["sha256"] if TEACHER["provider"] == "stylegan2_ada" else None,
+        settings=teacher_dump_settings(config),  # the active provider's settings only
     log:
         f"{RES}/logs/teacher_dump.log",
     benchmark:

@@ -24,9 +24,10 @@ COLUMNS = [
 ACCURACY_AWARE_COLUMNS = ["max_drop", "drop_type", "validation", "reverted_ops", "quantized_ops",
                           "reached_required_drop", "validation_fp32_accuracy", "validation_int8_accuracy"]
 #: Values that vary between repeats and are summarised by mean (and std where named in COLUMNS).
-_VARYING = ["int8_accuracy", "drop_points", "drop_percent", "int8_images_per_s", "speedup", "int8_latency_ms",
-            "fake_quantize_ops", "quantize_seconds", "reverted_ops", "validation_fp32_accuracy",
-            "validation_int8_accuracy"]
+_VARYING = ["int8_accuracy", "drop_points", "drop_percent", "fake_quantize_ops", "quantize_seconds", "reverted_ops",
+            "validation_fp32_accuracy", "validation_int8_accuracy"]
+#: Speed columns, joined from the one speed measurement per (model, algorithm, source) (synthcal.speed).
+SPEED_COLUMNS = ["fp32_images_per_s", "int8_images_per_s", "speedup", "fp32_latency_ms", "int8_latency_ms"]
 
 
 class AggregationError(ValueError):
@@ -40,20 +41,38 @@ def accuracy_drop(fp32: float, int8: float) -> tuple[float, float]:
     return points, percent
 
 
-def _ratio(a: float | None, b: float | None) -> float | None:
-    return a / b if a and b else None
+def speed_rows(record: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One row per INT8 IR of a model's speed record (``fp32`` and ``int8/<source>`` entries of
+    :func:`synthcal.speed.compare_speed`, plus ``model`` and ``algorithm``): FP32 and INT8 throughput and latency, speed-ups."""
+    fp32 = record["irs"]["fp32"]
+    rows = []
+    for name, int8 in record["irs"].items():
+        if name == "fp32":
+            continue
+        rows.append({
+            "model": record["model"], "algorithm": record["algorithm"], "source": name.removeprefix("int8/"),
+            "threads": record["threads"], "batch_size": record["batch_size"],
+            "fp32_images_per_s": fp32["images_per_s"], "int8_images_per_s": int8["images_per_s"],
+            "speedup": int8["images_per_s"] / fp32["images_per_s"],
+            "fp32_latency_ms": fp32["latency_ms"], "int8_latency_ms": int8["latency_ms"],
+            "fp32_latency_ms_p90": fp32["latency_ms_p90"], "int8_latency_ms_p90": int8["latency_ms_p90"],
+            "latency_speedup": fp32["latency_ms"] / int8["latency_ms"]})
+    return rows
 
 
 def quantization_runs(fp32: Iterable[Mapping[str, Any]], int8: Iterable[Mapping[str, Any]],
-                      quantization: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
-    """One row per (model, source, algorithm, repeat): FP32 evaluations (per model) joined with INT8 evaluations
-    and quantization reports.
+                      quantization: Iterable[Mapping[str, Any]],
+                      speed: Iterable[Mapping[str, Any]] = ()) -> pd.DataFrame:
+    """One row per (model, source, algorithm, repeat): FP32 evaluations (per model) joined with INT8 evaluations,
+    quantization reports and the speed rows of :func:`speed_rows` (measured on repeat 0's IR, the
+    same structure as every repeat's; empty where not measured).
 
     Raises:
         AggregationError: an INT8 record has no FP32 baseline or no quantization report.
     """
     base = {r["model"]: r for r in fp32}
     quant = {(r["model"], r["source"], r["algorithm"], r.get("repeat") or 0): r for r in quantization}
+    speeds = {(r["model"], r["source"], r["algorithm"]): r for r in speed}
     rows = []
     for rec in int8:
         key = (rec["model"], rec["source"], rec["algorithm"], rec.get("repeat") or 0)
@@ -63,14 +82,13 @@ def quantization_runs(fp32: Iterable[Mapping[str, Any]], int8: Iterable[Mapping[
             raise AggregationError(f"no quantization report for {key}")
         ref, q = base[rec["model"]], quant[key]
         points, percent = accuracy_drop(ref["accuracy"], rec["accuracy"])
+        timing = speeds.get(key[:3], {})
         rows.append({
             "model": rec["model"], "arch": rec.get("arch"), "source": rec["source"], "algorithm": rec["algorithm"],
             "fp32_accuracy": ref["accuracy"] * 100.0, "int8_accuracy": rec["accuracy"] * 100.0,
             "drop_points": points, "drop_percent": percent,
             "n_calibration": q["n_calibration"], "subset_size": q["subset_size"], "seed": q["seed"],
-            "fp32_images_per_s": ref.get("images_per_s"), "int8_images_per_s": rec.get("images_per_s"),
-            "speedup": _ratio(rec.get("images_per_s"), ref.get("images_per_s")),
-            "fp32_latency_ms": ref.get("latency_ms_median"), "int8_latency_ms": rec.get("latency_ms_median"),
+            **{c: timing.get(c) for c in SPEED_COLUMNS},
             "fake_quantize_ops": q.get("fake_quantize_ops"), "quantize_seconds": q.get("seconds"),
             "repeat": key[3], **{c: q[c] for c in ACCURACY_AWARE_COLUMNS if c in q},
         })

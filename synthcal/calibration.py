@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from synthcal.data import Split, read_class_folder, write_class_folder
+from synthcal.data import Split, load_split, read_class_folder, save_split, write_class_folder
 from synthcal.io import atomic_path, read_json, write_json
 from synthcal.seeding import rng
 
@@ -98,7 +98,6 @@ def cifar10_calibration_folder(train_npz: str | Path, root: str | Path, n_per_cl
 
     The manifest records the chosen training-set indices, so the selection can be audited.
     """
-    from synthcal.data import load_split
 
     train = load_split(train_npz)
     chosen = cifar10_selection(train, n_per_class, seed)
@@ -115,7 +114,6 @@ def holdout_split(train_npz: str | Path, out_npz: str | Path, per_class: int, se
     The calibration selections of ``calibration_seeds`` (``n_per_class`` each) are excluded, then ``per_class``
     images per class are drawn with ``seed``. Never the test split: that one measures the final accuracy.
     """
-    from synthcal.data import load_split, save_split
 
     train = load_split(train_npz)
     excluded = set()

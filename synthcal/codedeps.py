@@ -1,13 +1,34 @@
-"""Which library files a workflow script runs: derived from its imports, so that editing them reruns the rule."""
+"""Which library files a workflow rule runs: derived from its script's imports, so that editing them reruns it.
+
+The workflow lists, as inputs of every rule, the files of the ``synthcal`` package its script imports, directly or
+through other modules (:func:`library_modules`). Two rules keep that list honest and small:
+
+* only **module-level** imports count, and an import of a ``synthcal`` module inside a function is an error
+  (:class:`HiddenImportError`): a dependency that the workflow cannot see is one that never triggers a rerun;
+* a module that changes no output (logging set-up, CPU placement) says so with a module-level
+  ``AFFECTS_OUTPUTS = False`` and is left out, so editing it reruns nothing.
+
+Drawing, reporting and table code live in their own modules (``figures``, ``aggregate``), which only the cheap
+figure and table rules import; an edit there never reruns training, dumps, calibration sets or quantization.
+
+``python -m synthcal.codedeps`` prints every rule with the script it runs and the modules it depends on.
+"""
 
 from __future__ import annotations
 
 import ast
+import re
+import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 PACKAGE = "synthcal"
-# files whose edits never change an output (logging set-up): not rerun triggers
-NO_OUTPUT_EFFECT = ("synthcal/logs.py",)
+#: Module-level flag of a module whose edits change no output (it is not a rerun trigger).
+MARKER = "AFFECTS_OUTPUTS"
+
+
+class HiddenImportError(ValueError):
+    """A ``synthcal`` module is imported inside a function, where the workflow's dependency scan does not look."""
 
 
 def _module_file(root: Path, dotted: str) -> Path | None:
@@ -19,32 +40,149 @@ def _module_file(root: Path, dotted: str) -> Path | None:
     return None
 
 
-def _imported_modules(path: Path) -> set[str]:
-    """Dotted names of the package's modules imported anywhere in ``path`` (function-level imports included)."""
-    names: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module)
-            names.update(f"{node.module}.{alias.name}" for alias in node.names)  # `from pkg import module`
+def _is_type_checking(node: ast.AST) -> bool:
+    test = getattr(node, "test", None)
+    return isinstance(node, ast.If) and (
+        (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING")
+        or (isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"))
+
+
+def _import_names(node: ast.Import | ast.ImportFrom) -> set[str]:
+    if isinstance(node, ast.Import):
+        return {alias.name for alias in node.names}
+    if node.module and node.level == 0:
+        return {node.module} | {f"{node.module}.{alias.name}" for alias in node.names}  # `from pkg import module`
+    return set()
+
+
+def _ours(names: Iterable[str]) -> set[str]:
     return {n for n in names if n == PACKAGE or n.startswith(PACKAGE + ".")}
 
 
-def library_modules(script: str | Path, root: str | Path, exclude: tuple[str, ...] = NO_OUTPUT_EFFECT) -> list[Path]:
-    """Every file of the ``synthcal`` package that ``script`` imports, directly or through other modules,
-    including the ``__init__.py`` of each package on the way, less ``exclude`` (paths relative to ``root``, the
-    folder that holds ``synthcal/``).
+def _module_level_imports(tree: ast.Module, path: Path) -> set[str]:
+    """Dotted names imported when the module runs (``if TYPE_CHECKING:`` blocks excluded).
+
+    Raises:
+        HiddenImportError: a ``synthcal`` import sits inside a function or lambda.
+    """
+    names: set[str] = set()
+
+    def visit(node: ast.AST, in_function: bool) -> None:
+        if _is_type_checking(node):
+            return
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            found = _import_names(node)
+            if in_function and _ours(found):
+                raise HiddenImportError(
+                    f"{path}:{node.lineno} imports {', '.join(sorted(_ours(found)))} inside a function; move the "
+                    "import to the top of the module so that the workflow sees the dependency (synthcal.codedeps)")
+            if not in_function:
+                names.update(found)
+        inner = in_function or isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))
+        for child in ast.iter_child_nodes(node):
+            visit(child, inner)
+
+    visit(tree, False)
+    return names
+
+
+def _catches_import_error(node: ast.Try) -> bool:
+    names = set()
+    for handler in node.handlers:
+        types = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+        names.update(t.id for t in types if isinstance(t, ast.Name))
+    return bool(names & {"ImportError", "ModuleNotFoundError"})
+
+
+def third_party_imports(path: str | Path) -> set[str]:
+    """Top-level names of the non-``synthcal`` modules ``path`` needs: every import, lazy ones inside functions
+    included, except those under ``if TYPE_CHECKING:`` or in a ``try`` that handles ``ImportError`` (optional)."""
+    found: set[str] = set()
+
+    def visit(node: ast.AST) -> None:
+        if _is_type_checking(node):
+            return
+        if isinstance(node, ast.Try) and _catches_import_error(node):
+            for child in node.handlers + node.orelse + node.finalbody:
+                visit(child)
+            return
+        if isinstance(node, (ast.Import, ast.ImportFrom)) and not (isinstance(node, ast.ImportFrom) and node.level):
+            found.update(n.split(".")[0] for n in _import_names(node))
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(ast.parse(Path(path).read_text(), filename=str(path)))
+    return {n for n in found if n != PACKAGE}
+
+
+def affects_outputs(path: Path) -> bool:
+    """False when the module declares ``AFFECTS_OUTPUTS = False`` at module level."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    for node in tree.body:
+        if (isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == MARKER for t in node.targets)
+                and isinstance(node.value, ast.Constant) and node.value.value is False):
+            return False
+    return True
+
+
+def library_modules(script: str | Path, root: str | Path, *, include_silent: bool = False) -> list[Path]:
+    """Every file of the ``synthcal`` package that ``script`` imports at module level, directly or through other
+    modules, including the ``__init__.py`` of each package on the way; modules marked ``AFFECTS_OUTPUTS = False``
+    are left out unless ``include_silent``. ``root`` is the folder that holds ``synthcal/``.
+
+    Raises:
+        HiddenImportError: the script or a module it reaches imports ``synthcal`` inside a function.
     """
     root = Path(root)
     seen: set[Path] = set()
     pending = [Path(script)]
     while pending:
-        for dotted in _imported_modules(pending.pop()):
+        path = pending.pop()
+        tree = ast.parse(path.read_text(), filename=str(path))
+        for dotted in _ours(_module_level_imports(tree, path)):
             parts = dotted.split(".")
             for i in range(1, len(parts) + 1):  # importing a.b.c runs a/__init__.py and a/b/__init__.py too
                 found = _module_file(root, ".".join(parts[:i]))
                 if found is not None and found not in seen:
                     seen.add(found)
                     pending.append(found)
-    return sorted(p for p in seen if p.relative_to(root).as_posix() not in exclude)
+    return sorted(p for p in seen if include_silent or affects_outputs(p))
+
+
+_RULE = re.compile(r"^(?:rule (\w+)|use rule (\w+) as (\w+) with)\s*:", re.M)
+_SCRIPT = re.compile(r"^\s+script:\s*\n\s+\"\.\./workflow_scripts/([\w.]+)\"", re.M)
+
+
+def rule_scripts(rules_dir: str | Path) -> dict[str, str]:
+    """``{rule: script file name}`` for the ``script:`` rules in ``rules_dir/*.smk`` (``use rule`` inherits)."""
+    scripts: dict[str, str] = {}
+    derived: list[tuple[str, str]] = []
+    for smk in sorted(Path(rules_dir).glob("*.smk")):
+        text = smk.read_text()
+        heads = list(_RULE.finditer(text))
+        for k, head in enumerate(heads):
+            block = text[head.end():heads[k + 1].start() if k + 1 < len(heads) else len(text)]
+            script = _SCRIPT.search(block)
+            if head.group(1):
+                if script:
+                    scripts[head.group(1)] = script.group(1)
+            else:
+                derived.append((head.group(2), head.group(3)))
+    for parent, child in derived:
+        if parent in scripts:
+            scripts[child] = scripts[parent]
+    return scripts
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Print each rule, its script and the library modules it depends on (the rule's ``code`` inputs)."""
+    root = Path(argv[0]) if argv else Path(__file__).resolve().parents[1]
+    for rule, script in sorted(rule_scripts(root / "rules").items()):
+        modules = library_modules(root / "workflow_scripts" / script, root)
+        print(f"{rule} ({script}):")
+        for module in modules:
+            print(f"    {module.relative_to(root).as_posix()}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -160,6 +160,12 @@ def check_local_paths(config: Mapping[str, Any], base: str | Path = ".") -> None
         if value and not (Path(base) / value).exists():
             raise ConfigError(f"config key '{key}': {value} does not exist (relative paths start at "
                               f"{Path(base).resolve()}); fix the path or set the key to null to download")
+    cifar = config["data"]["cifar10"]
+    if cifar["checksum"] and cifar["local_path"] and (Path(base) / cifar["local_path"]).is_dir():
+        raise ConfigError(
+            f"config key 'data.cifar10.checksum' needs a file, but 'data.cifar10.local_path' ({cifar['local_path']}) "
+            "is a folder: a checksum verifies one file's bytes. Point local_path at the archive, or set the "
+            "checksum to null")
 
 
 def load_config(*paths: str | Path) -> dict[str, Any]:
@@ -179,6 +185,24 @@ def merge(base: dict[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
         else:
             base[key] = copy.deepcopy(value)
     return base
+
+
+def teacher_dump_settings(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings the configured teacher provider's dump depends on, and nothing else: the ``teacher_dump``
+    rule's params, so that editing an inactive provider's key (``teacher.torchscript.z_dim`` with provider
+    ``trained``, say) reruns nothing. Keyword arguments of :func:`synthcal.gan.teachers.make_dump`."""
+    teacher = config["teacher"]
+    provider = teacher["provider"]
+    if provider == "dump":  # imported as it is
+        return {"provider": provider}
+    settings = {"provider": provider, "n_per_class": teacher["n_per_class"], "seed": config["seed"],
+                "latent": teacher["latent"], "batch_size": teacher["batch_size"], "device": teacher["device"]}
+    if provider == "stylegan2_ada":
+        sg = teacher["stylegan2_ada"]
+        settings.update(repo=sg["repo"], truncation_psi=sg["truncation_psi"], checksum=sg["pickle"]["sha256"])
+    elif provider == "torchscript":
+        settings["z_dim"] = teacher["torchscript"]["z_dim"]
+    return settings
 
 
 def normalization(entry: Mapping[str, Any]) -> tuple[list[float], list[float]]:

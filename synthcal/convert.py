@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -12,13 +10,14 @@ import openvino as ov
 import torch
 from torch import nn
 
-from synthcal.models import build, load_weights, reparameterize
+from synthcal.ir import compile_f32, save_ir
+from synthcal.models import load_classifier
 
 INPUT_SHAPE = [-1, 3, 32, 32]
 
 
 class ConversionCheckError(RuntimeError):
-    """The converted model (or the fused RepVGG) disagrees with the PyTorch reference beyond tolerance."""
+    """The converted model disagrees with the PyTorch reference beyond tolerance."""
 
 
 @dataclass
@@ -44,58 +43,11 @@ def check_batch(n: int, seed: int) -> torch.Tensor:
     return torch.randn(n, 3, 32, 32, generator=gen)
 
 
-def load_classifier(arch: str, weights: str | Path | None, fuse: bool = False, batch: torch.Tensor | None = None,
-                    fuse_tolerance: float = 1e-4) -> tuple[nn.Module, float | None]:
-    """Build ``arch``, load ``weights`` (strict), and optionally fuse a RepVGG.
-
-    With ``fuse`` and a ``batch`` the fused model is compared with the multi-branch one; returns
-    (model in eval mode, max |difference| or None).
-
-    Raises:
-        ConversionCheckError: the fused outputs differ by more than ``fuse_tolerance``.
-    """
-    model = build(arch)
-    if weights is not None:
-        load_weights(model, weights)
-    model.eval()
-    diff = None
-    if fuse:
-        reference = model(batch) if batch is not None else None
-        reparameterize(model)
-        if reference is not None:
-            with torch.no_grad():
-                diff = float((model(batch) - reference).abs().max())
-            if diff > fuse_tolerance:
-                raise ConversionCheckError(
-                    f"fused {arch} differs from its multi-branch form by {diff:.3g} > {fuse_tolerance:g}")
-    return model, diff
-
-
 def to_openvino(model: nn.Module) -> ov.Model:
     """Trace ``model`` into an ``ov.Model`` with a dynamic batch, input [-1, 3, 32, 32]."""
     model.eval()
     with torch.no_grad():
         return ov.convert_model(model, example_input=torch.zeros(1, 3, 32, 32), input=[INPUT_SHAPE])
-
-
-def save_ir(model: ov.Model, xml_path: str | Path, compress_to_fp16: bool = False) -> Path:
-    """Save an IR atomically (the .bin first, then the .xml); FP32 weights unless ``compress_to_fp16``."""
-    xml_path = Path(xml_path)
-    xml_path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=f".{xml_path.stem}.", suffix=".partial", dir=xml_path.parent) as tmp:
-        staged = Path(tmp) / xml_path.name
-        ov.save_model(model, staged, compress_to_fp16=compress_to_fp16)
-        os.replace(staged.with_suffix(".bin"), xml_path.with_suffix(".bin"))
-        os.replace(staged, xml_path)
-    return xml_path
-
-
-def compile_f32(model: ov.Model | str | Path, threads: int | None = None) -> ov.CompiledModel:
-    """Compile on CPU with true FP32 inference (no bf16 downcast) and an optional thread limit."""
-    config: dict[str, object] = {"INFERENCE_PRECISION_HINT": "f32"}
-    if threads:
-        config["INFERENCE_NUM_THREADS"] = int(threads)
-    return ov.Core().compile_model(model if isinstance(model, ov.Model) else str(model), "CPU", config)
 
 
 def convert(arch: str, weights: str | Path | None, xml_path: str | Path, *, fuse: bool = False, seed: int = 0,

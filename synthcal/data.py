@@ -26,7 +26,7 @@ from PIL import Image, UnidentifiedImageError
 from tqdm import tqdm
 
 from synthcal import CIFAR10_CLASSES
-from synthcal.io import atomic_path
+from synthcal.io import atomic_path, verify_checksum
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 IMAGE_SIZE = 32
@@ -320,10 +320,12 @@ def prepare_cifar10(source: str | Path, train_path: str | Path, test_path: str |
         synthcal.io.ChecksumError: ``source`` is a file that does not match ``checksum``.
         DataFormatError: unsupported layout, unknown class folder, undecodable or wrongly sized image.
     """
-    from synthcal.io import verify_checksum
 
     source = Path(source)
-    digest = verify_checksum(source, checksum, what="CIFAR-10 copy") if checksum and source.is_file() else None
+    if checksum and source.is_dir():
+        raise DataFormatError(f"a checksum ({checksum}) was given for {source}, which is a folder: a checksum "
+                              "verifies one file; give the archive, or no checksum")
+    digest = verify_checksum(source, checksum, what="CIFAR-10 copy") if checksum else None
     splits, layout, lossy = load_cifar10(source)
     for name, split in splits.items():
         counts = split.class_counts()

@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
+from synthcal.calibration import balanced_labels, write_calibration_folder
 from synthcal.data import Split
 from synthcal.seeding import rng, seed_int
 
@@ -38,7 +39,6 @@ def noise_images(count: int, seed: int, distribution: str = "uniform", std: floa
 def noise_calibration_folder(root: str | Path, n_per_class: int, seed: int, distribution: str = "uniform",
                              std: float = 64.0) -> dict:
     """The ``noise`` source: ``10 * n_per_class`` noise images (arbitrary labels) written as a calibration folder."""
-    from synthcal.calibration import balanced_labels, write_calibration_folder
 
     images = noise_images(10 * n_per_class, seed, distribution, std)
     return write_calibration_folder(root, Split(images, balanced_labels(n_per_class)), {
@@ -163,7 +163,6 @@ def bn_inversion_calibration_folder(root: str | Path, model: nn.Module, model_na
                                     seed: int) -> dict:
     """The per-model ``bn_inversion`` source: ``n_per_class`` images per assigned label distilled from ``model``
     (:func:`bn_inversion`), written as a calibration folder whose manifest carries the distillation report."""
-    from synthcal.calibration import balanced_labels, write_calibration_folder
 
     labels = balanced_labels(n_per_class)
     images, report = bn_inversion(model, labels, mean, std, settings, seed)

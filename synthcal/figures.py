@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -10,6 +11,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from synthcal import CIFAR10_CLASSES
+from synthcal.calibration import load_calibration_folder
 from synthcal.io import atomic_path
 
 if TYPE_CHECKING:
@@ -39,7 +41,6 @@ def sample_grid(images: np.ndarray, labels: np.ndarray, path: str | Path, per_cl
 
 def calibration_grid(folder: str | Path, path: str | Path, per_class: int = 10, title: str | None = None) -> Path:
     """A sample-grid figure (rows = classes) of a calibration folder."""
-    from synthcal.calibration import load_calibration_folder
 
     split, manifest = load_calibration_folder(folder, progress=False)
     return sample_grid(split.images, split.labels, path, per_class=per_class,
@@ -63,6 +64,25 @@ def loss_curves(history: Sequence[dict[str, float]], path: str | Path, title: st
         ax.legend(fontsize=8)
     fig.suptitle(title)
     return _save(fig, path)
+
+
+def read_history(path: str | Path) -> list[dict[str, float]]:
+    """A training run's ``losses.csv`` (written by :func:`synthcal.gan.train.write_history`) as rows of floats;
+    terms absent in an epoch are NaN."""
+    with open(path, newline="") as fh:
+        return [{k: float(v) if v not in ("", None) else np.nan for k, v in row.items()} for row in csv.DictReader(fh)]
+
+
+def training_figures(losses_csv: str | Path, samples_npz: str | Path, curves_png: str | Path, samples_png: str | Path,
+                     label: str) -> None:
+    """The figures of a GAN training run, drawn from its numeric outputs: loss curves from ``losses.csv`` and the
+    fixed-noise sample grid from ``samples.npz`` (images, labels)."""
+    history = read_history(losses_csv)
+    loss_curves(history, curves_png, title=f"{label} losses")
+    with np.load(samples_npz) as npz:
+        images, labels = npz["images"], npz["labels"]
+    epochs = int(history[-1]["epoch"]) if history else 0
+    sample_grid(images, labels, samples_png, per_class=int(np.bincount(labels).max()), title=f"{label}, after {epochs} epochs")
 
 
 def _save(fig, path: str | Path) -> Path:

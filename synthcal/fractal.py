@@ -33,6 +33,8 @@ import numpy as np
 from PIL import Image, ImageFilter
 from tqdm import tqdm
 
+from synthcal.calibration import balanced_labels, write_calibration_folder
+from synthcal.data import Split
 from synthcal.seeding import rng
 
 
@@ -320,8 +322,6 @@ def fractal_calibration_folder(root: str | Path, n_per_class: int, seed: int,
                                settings: FractalSettings = FractalSettings(), workers: int = 1) -> dict:
     """The ``fractal`` source: ``10 * n_per_class`` fractals written as a calibration folder. The labels are
     arbitrary: consecutive images fill folder 0, then 1, ... (the paper's 10 folders of 500)."""
-    from synthcal.calibration import balanced_labels, write_calibration_folder
-    from synthcal.data import Split
 
     images, report = generate_fractals(10 * n_per_class, seed, settings, workers=workers)
     return write_calibration_folder(root, Split(images, balanced_labels(n_per_class)), {

@@ -9,6 +9,9 @@ import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
+#: Logging set-up changes no output: not a rerun trigger (synthcal.codedeps).
+AFFECTS_OUTPUTS = False
+
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 

@@ -17,7 +17,7 @@ IS and FID depend on the number of images; compare sources only at equal N (repo
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +25,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from tqdm import tqdm
+
+from synthcal.calibration import calibration_order, load_calibration_folder
+from synthcal.data import load_split
+from synthcal.io import atomic_path
 
 TORCH_FIDELITY_WEIGHTS = ("https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/"
                           "weights-inception-2015-12-05-6726825d.pth")
@@ -135,28 +139,8 @@ def choose_extractor(inception_weights: str | Path | None, fid_extractor: str | 
         "or remove the quality reports from the run (quality.enabled: false)")
 
 
-def label_agreement(fp32_xml: str | Path, folders: Mapping[str, str | Path], mean: Sequence[float],
-                    std: Sequence[float], model: str, threads: int | None = None) -> list[dict]:
-    """The FP32 classifier's top-1 accuracy on each labelled calibration folder (``{source: folder}``), with
-    respect to its folder labels; one row per source (source, model, accuracy, n_images, labels)."""
-    from synthcal.calibration import load_calibration_folder
-    from synthcal.convert import compile_f32
-    from synthcal.evaluate import accuracy_report, predict
-
-    compiled = compile_f32(fp32_xml, threads)
-    rows = []
-    for source, folder in folders.items():
-        split, manifest = load_calibration_folder(folder, progress=False)
-        report = accuracy_report(predict(compiled, split.images, mean, std, desc=f"agreement {source}"), split)
-        rows.append({"source": source, "model": model, "accuracy": report["accuracy"],
-                     "n_images": report["n_images"], "labels": manifest.get("labels", "generated for the class")})
-    return rows
-
-
 def load_image_set(path: str | Path) -> np.ndarray:
     """The images (uint8 NHWC) of a quality image set: a prepared split (``.npz``) or a calibration folder."""
-    from synthcal.calibration import load_calibration_folder
-    from synthcal.data import load_split
 
     if Path(path).suffix == ".npz":
         return load_split(path).images
@@ -165,7 +149,6 @@ def load_image_set(path: str | Path) -> np.ndarray:
 
 def save_features(path: str | Path, extractor: str, features: Mapping[str, np.ndarray]) -> None:
     """Write one image set's features with the name of the network that produced them (atomically)."""
-    from synthcal.io import atomic_path
 
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:
         np.savez(fh, extractor=np.array(extractor), **features)
@@ -182,7 +165,6 @@ def load_features(path: str | Path) -> dict[str, np.ndarray | str]:
 def quality_features(images: np.ndarray, extractor: Extractor, n_images: int, seed: int, batch_size: int = 50,
                      desc: str = "features") -> dict[str, np.ndarray]:
     """Features of a seeded sample of ``n_images`` of ``images`` (all if fewer): pool, and logits if available."""
-    from synthcal.calibration import calibration_order
 
     chosen = np.sort(calibration_order(len(images), seed, n_images, purpose="quality-sample"))
     pool, logits = extractor.features(images[chosen], batch_size, desc)

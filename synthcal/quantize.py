@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import re
+import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,9 +15,11 @@ import numpy as np
 import openvino as ov
 
 from synthcal.calibration import calibration_order
-from synthcal.convert import compile_f32
 from synthcal.data import Split, load_split
+from synthcal.ir import compile_f32, count_fake_quantize, infer_batches, quantized_operations, read_model
 from synthcal.preprocess import to_model_input
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -48,40 +49,6 @@ class DefaultQuantizationSettings:
         return kwargs
 
 
-@contextlib.contextmanager
-def nncf_thread_limit(threads: int | None) -> Iterator[None]:
-    """Make NNCF's internal OpenVINO inference use at most ``threads`` threads.
-
-    NNCF compiles the statistics model with a fresh ``ov.Core()`` on all cores, which oversubscribes a machine
-    that runs several workflow jobs at once. This scopes a thread limit onto those cores.
-    """
-    try:
-        import nncf.openvino.engine as engine
-    except ImportError:  # layout changed: run unlimited rather than fail
-        yield
-        return
-    if not threads or not hasattr(engine, "ov"):
-        yield
-        return
-    original = engine.ov
-
-    class _LimitedOpenVINO:
-        def __getattr__(self, name: str) -> Any:
-            return getattr(original, name)
-
-        @staticmethod
-        def Core() -> ov.Core:  # noqa: N802 (mirrors openvino.Core)
-            core = original.Core()
-            core.set_property("CPU", {"INFERENCE_NUM_THREADS": int(threads)})
-            return core
-
-    engine.ov = _LimitedOpenVINO()
-    try:
-        yield
-    finally:
-        engine.ov = original
-
-
 def calibration_dataset(images: np.ndarray, mean: Sequence[float], std: Sequence[float], seed: int,
                         subset_size: int | None) -> tuple[nncf.Dataset, np.ndarray]:
     """An ``nncf.Dataset`` yielding single normalised images (1, 3, 32, 32) in a seeded order.
@@ -102,12 +69,11 @@ def quantize_default(fp32_xml: str | Path, images: np.ndarray, mean: Sequence[fl
     Returns (quantized model, report). The report records the settings, the number of images NNCF used, the
     number of FakeQuantize operations inserted and the wall time.
     """
-    model = ov.Core().read_model(str(fp32_xml))
+    model = read_model(fp32_xml)
     dataset, order = calibration_dataset(images, mean, std, seed, settings.subset_size)
     kwargs = settings.nncf_kwargs(len(order))
     start = time.perf_counter()
-    with nncf_thread_limit(threads):
-        quantized = nncf.quantize(model, dataset, **kwargs)
+    quantized = nncf.quantize(model, dataset, **kwargs)
     return quantized, _report("default", settings, images, kwargs, seed, quantized, time.perf_counter() - start)
 
 
@@ -122,7 +88,7 @@ def _report(algorithm: str, settings: DefaultQuantizationSettings, images: np.nd
         "subset_size": int(kwargs["subset_size"]),
         "seed": seed,
         **extra,
-        "fake_quantize_ops": int(sum(op.get_type_name() == "FakeQuantize" for op in quantized.get_ops())),
+        "fake_quantize_ops": count_fake_quantize(quantized),
         "seconds": round(seconds, 3),
         "nncf_version": nncf.__version__,
         "openvino_version": ov.get_version(),
@@ -137,13 +103,21 @@ class AccuracyAwareSettings:
     drop_type: str = "absolute"
     ranking_subset_size: int | None = None  # None: NNCF's default (= subset_size)
     max_num_iterations: int | None = None  # None: unbounded, as POT
+    ranking_workers: int | None = None  # None: half the job's threads (NNCF's rule, on the job's CPUs), at least 1
 
-    def nncf_kwargs(self) -> dict[str, Any]:
-        restorer: dict[str, Any] = {}
+    def nncf_kwargs(self, threads: int | None = None, intermediate_model_dir: str | None = None) -> dict[str, Any]:
+        """Keyword arguments for ``nncf.quantize_with_accuracy_control``.
+
+        The ranking workers are always given explicitly: NNCF's automatic choice counts the machine's cores, not
+        the job's (``threads``).
+        """
+        restorer: dict[str, Any] = {"num_ranking_workers": self.ranking_workers or max(1, (threads or 1) // 2)}
         if self.ranking_subset_size:
             restorer["ranking_subset_size"] = self.ranking_subset_size
         if self.max_num_iterations:
             restorer["max_num_iterations"] = self.max_num_iterations
+        if intermediate_model_dir:
+            restorer["intermediate_model_dir"] = intermediate_model_dir
         return {
             "max_drop": self.max_drop,
             "drop_type": {"absolute": nncf.DropType.ABSOLUTE, "relative": nncf.DropType.RELATIVE}[self.drop_type],
@@ -178,8 +152,6 @@ def validate(compiled: ov.CompiledModel, items: Any, batch_size: int = 100) -> t
 
     NNCF passes the raw dataset items (no transform); the compiled model has a dynamic batch, so items are batched.
     """
-    from synthcal.evaluate import infer_batches
-
     items = list(items)
     batches = (np.concatenate([item[0] for item in items[start:start + batch_size]])
                for start in range(0, len(items), batch_size))
@@ -188,27 +160,11 @@ def validate(compiled: ov.CompiledModel, items: Any, batch_size: int = 100) -> t
     return (float(np.mean(hits)) if hits else 0.0), hits
 
 
-class _NNCFReport(logging.Handler):
-    """Collects NNCF's accuracy-control messages (reverted-operation counts, completion reason)."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.INFO)
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
-
-    def parse(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"reverted_ops": 0, "quantized_ops": None, "reached_required_drop": True}
-        for message in self.messages:
-            match = re.search(r"(\d+) out of (\d+) were reverted", message)
-            if match:
-                out["reverted_ops"], out["quantized_ops"] = int(match.group(1)), int(match.group(2))
-            if "could not achieve the required accuracy drop" in message:
-                out["reached_required_drop"] = False
-            if message.startswith("Algorithm completed"):
-                out["completion"] = message
-        return out
+def reverted_operations(before: ov.Model | str | Path, after: ov.Model | str | Path) -> tuple[int, int]:
+    """(operations reverted to floating point, operations quantized before): computed from the models, as the
+    operations that consume quantized activations in ``before`` (the default INT8 model) but not in ``after``."""
+    quantized = quantized_operations(before)
+    return len(quantized - quantized_operations(after)), len(quantized)
 
 
 def quantize_accuracy_aware(fp32_xml: str | Path, images: np.ndarray, mean: Sequence[float], std: Sequence[float],
@@ -219,28 +175,33 @@ def quantize_accuracy_aware(fp32_xml: str | Path, images: np.ndarray, mean: Sequ
     labelled ``validation`` set (images, labels; see :func:`validation_data`, ``validation_kind`` names it in the
     report) is at most ``aa.max_drop``.
 
-    Returns (model, report); the report adds ``reverted_ops`` (operations reverted to floating point, from NNCF's
-    report), the FP32 and INT8 validation accuracies, and whether the required drop was reached.
+    Returns (model, report); the report adds ``reverted_ops`` and ``quantized_ops`` (counted by
+    :func:`reverted_operations` on the default INT8 model NNCF starts from, which it saves in its
+    ``intermediate_model_dir``; None when that model is not there), the FP32 and INT8 validation accuracies and
+    whether the required drop was reached.
     """
-    model = ov.Core().read_model(str(fp32_xml))
+    model = read_model(fp32_xml)
     dataset, order = calibration_dataset(images, mean, std, seed, settings.subset_size)
     val_items = validation_items(validation[0], validation[1], mean, std)
     kwargs = settings.nncf_kwargs(len(order))
     kwargs["advanced_quantization_parameters"] = kwargs.pop("advanced_parameters")
-    collector = _NNCFReport()
-    nncf_log = logging.getLogger("nncf")
-    nncf_log.addHandler(collector)
-    start = time.perf_counter()
-    try:
-        with nncf_thread_limit(threads):
-            quantized = nncf.quantize_with_accuracy_control(model, dataset, nncf.Dataset(val_items), validate,
-                                                            **kwargs, **aa.nncf_kwargs())
-    finally:
-        nncf_log.removeHandler(collector)
-    seconds = time.perf_counter() - start
+    with tempfile.TemporaryDirectory(prefix="synthcal-aa-") as workdir:
+        start = time.perf_counter()
+        quantized = nncf.quantize_with_accuracy_control(model, dataset, nncf.Dataset(val_items), validate,
+                                                        **kwargs, **aa.nncf_kwargs(threads, workdir))
+        seconds = time.perf_counter() - start
+        intermediate = Path(workdir) / "intermediate_model.xml"
+        if intermediate.exists():
+            reverted, quantized_ops = reverted_operations(intermediate, quantized)
+        else:
+            log.warning("NNCF did not save its intermediate model: reverted operations unknown")
+            reverted = quantized_ops = None
     fp32_acc = validate(compile_f32(model, threads), val_items)[0]
     int8_acc = validate(compile_f32(quantized, threads), val_items)[0]
+    reached = fp32_acc - int8_acc <= aa.max_drop + 1e-12 if aa.drop_type == "absolute" else (
+        fp32_acc == 0 or abs(1 - int8_acc / fp32_acc) <= aa.max_drop + 1e-12 or int8_acc >= fp32_acc)
     return quantized, _report(
         "accuracy_aware", settings, images, kwargs, seed, quantized, seconds, more_settings=asdict(aa),
         validation=validation_kind, n_validation=len(val_items), validation_fp32_accuracy=fp32_acc,
-        validation_int8_accuracy=int8_acc, max_drop=aa.max_drop, drop_type=aa.drop_type, **collector.parse())
+        validation_int8_accuracy=int8_acc, max_drop=aa.max_drop, drop_type=aa.drop_type,
+        reverted_ops=reverted, quantized_ops=quantized_ops, reached_required_drop=bool(reached))

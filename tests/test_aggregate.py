@@ -13,17 +13,27 @@ from synthcal.aggregate import (
     paper_table,
     quantization_runs,
     quantization_table,
+    speed_rows,
     write_csv,
 )
 
 
-def _fp32(model, acc, ips=100.0):
-    return {"model": model, "arch": model, "accuracy": acc, "images_per_s": ips, "latency_ms_median": 2.0}
+def _fp32(model, acc):
+    return {"model": model, "arch": model, "accuracy": acc}
 
 
-def _int8(model, source, acc, ips=150.0, repeat=0, algorithm="default"):
+def _int8(model, source, acc, repeat=0, algorithm="default"):
     return {"model": model, "arch": model, "source": source, "algorithm": algorithm, "accuracy": acc,
-            "images_per_s": ips, "latency_ms_median": 1.0, "repeat": repeat}
+            "repeat": repeat}
+
+
+def _speed(model, algorithm, fp32_ips, int8_ips):
+    """A speed record as synthcal.speed.compare_speed writes it (fp32 + one INT8 IR per source)."""
+    irs = {"fp32": {"ir": "f.xml", "images_per_s": fp32_ips, "latency_ms": 2.0, "latency_ms_p90": 2.5}}
+    irs.update({f"int8/{s}": {"ir": f"{s}.xml", "images_per_s": v, "latency_ms": 1.0, "latency_ms_p90": 1.2}
+                for s, v in int8_ips.items()})
+    return {"model": model, "algorithm": algorithm, "threads": 2, "batch_size": 64, "seconds": 1, "repeats": 3,
+            "irs": irs}
 
 
 def _quant(model, source, repeat=0, algorithm="default", **extra):
@@ -32,8 +42,8 @@ def _quant(model, source, repeat=0, algorithm="default", **extra):
             **extra}
 
 
-def _table(fp32, int8, quant):
-    return quantization_table(quantization_runs(fp32, int8, quant))
+def _table(fp32, int8, quant, speed=()):
+    return quantization_table(quantization_runs(fp32, int8, quant, speed))
 
 
 def test_drop_definitions():
@@ -45,16 +55,23 @@ def test_drop_definitions():
 
 def test_table_rows_and_paper_layout(tmp_path):
     fp32 = [_fp32("a", 0.80), _fp32("b", 0.50)]
-    int8 = [_int8("a", "cifar10", 0.78), _int8("b", "cifar10", 0.25), _int8("a", "fractal", 0.40, ips=300.0)]
+    int8 = [_int8("a", "cifar10", 0.78), _int8("b", "cifar10", 0.25), _int8("a", "fractal", 0.40)]
     quant = [_quant("a", "cifar10"), _quant("b", "cifar10"), _quant("a", "fractal")]
-    table = _table(fp32, int8, quant)
+    speed = [r for rec in (_speed("a", "default", 100.0, {"cifar10": 150.0, "fractal": 300.0}),
+                           _speed("b", "default", 50.0, {"cifar10": 75.0})) for r in speed_rows(rec)]
+    table = _table(fp32, int8, quant, speed)
     assert list(table.columns) == COLUMNS and len(table) == 3
     assert (table.repeats == 1).all() and table.drop_points_std.isna().all()
     row = table[(table.model == "b") & (table.source == "cifar10")].iloc[0]
     assert row.fp32_accuracy == 50.0 and row.int8_accuracy == 25.0
     assert row.drop_points == 25.0 and row.drop_percent == 50.0
     assert row.subset_size == 300 and row.seed == 7 and row.n_calibration == 5000
+    # the speed columns are the one speed measurement, joined per (model, algorithm, source)
     assert table[table.source == "fractal"].iloc[0].speedup == 3.0
+    for r in speed:
+        row = table[(table.model == r["model"]) & (table.source == r["source"])].iloc[0]
+        assert (row.fp32_images_per_s, row.int8_images_per_s, row.int8_latency_ms) == (
+            r["fp32_images_per_s"], r["int8_images_per_s"], r["int8_latency_ms"])
     paper = paper_table(table, models=["b", "a"], sources=["cifar10", "fractal", "stylegan2_ada"])
     assert list(paper.columns) == ["b", "a"] and list(paper.index) == ["cifar10", "fractal", "stylegan2_ada"]
     assert paper.loc["cifar10", "a"] == pytest.approx(2.5) and paper.loc["fractal", "a"] == pytest.approx(50.0)

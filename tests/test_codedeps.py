@@ -1,12 +1,22 @@
-"""Rule code inputs derived from a script's imports."""
+"""Rule code inputs derived from a script's module-level imports (synthcal.codedeps)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from synthcal.codedeps import library_modules
+import pytest
+
+from synthcal.codedeps import HiddenImportError, library_modules, main, rule_scripts, third_party_imports
 
 from helpers import REPO
+
+#: The rules whose jobs cost minutes to days, and the modules that draw, report, log or place CPUs: an edit of
+#: those must never rerun these.
+EXPENSIVE = ("teacher_train", "distylegan_train", "teacher_dump", "calibration_distylegan", "calibration_teacher",
+             "calibration_bn_inversion", "calibration_fractal", "convert_model", "quantize_default",
+             "quantize_accuracy_aware")
+PRESENTATION = ("synthcal/figures.py", "synthcal/aggregate.py", "synthcal/logs.py", "synthcal/cpus.py",
+                "synthcal/speed.py", "synthcal/evaluate.py", "synthcal/quality.py")
 
 
 def _write(path: Path, text: str) -> None:
@@ -14,21 +24,67 @@ def _write(path: Path, text: str) -> None:
     path.write_text(text)
 
 
-def test_imports_are_followed_transitively_inside_functions_and_through_packages(tmp_path):
+def _found(script: Path, root: Path, **kw) -> set[str]:
+    return {p.relative_to(root).as_posix() for p in library_modules(script, root, **kw)}
+
+
+def test_module_level_imports_are_followed_transitively_and_through_packages(tmp_path):
     _write(tmp_path / "synthcal/__init__.py", "")
-    _write(tmp_path / "synthcal/logs.py", "")
+    _write(tmp_path / "synthcal/logs.py", "AFFECTS_OUTPUTS = False\n")
     _write(tmp_path / "synthcal/a.py", "import numpy\nfrom synthcal import b\n")
-    _write(tmp_path / "synthcal/b.py", "def f():\n    from synthcal.sub.c import g\n")
+    _write(tmp_path / "synthcal/b.py", "from typing import TYPE_CHECKING\nfrom synthcal.sub.c import g\n"
+                                       "if TYPE_CHECKING:\n    from synthcal import typing_only\n")
     _write(tmp_path / "synthcal/sub/__init__.py", "")
     _write(tmp_path / "synthcal/sub/c.py", "import synthcal.logs\n")
+    _write(tmp_path / "synthcal/typing_only.py", "")
     _write(tmp_path / "synthcal/unused.py", "")
-    _write(tmp_path / "script.py", "import os\nfrom synthcal.logs import x\n\ndef run():\n    from synthcal.a import h\n")
-    found = {p.relative_to(tmp_path).as_posix() for p in library_modules(tmp_path / "script.py", tmp_path)}
-    assert found == {"synthcal/__init__.py", "synthcal/a.py", "synthcal/b.py", "synthcal/sub/__init__.py",
-                     "synthcal/sub/c.py"}  # logs.py changes no output; unused.py is not imported
+    _write(tmp_path / "script.py", "import os\nfrom synthcal.logs import x\nfrom synthcal.a import h\n")
+    assert _found(tmp_path / "script.py", tmp_path) == {
+        "synthcal/__init__.py", "synthcal/a.py", "synthcal/b.py", "synthcal/sub/__init__.py", "synthcal/sub/c.py"}
+    # logs.py declares that it changes no output: listed only on request
+    assert "synthcal/logs.py" in _found(tmp_path / "script.py", tmp_path, include_silent=True)
 
 
-def test_quantize_rule_depends_on_the_conversion_code_it_reaches():
-    found = {p.relative_to(REPO).as_posix() for p in library_modules(REPO / "workflow_scripts/quantize.py", REPO)}
-    assert {"synthcal/quantize.py", "synthcal/calibration.py", "synthcal/convert.py", "synthcal/preprocess.py"} <= found
-    assert "synthcal/logs.py" not in found and "synthcal/fractal.py" not in found
+def test_an_import_hidden_in_a_function_is_an_error(tmp_path):
+    _write(tmp_path / "synthcal/__init__.py", "")
+    _write(tmp_path / "synthcal/a.py", "def f():\n    from synthcal.b import g\n    return g\n")
+    _write(tmp_path / "synthcal/b.py", "")
+    _write(tmp_path / "script.py", "from synthcal import a\n")
+    with pytest.raises(HiddenImportError, match=r"a\.py:2 imports synthcal\.b.* inside a function"):
+        library_modules(tmp_path / "script.py", tmp_path)
+    _write(tmp_path / "ok.py", "def f():\n    import numpy\n")  # third-party lazy imports are fine
+    assert library_modules(tmp_path / "ok.py", tmp_path) == []
+    assert third_party_imports(tmp_path / "ok.py") == {"numpy"}
+
+
+def test_the_library_has_no_hidden_imports():
+    for module in sorted((REPO / "synthcal").rglob("*.py")):
+        library_modules(module, REPO)  # raises HiddenImportError naming the line
+
+
+def test_expensive_rules_never_depend_on_drawing_reporting_or_logging_code():
+    scripts = rule_scripts(REPO / "rules")
+    assert set(EXPENSIVE) <= set(scripts)
+    for rule in EXPENSIVE:
+        found = _found(REPO / "workflow_scripts" / scripts[rule], REPO)
+        assert not found & set(PRESENTATION), f"{rule} depends on {sorted(found & set(PRESENTATION))}"
+    # what they do depend on is there: quantization reads IRs and calibration folders, training its networks
+    quantize = _found(REPO / "workflow_scripts" / scripts["quantize_default"], REPO)
+    assert {"synthcal/quantize.py", "synthcal/ir.py", "synthcal/calibration.py", "synthcal/preprocess.py"} <= quantize
+    assert not any(m.startswith("synthcal/models/") for m in quantize)  # an IR, not the PyTorch architectures
+    train = _found(REPO / "workflow_scripts" / scripts["distylegan_train"], REPO)
+    assert {"synthcal/gan/train.py", "synthcal/gan/losses.py", "synthcal/gan/networks.py"} <= train
+    assert "synthcal/gan/teachers.py" not in train
+    # the cheap drawing rules do depend on the drawing code
+    for rule in ("sample_grid", "training_figures", "report_tables"):
+        assert "synthcal/figures.py" in _found(REPO / "workflow_scripts" / scripts[rule], REPO)
+
+
+def test_rule_scripts_and_the_listing_command(capsys):
+    scripts = rule_scripts(REPO / "rules")
+    assert scripts["quantize_accuracy_aware"] == scripts["quantize_default"] == "quantize.py"  # `use rule` inherits
+    assert scripts["sample_grid_per_model"] == "sample_grid.py"
+    main([str(REPO)])
+    text = capsys.readouterr().out
+    block = text.split("quantize_default (quantize.py):\n")[1].split("\n\n")[0].split(":\n")[0]
+    assert "    synthcal/quantize.py" in block and "synthcal/figures.py" not in block

@@ -3,7 +3,9 @@ import openvino as ov
 import pytest
 import torch
 
-from synthcal.convert import ConversionCheckError, check_batch, compile_f32, convert, load_classifier
+from synthcal.convert import ConversionCheckError, check_batch, convert
+from synthcal.ir import compile_f32
+from synthcal.models import load_classifier
 
 from helpers import random_weights
 

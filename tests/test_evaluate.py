@@ -1,8 +1,11 @@
 import numpy as np
 
-from synthcal.convert import compile_f32, load_classifier
+from synthcal.aggregate import speed_rows
 from synthcal.data import Split
-from synthcal.evaluate import accuracy_report, evaluate_ir, measure_timing, predict
+from synthcal.evaluate import accuracy_report, evaluate_ir, predict
+from synthcal.ir import compile_f32
+from synthcal.models import load_classifier
+from synthcal.speed import compare_speed
 
 from helpers import random_images
 
@@ -29,15 +32,22 @@ def test_evaluate_ir_agrees_with_pytorch(resnet20_ir):
         torch_pred = model(x.permute(0, 3, 1, 2)).argmax(1).numpy()
     labels = torch_pred.copy()
     labels[:10] = (labels[:10] + 1) % 10  # exactly 10 of 50 wrong
-    report = evaluate_ir(xml, Split(images, labels), mean, std, threads=1, batch_size=16,
-                         timing_seconds=0.2)
-    assert report["accuracy"] == 0.8 and report["n_images"] == 50
-    assert report["images_per_s"] > 0 and report["latency_ms_median"] > 0 and report["threads"] == 1
+    report = evaluate_ir(xml, Split(images, labels), mean, std, threads=1, batch_size=16)
+    assert report["accuracy"] == 0.8 and report["n_images"] == 50 and report["threads"] == 1
+    assert "images_per_s" not in report  # speed is measured once, by synthcal.speed
     # batching does not change predictions
     logits = predict(compile_f32(xml), images, mean, std, batch_size=7)
     assert np.array_equal(logits.argmax(1), torch_pred)
 
 
-def test_timing_can_be_skipped(resnet20_ir):
-    timing = measure_timing(resnet20_ir[1], threads=1, seconds=0)
-    assert timing.images_per_s is None and timing.latency_ms_median is None
+def test_speed_is_measured_per_ir_and_joined_into_rows(resnet20_ir, tmp_path):
+    xml = resnet20_ir[1]
+    record = compare_speed({"fp32": xml, "int8/a": xml, "int8/b": xml}, threads=1, batch_size=4, seconds=0.05,
+                           repeats=2)
+    assert set(record["irs"]) == {"fp32", "int8/a", "int8/b"} and record["repeats"] == 2
+    rows = speed_rows({"model": "m", "algorithm": "default", **record})
+    assert [r["source"] for r in rows] == ["a", "b"]
+    for row in rows:
+        int8 = record["irs"][f"int8/{row['source']}"]
+        assert row["int8_images_per_s"] == int8["images_per_s"] > 0
+        assert row["speedup"] == int8["images_per_s"] / record["irs"]["fp32"]["images_per_s"]

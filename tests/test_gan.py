@@ -1,8 +1,11 @@
 import json
+import logging
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from synthcal.data import DataFormatError
 from synthcal.gan.dump import dump_teacher, import_authors_dump, latent, read_dump, sample_generator, to_uint8
@@ -227,7 +230,7 @@ def test_torchscript_teacher(tmp_path):
 
 
 def test_teacher_file_is_checked_against_the_configured_checksum(tmp_path):
-    from synthcal.gan.pipeline import make_dump
+    from synthcal.gan.teachers import make_dump
     from synthcal.io import ChecksumError, file_digest
 
     torch.manual_seed(0)
@@ -287,6 +290,38 @@ def test_interrupted_training_resumes_to_the_same_weights(tmp_path):
     assert other.resumed_from is None
 
 
+def test_a_settings_change_never_costs_the_new_runs_checkpoints(tmp_path, caplog):
+    """Settings A trained to the end, then settings B killed after its first checkpoint, then resumed: B continues
+    from its own checkpoint (A's newer-numbered ones neither win nor delete it) and ends bitwise where an
+    uninterrupted B run ends; A's checkpoints are kept."""
+    real, teacher = _tiny_data()
+    a = TrainSettings(epochs=3, **TINY)
+    b = TrainSettings(epochs=3, **{**TINY, "lambda_pixel": 0.1})
+    Trainer(a, real, teacher, device="cpu", checkpoint_dir=tmp_path / "ck", progress=False).run()
+
+    class Killed(Exception):
+        pass
+
+    def kill_after_first_epoch(epoch, generator, row):
+        if epoch == 1:
+            raise Killed
+
+    with pytest.raises(Killed):
+        Trainer(b, real, teacher, device="cpu", checkpoint_dir=tmp_path / "ck", on_epoch_end=kill_after_first_epoch,
+                progress=False).run()
+    with caplog.at_level(logging.INFO, logger="synthcal.gan.train"):
+        resumed = Trainer(b, real, teacher, device="cpu", checkpoint_dir=tmp_path / "ck", progress=False).run()
+    assert resumed.resumed_from == 1
+    uninterrupted = Trainer(b, real, teacher, device="cpu", checkpoint_dir=tmp_path / "fresh", progress=False).run()
+    assert _same(resumed.generator, uninterrupted.generator)
+    assert _same(resumed.discriminator, uninterrupted.discriminator)
+    runs = {p.name: sorted(c.name for c in p.glob("epoch_*.pt")) for p in (tmp_path / "ck").iterdir()}
+    assert sorted(runs.values()) == [["epoch_0002.pt", "epoch_0003.pt"]] * 2  # each run keeps its own two newest
+    log = caplog.text
+    assert "resuming from" in log and "epoch_0001.pt" in log
+    assert "ignoring 2 checkpoint(s) of another run" in log and "lambda_pixel: 0.2 -> 0.1" in log
+
+
 def test_training_is_seeded_and_learns_something():
     real, teacher = _tiny_data()
     a = Trainer(TrainSettings(epochs=1, seed=1, **TINY), real, teacher, device="cpu", progress=False).run()
@@ -305,10 +340,11 @@ def test_distillation_rejects_a_dump_with_another_latent_size():
 
 
 
-def test_train_run_writes_the_release_format_and_figures(tmp_path):
+def test_train_run_writes_the_release_format_and_its_figures_are_drawn_from_it(tmp_path):
     from synthcal.data import Split, save_split
-    from synthcal.gan.dump import write_dump
-    from synthcal.gan.pipeline import sample_to_calibration, train_run
+    from synthcal.figures import training_figures
+    from synthcal.gan.dump import sample_to_calibration, write_dump
+    from synthcal.gan.train import fixed_samples, train_run
 
     real, teacher = _tiny_data()
     save_split(tmp_path / "train.npz", Split(real.images, real.labels))
@@ -317,13 +353,21 @@ def test_train_run_writes_the_release_format_and_figures(tmp_path):
     summary = train_run(settings, tmp_path / "train.npz", tmp_path / "run", dump_dir=tmp_path / "dump",
                         device="cpu", progress=False)
     run = tmp_path / "run"
-    for name in ("generator.pt", "config.json", "training.json", "losses.csv", "loss_curves.png", "samples.png"):
+    for name in ("generator.pt", "config.json", "training.json", "losses.csv", "samples.npz"):
         assert (run / name).stat().st_size > 0, name
-    assert sorted(p.name for p in (run / "training" / "samples").iterdir()) == ["epoch_0001.png", "epoch_0002.png"]
+    assert not list(run.glob("*.png"))  # drawing is a separate step (the training_figures rule)
+    checkpoints = Path(summary["checkpoints"])
+    assert checkpoints.parent == run / "training" and (checkpoints / "run.json").exists()
+    assert sorted(p.name for p in (checkpoints / "samples").iterdir()) == ["epoch_0001.npz", "epoch_0002.npz"]
     assert len((run / "losses.csv").read_text().strip().splitlines()) == 3  # header + 2 epochs
     assert summary["images_per_s"] > 0 and summary["epochs"] == 2
     generator = load_released(run)
     assert generator.ngf == 16 and generator.z_dim == 16
+    with np.load(run / "samples.npz") as npz:  # the released generator's fixed-noise samples
+        expected = fixed_samples(generator, settings, torch.device("cpu"))
+        assert np.array_equal(npz["images"], expected["images"]) and np.array_equal(npz["labels"], expected["labels"])
+    training_figures(run / "losses.csv", run / "samples.npz", tmp_path / "curves.png", tmp_path / "grid.png", "test")
+    assert Image.open(tmp_path / "grid.png").size[1] > 10 * 32 and Image.open(tmp_path / "curves.png").size[0] > 500
     manifest = sample_to_calibration(run, tmp_path / "cal", source="distylegan", n_per_class=3, seed=0,
                                      batch_size=8, device="cpu")
     assert manifest["count"] == 30 and manifest["latent"] == "gaussian"

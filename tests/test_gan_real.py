@@ -9,8 +9,8 @@ import pytest
 
 from synthcal.data import save_split
 from synthcal.gan.dump import read_dump
-from synthcal.gan.pipeline import make_dump, train_run
-from synthcal.gan.train import TrainSettings
+from synthcal.gan.teachers import make_dump
+from synthcal.gan.train import TrainSettings, train_run
 
 from helpers import first_train_images
 

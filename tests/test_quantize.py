@@ -1,9 +1,14 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import openvino as ov
 import pytest
 
-from synthcal.convert import compile_f32
-from synthcal.quantize import DefaultQuantizationSettings, calibration_dataset, nncf_thread_limit, quantize_default
+from synthcal.ir import compile_f32
+from synthcal.quantize import DefaultQuantizationSettings, calibration_dataset, quantize_default
 
 from helpers import random_images
 
@@ -61,23 +66,14 @@ def test_quantization_is_deterministic(fp32_ir):
     np.testing.assert_array_equal(outs[0], outs[1])
 
 
-def test_thread_limit_is_scoped():
-    import nncf.openvino.engine as engine
-
-    original = engine.ov
-    with nncf_thread_limit(1):
-        core = engine.ov.Core()
-        assert core.get_property("CPU", "INFERENCE_NUM_THREADS") == 1
-    assert engine.ov is original
-
-
 def _quantization_sensitive_model(tmp_path):
     """A small CNN trained for a few seconds to read the brightness of an image: many images sit near a class
     boundary, so INT8 rounding flips some predictions."""
     import torch
     from torch import nn
 
-    from synthcal.convert import save_ir, to_openvino
+    from synthcal.convert import to_openvino
+    from synthcal.ir import save_ir
     from synthcal.preprocess import to_model_input
 
     rng = np.random.default_rng(0)
@@ -150,3 +146,69 @@ def test_validation_data_is_the_calibration_folder_or_the_holdout_split(tmp_path
         validation_data("holdout", calibration)
     with pytest.raises(ValueError, match="unknown validation data 'test'"):
         validation_data("test", calibration)
+
+
+def test_reverted_operations_are_counted_from_the_models(fp32_ir):
+    from synthcal.ir import quantized_operations
+    from synthcal.quantize import reverted_operations
+
+    model, _ = quantize_default(fp32_ir, random_images(20, 5), MEAN, STD, DefaultQuantizationSettings(), seed=0)
+    quantized = quantized_operations(model)
+    assert len(quantized) > 10 and all(name for name in quantized)
+    assert reverted_operations(model, model) == (0, len(quantized))  # none reverted
+    assert reverted_operations(model, fp32_ir) == (len(quantized), len(quantized))  # every one reverted
+
+
+def test_accuracy_aware_reports_no_reverted_operation_when_the_drop_is_met(fp32_ir):
+    from synthcal.quantize import AccuracyAwareSettings, quantize_accuracy_aware
+
+    images = random_images(40, 6)
+    labels = np.arange(40) % 10
+    _, report = quantize_accuracy_aware(fp32_ir, images, MEAN, STD, DefaultQuantizationSettings(subset_size=20),
+                                        AccuracyAwareSettings(max_drop=1.0), 0, (images, labels), threads=1)
+    assert report["reverted_ops"] == 0 and report["quantized_ops"] > 10 and report["reached_required_drop"]
+
+
+_ONE_CPU = """
+import os, resource, sys, time
+sys.path.insert(0, {tests!r})
+from pathlib import Path
+import numpy as np, torch
+from torch import nn
+from synthcal.convert import to_openvino
+from synthcal.cpus import limit_cpus
+from synthcal.ir import compile_f32, save_ir
+from synthcal.preprocess import to_model_input
+from synthcal.quantize import AccuracyAwareSettings, DefaultQuantizationSettings, quantize_accuracy_aware
+from helpers import random_images
+
+torch.manual_seed(0)  # wide enough that OpenVINO spreads a batch over every core it is given
+net = nn.Sequential(nn.Conv2d(3, 64, 3, padding=1), nn.ReLU(), nn.Conv2d(64, 128, 3, padding=1), nn.ReLU(),
+                    nn.Conv2d(128, 128, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                    nn.Linear(128, 10)).eval()
+xml = save_ir(to_openvino(net), Path({tmp!r}) / "fp32.xml")
+images, mean, std = random_images(1000, 3), (0.5,) * 3, (0.25,) * 3
+labels = compile_f32(xml)(to_model_input(images, mean, std))[0].argmax(1)
+chosen = limit_cpus(1)
+usage = resource.getrusage(resource.RUSAGE_SELF)
+start = time.perf_counter()
+quantize_accuracy_aware(xml, images, mean, std, DefaultQuantizationSettings(subset_size=50),
+                        AccuracyAwareSettings(max_drop=0.0), 0, (images, labels), threads=1)
+wall = time.perf_counter() - start
+after = resource.getrusage(resource.RUSAGE_SELF)
+cpu = (after.ru_utime - usage.ru_utime) + (after.ru_stime - usage.ru_stime)
+print(len(chosen), len(os.sched_getaffinity(0)), cpu / wall)
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity") or len(getattr(os, "sched_getaffinity", lambda _: [])(0)) < 2,
+                    reason="needs CPU affinity and at least two CPUs")
+def test_accuracy_aware_quantization_with_one_thread_stays_on_one_cpu(tmp_path):
+    """The rule's `threads: 1` holds for everything NNCF starts (its own OpenVINO cores for statistics and
+    validation, its ranking workers): the process uses one CPU's worth of time (measured before the fix: 1.27)."""
+    script = _ONE_CPU.format(tests=str(Path(__file__).parent), tmp=str(tmp_path))
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    chosen, allowed, ratio = proc.stdout.split()[-3:]
+    assert chosen == allowed == "1"
+    assert float(ratio) < 1.1, f"CPU time / wall time {ratio}"

@@ -21,7 +21,6 @@ def test_offline_config_reproduces_resnet20_on_jpeg_cifar10(shared, tmp_path):
     offline["data"]["cifar10"]["local_path"] = str(shared / "data" / "cifar10-jpeg.tar.gz")
     weights = offline["models"]["akamaster_resnet20"]["weights"]
     weights["path"] = str(shared / "weights" / "akamaster-resnet-cifar10" / "resnet20-12fca82f.th")
-    offline.setdefault("evaluation", {})["timing_seconds"] = 1.0
     # the cifar10 source with default quantization: the GAN chain takes half an hour (see test_gan_real.py), the
     # FID network is checked on real images in test_quality.py
     offline["experiment"].update(sources=["cifar10"], algorithms=["default"])

@@ -15,7 +15,7 @@ import pytest
 from synthcal.gan.networks import load_released
 
 from helpers import REPO, tar_folder, write_image_tree, write_stand_in_inception
-from workflow_helpers import SOURCES, out, planned_jobs, snakemake, tiny_config, write_config
+from workflow_helpers import SOURCES, clone_workflow, out, planned_jobs, snakemake, tiny_config, write_config
 
 pytestmark = pytest.mark.slow
 
@@ -72,7 +72,7 @@ def test_gan_chain_outputs(project):
     training = json.loads((res / "distylegan/training.json").read_text())
     assert training["epochs"] == 2 and training["images_per_s"] > 0
     assert len((res / "distylegan/losses.csv").read_text().strip().splitlines()) == 3
-    for name in ("loss_curves.png", "samples.png"):
+    for name in ("loss_curves.png", "samples.png"):  # drawn by the training_figures rule
         assert (res / "distylegan" / name).read_bytes().startswith(PNG)
     assert load_released(res / "distylegan").ngf == 16  # the release format (generator.pt + config.json)
     for source in SOURCES[:-1]:
@@ -118,8 +118,9 @@ def test_changing_calibration_size_keeps_data_preparation_conversion_and_gans(pr
 def test_changing_a_distillation_weight_retrains_only_the_student(project):
     changed = write_config(project / "changed4.yaml", tiny_config(project, **{"distylegan.lambda_pixel": 0.1}))
     jobs = planned_jobs(snakemake(project, "-n", "--cores", "1", "--configfile", str(changed)))
-    assert jobs == {"distylegan_train": 1, "calibration_distylegan": 1, "sample_grid": 1, "quantize_default": 2,
-                    "evaluate_int8": 2, "table_default": 1, "label_agreement": 2, "report_tables": 1, "all": 1}
+    assert jobs == {"distylegan_train": 1, "training_figures": 1, "calibration_distylegan": 1, "sample_grid": 1,
+                    "quantize_default": 2, "evaluate_int8": 2, "throughput": 2, "table_default": 1,
+                    "label_agreement": 2, "report_tables": 1, "all": 1}
 
 
 def test_changing_a_model_normalization_reruns_only_that_model(project):
@@ -207,7 +208,8 @@ def test_default_config_plans_the_paper_grid(tmp_path):
     # BN inversion distils from the multi-branch form: repvgg_a2_fused shares repvgg_a2's folder (5, not 6)
     assert jobs["calibration_bn_inversion"] == 5 and jobs["calibration_fractal"] == 1
     assert jobs["table_repvgg_fusion"] == 1 and jobs["quality_features"] == 5 + 5 + 1
-    assert jobs["download_inception"] == 1 and jobs["throughput"] == 6
+    assert jobs["download_inception"] == 1 and jobs["throughput"] == 6 + 3  # per model and algorithm
+    assert jobs["training_figures"] == 1 and "teacher_train" not in jobs
 
 
 def test_lint_is_clean():
@@ -264,6 +266,82 @@ def test_repeats_accuracy_aware_and_reports(project_aa):
     agreement = pd.read_csv(res / "reports/label_agreement.csv")
     assert sorted(agreement.source) == ["cifar10", "noise"] and agreement.accuracy.between(0, 1).all()
     throughput = pd.read_csv(res / "tables/throughput.csv")
-    assert throughput.model.tolist() == ["tiny_aka"] and (throughput.speedup > 0).all()
+    assert sorted(zip(throughput.algorithm, throughput.source)) == [
+        ("accuracy_aware", "cifar10"), ("accuracy_aware", "noise"), ("default", "cifar10"), ("default", "noise")]
+    assert (throughput.model == "tiny_aka").all() and (throughput.speedup > 0).all()
+    for name in ("default", "accuracy_aware"):  # one measurement, two tables: the same numbers
+        quant = pd.read_csv(res / f"tables/{name}_quantization.csv").set_index("source")
+        for row in throughput[throughput.algorithm == name].itertuples():
+            assert quant.loc[row.source, "int8_images_per_s"] == pytest.approx(row.int8_images_per_s, rel=1e-3)
+            assert quant.loc[row.source, "fp32_latency_ms"] == pytest.approx(row.fp32_latency_ms, rel=1e-3)
     for figure in ("accuracy_drop.png", "drop_vs_fid.png"):
         assert (res / "figures" / figure).read_bytes()[:4] == b"\x89PNG"
+
+
+# ------------------------------------------------------------------------------------ what an edit reruns
+@pytest.fixture(scope="module")
+def cloned(project, tmp_path_factory):
+    """A clone of the workflow's code, run once on one model with the GAN chain (dump, distillation), so that a
+    test can edit the library and read the plan."""
+    root = tmp_path_factory.mktemp("clone")
+    snakefile = clone_workflow(root / "workflow")
+    config = write_config(root / "c.yaml", tiny_config(project, **{
+        "experiment.models": ["tiny_aka"], "experiment.sources": ["cifar10", "tinyteacher", "distylegan"]}))
+    snakemake(root / "run", "--cores", "2", "--configfile", str(config), snakefile=snakefile)
+    return root, snakefile, config
+
+
+def _plan_after_edit(cloned, module: str, text: str) -> dict[str, int]:
+    root, snakefile, config = cloned
+    path = root / "workflow" / module
+    original = path.read_text()
+    path.write_text(original + text)
+    try:
+        return planned_jobs(snakemake(root / "run", "-n", "--cores", "1", "--configfile", str(config),
+                                      snakefile=snakefile))
+    finally:
+        path.write_text(original)
+
+
+def test_a_drawing_edit_reruns_only_drawing(cloned):
+    jobs = _plan_after_edit(cloned, "synthcal/figures.py", "\nGRID_BACKGROUND = 'white'  # a cosmetic edit\n")
+    assert jobs == {"sample_grid": 3, "training_figures": 1, "report_tables": 1, "all": 1}
+
+
+def test_a_quantization_edit_reruns_quantization_and_what_reads_it(cloned):
+    jobs = _plan_after_edit(cloned, "synthcal/quantize.py", "\nDEFAULT_BATCH = 1\n")
+    assert jobs == {"quantize_default": 3, "evaluate_int8": 3, "throughput": 1, "table_default": 1,
+                    "report_tables": 1, "all": 1}
+
+
+def test_an_evaluation_edit_reruns_evaluation_not_quantization(cloned):
+    jobs = _plan_after_edit(cloned, "synthcal/evaluate.py", "\nEVALUATION_NOTE = 1\n")
+    assert jobs == {"evaluate_fp32": 1, "evaluate_int8": 3, "label_agreement": 1, "table_default": 1,
+                    "report_tables": 1, "all": 1}
+
+
+def test_a_logging_edit_reruns_nothing(cloned):
+    assert _plan_after_edit(cloned, "synthcal/logs.py", "\nLOG_NOTE = 1\n") == {}
+
+
+def test_settings_of_inactive_providers_rerun_nothing(project):
+    """The tiny project's teacher is a TorchScript file: the other providers' keys are not its inputs."""
+    changed = tiny_config(project)
+    changed["teacher"]["stylegan2_ada"] = {"truncation_psi": 0.7, "repo": "elsewhere"}
+    changed["teacher"]["trained"] = {"epochs": 99, "ngf": 64}
+    jobs = planned_jobs(snakemake(project, "-n", "--cores", "1", "--configfile",
+                                  str(write_config(project / "inactive.yaml", changed))))
+    assert jobs == {}
+    torchscript = tiny_config(project, **{"teacher.torchscript.z_dim": 16, "teacher.latent": "gaussian"})
+    jobs = planned_jobs(snakemake(project, "-n", "--cores", "1", "--configfile",
+                                  str(write_config(project / "active.yaml", torchscript))))
+    assert jobs["teacher_dump"] == 1 and jobs["distylegan_train"] == 1  # the active provider's keys do count
+
+
+def test_a_checksum_for_a_folder_is_refused_naming_the_key(tmp_path, project):
+    folder = write_image_tree(tmp_path / "tree", n_train=1, n_test=1)
+    config = tiny_config(project, **{"data.cifar10.local_path": str(folder), "data.cifar10.checksum": "md5:" + "0" * 32})
+    proc = snakemake(tmp_path, "-n", "--cores", "1", "--configfile", str(write_config(tmp_path / "c.yaml", config)),
+                     check=False)
+    assert proc.returncode != 0
+    assert "config key 'data.cifar10.checksum' needs a file" in out(proc) and "is a folder" in out(proc)

@@ -14,10 +14,11 @@ from helpers import REPO, random_weights, tar_folder, write_image_tree
 
 
 def snakemake(workdir: Path, *args: str, target: str | None = None, check: bool = True,
-              timeout: int = 900) -> subprocess.CompletedProcess:
-    """Run the repository's workflow in ``workdir`` (``target`` goes first: --configfile takes several values)."""
+              timeout: int = 900, snakefile: Path = REPO / "Snakefile") -> subprocess.CompletedProcess:
+    """Run the repository's workflow (or the one of ``snakefile``) in ``workdir`` (``target`` goes first:
+    --configfile takes several values)."""
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(snakefile), "--directory", str(workdir),
            *([target] if target else []), *args]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
     if check and proc.returncode != 0:
@@ -62,7 +63,7 @@ def tiny_config(root: Path, **overrides) -> dict:
         "calibration": {"n_per_class": 4},
         "conversion": {"check_batch": 4},
         "quantization": {"threads": 1, "default": {"subset_size": 30}},
-        "evaluation": {"threads": 1, "batch_size": 25, "throughput_batch_size": 8, "timing_seconds": 0.1},
+        "evaluation": {"threads": 1, "batch_size": 25},
         "throughput": {"threads": 1, "batch_size": 8, "seconds": 0.1, "repeats": 2},
         "quality": {"enabled": False},
     }
@@ -91,6 +92,24 @@ def tiny_torchscript_teacher(path: Path) -> Path:
     traced = torch.jit.trace(generator, (torch.rand(2, 16), one_hot(torch.tensor([0, 1]))))
     traced.save(str(path))
     return path
+
+
+#: What a clone of the workflow needs (copied by :func:`clone_workflow`).
+WORKFLOW_FILES = ("Snakefile", "config.yaml", "rules", "workflow_scripts", "synthcal", "envs", "report", "profiles")
+
+
+def clone_workflow(dest: Path) -> Path:
+    """A copy of the workflow's files (code included) that a test may edit; returns its Snakefile."""
+    import shutil
+
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in WORKFLOW_FILES:
+        src = REPO / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(src, dest / name)
+    return dest / "Snakefile"
 
 
 def build_project(root: Path) -> Path:

@@ -14,7 +14,8 @@ import time
 import numpy as np
 import torch
 
-from synthcal.gan.train import Trainer, TrainingData, TrainSettings, resolve_device
+from synthcal.gan.networks import resolve_device
+from synthcal.gan.train import Trainer, TrainingData, TrainSettings
 
 
 def measure(mode: str, ngf: int, ndf: int, batch_size: int, iterations: int, device: str, threads: int) -> dict:

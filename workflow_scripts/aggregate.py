@@ -1,13 +1,16 @@
-"""Rule adapter: evaluation + quantization JSONs -> result tables (synthcal.aggregate)."""
+"""Rule adapter: evaluation + quantization JSONs and speed records -> result tables (synthcal.aggregate)."""
 
-from synthcal.aggregate import paper_table, quantization_runs, quantization_table, write_csv
+import _synthcal_path  # noqa: F401 (the workflow's own synthcal first on sys.path)
+
+from synthcal.aggregate import paper_table, quantization_runs, quantization_table, speed_rows, write_csv
 from synthcal.io import read_json
 from synthcal.logs import step_logging
 
 sm = snakemake  # noqa: F821 (injected by snakemake)
 with step_logging(sm.log[0]) as log:
+    speed = [row for f in sm.input.speed for row in speed_rows(read_json(f))]
     runs = quantization_runs([read_json(f) for f in sm.input.fp32], [read_json(f) for f in sm.input.int8],
-                             [read_json(f) for f in sm.input.quantization])
+                             [read_json(f) for f in sm.input.quantization], speed)
     table = quantization_table(runs)
     write_csv(runs, sm.output.runs)
     write_csv(table, sm.output.table)

@@ -1,15 +1,16 @@
 """Rule adapter: the per-model bn_inversion calibration folder (synthcal.datafree.bn_inversion_calibration_folder)."""
 
-import torch
+import _synthcal_path  # noqa: F401 (the workflow's own synthcal first on sys.path)
 
-from synthcal.convert import load_classifier
+from synthcal.cpus import limit_cpus
 from synthcal.datafree import BNInversionSettings, bn_inversion_calibration_folder
 from synthcal.logs import step_logging
+from synthcal.models import load_classifier
 
 sm = snakemake  # noqa: F821 (injected by snakemake)
 p = sm.params
 with step_logging(sm.log[0]) as log:
-    torch.set_num_threads(sm.threads)
+    limit_cpus(sm.threads)
     # BatchNorm statistics live in the multi-branch form; a fused RepVGG shares its twin's folder (same function)
     model, _ = load_classifier(p.arch, sm.input.weights, fuse=False)
     settings = BNInversionSettings(iterations=p.iterations, lr=p.lr, batch_size=p.batch_size, ce_weight=p.ce_weight)

@@ -1,5 +1,7 @@
 """Rule adapter: the cifar10 calibration folder (synthcal.calibration.cifar10_calibration_folder)."""
 
+import _synthcal_path  # noqa: F401 (the workflow's own synthcal first on sys.path)
+
 from synthcal.calibration import cifar10_calibration_folder
 from synthcal.logs import step_logging
 

@@ -1,14 +1,15 @@
 """Rule adapter: the distylegan calibration folder, sampled from the student (sample_to_calibration)."""
 
-import torch
+import _synthcal_path  # noqa: F401 (the workflow's own synthcal first on sys.path)
 
-from synthcal.gan.pipeline import sample_to_calibration
+from synthcal.cpus import limit_cpus
+from synthcal.gan.dump import sample_to_calibration
 from synthcal.logs import step_logging
 
 sm = snakemake  # noqa: F821 (injected by snakemake)
 p = sm.params
 with step_logging(sm.log[0]) as log:
-    torch.set_num_threads(sm.threads)
+    limit_cpus(sm.threads)
     manifest = sample_to_calibration(sm.input.generator, sm.output[0], source="distylegan",
                                      n_per_class=p.n_per_class, seed=p.seed, batch_size=p.batch_size,
                                      device=p.device)

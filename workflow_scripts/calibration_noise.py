@@ -1,5 +1,7 @@
 """Rule adapter: the noise calibration folder (synthcal.datafree.noise_calibration_folder)."""
 
+import _synthcal_path  # noqa: F401 (the workflow's own synthcal first on sys.path)
+
 from synthcal.datafree import noise_calibration_folder
 from synthcal.logs import step_logging
 

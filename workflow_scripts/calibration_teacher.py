@@ -1,5 +1,7 @@
 """Rule adapter: the teacher's calibration folder, chosen from its dump (synthcal.gan.dump.calibration_from_dump)."""
 
+import _synthcal_path  # noqa: F401 (the workflow's own synthcal first on sys.path)
+
 from synthcal.gan.dump import calibration_from_dump
 from synthcal.logs import step_logging
 

@@ -1,14 +1,15 @@
 """Rule adapter: checkpoint -> FP32 OpenVINO IR, checked against PyTorch (synthcal.convert.convert)."""
 
-import torch
+import _synthcal_path  # noqa: F401 (the workflow's own synthcal first on sys.path)
 
 from synthcal.convert import convert
+from synthcal.cpus import limit_cpus
 from synthcal.io import file_digest, verify_checksum, write_json
 from synthcal.logs import step_logging
 
 sm = snakemake  # noqa: F821 (injected by snakemake)
 with step_logging(sm.log[0]) as log:
-    torch.set_num_threads(sm.threads)
+    limit_cpus(sm.threads)
     spec = f"sha256:{sm.params.sha256}" if sm.params.sha256 else None
     verify_checksum(sm.input.weights, spec, "model weights")
     digest = f"sha256:{file_digest(sm.input.weights, 'sha256')}"

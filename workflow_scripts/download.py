@@ -1,5 +1,7 @@
 """Rule adapter: download a file and verify its checksum (synthcal.download.download)."""
 
+import _synthcal_path  # noqa: F401 (the workflow's own synthcal first on sys.path)
+
 from synthcal.download import download
 from synthcal.logs import step_logging
 

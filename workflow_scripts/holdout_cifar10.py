@@ -1,5 +1,7 @@
 """Rule adapter: a labelled real validation split held out from the CIFAR-10 training set (holdout_split)."""
 
+import _synthcal_path  # noqa: F401 (the workflow's own synthcal first on sys.path)
+
 from synthcal.calibration import holdout_split
 from synthcal.logs import step_logging
 

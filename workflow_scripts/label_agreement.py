@@ -1,11 +1,15 @@
-"""Rule adapter: FP32 accuracy of one model on every labelled calibration source (synthcal.quality)."""
+"""Rule adapter: FP32 accuracy of one model on every labelled calibration source (synthcal.evaluate)."""
 
+import _synthcal_path  # noqa: F401 (the workflow's own synthcal first on sys.path)
+
+from synthcal.cpus import limit_cpus
+from synthcal.evaluate import label_agreement
 from synthcal.io import write_json
 from synthcal.logs import step_logging
-from synthcal.quality import label_agreement
 
 sm = snakemake  # noqa: F821 (injected by snakemake)
 with step_logging(sm.log[0]) as log:
+    limit_cpus(sm.threads)
     folders = dict(zip(sm.params.sources, sm.input.folders, strict=True))
     rows = label_agreement(sm.input.xml, folders, *sm.params.mean_std, model=sm.wildcards.model, threads=sm.threads)
     for row in rows:

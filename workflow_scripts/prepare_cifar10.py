@@ -1,5 +1,7 @@
 """Rule adapter: normalise a CIFAR-10 copy to train/test .npz files (synthcal.data.prepare_cifar10)."""
 
+import _synthcal_path  # noqa: F401 (the workflow's own synthcal first on sys.path)
+
 from synthcal.data import prepare_cifar10
 from synthcal.io import write_json
 from synthcal.logs import step_logging

@@ -1,8 +1,11 @@
 """Rule adapter: NNCF INT8 quantization on a calibration folder, default or accuracy-aware (synthcal.quantize)."""
 
+import _synthcal_path  # noqa: F401 (the workflow's own synthcal first on sys.path)
+
 from synthcal.calibration import load_calibration_folder
-from synthcal.convert import save_ir
+from synthcal.cpus import limit_cpus
 from synthcal.io import write_json
+from synthcal.ir import save_ir
 from synthcal.logs import step_logging
 from synthcal.quantize import (
     AccuracyAwareSettings,
@@ -15,6 +18,7 @@ from synthcal.quantize import (
 sm = snakemake  # noqa: F821 (injected by snakemake)
 p = sm.params
 with step_logging(sm.log[0]) as log:
+    limit_cpus(sm.threads)
     calibration, manifest = load_calibration_folder(sm.input.calibration)
     settings = DefaultQuantizationSettings(subset_size=p.subset_size, preset=p.preset, target_device=p.target_device,
                                            fast_bias_correction=p.fast_bias_correction,
@@ -25,14 +29,15 @@ with step_logging(sm.log[0]) as log:
     if sm.rule == "quantize_accuracy_aware":
         validation = validation_data(p.validation, calibration, sm.input.get("holdout"))
         aa = AccuracyAwareSettings(max_drop=p.max_drop, drop_type=p.drop_type,
-                                   ranking_subset_size=p.ranking_subset_size, max_num_iterations=p.max_num_iterations)
+                                   ranking_subset_size=p.ranking_subset_size, max_num_iterations=p.max_num_iterations,
+                                   ranking_workers=p.ranking_workers)
         model, report = quantize_accuracy_aware(sm.input.xml, calibration.images, mean, std, settings, aa, p.seed,
                                                 validation, sm.threads, validation_kind=p.validation)
-        log.info("accuracy-aware: %d of %s quantized operations reverted; validation accuracy %.4f -> %.4f",
+        log.info("accuracy-aware: %s of %s quantized operations reverted; validation accuracy %.4f -> %.4f",
                  report["reverted_ops"], report["quantized_ops"], report["validation_fp32_accuracy"],
                  report["validation_int8_accuracy"])
     else:
-        model, report = quantize_default(sm.input.xml, calibration.images, mean, std, settings, p.seed, sm.threads)
+        model, report = quantize_default(sm.input.xml, calibration.images, mean, std, settings, p.seed)
     save_ir(model, sm.output.xml)
     report.update(model=sm.wildcards.model, source=sm.wildcards.source, repeat=p.repeat,
                   calibration_manifest_source=manifest.get("source"))

@@ -1,5 +1,6 @@
 """Rule adapter: IS and FID of every image set -> results/reports/image_quality.csv (synthcal.quality)."""
 
+import _synthcal_path  # noqa: F401 (the workflow's own synthcal first on sys.path)
 import pandas as pd
 
 from synthcal.aggregate import write_csv

@@ -1,8 +1,9 @@
 """Rule adapter: label-agreement and throughput tables, and the summary figures (synthcal.aggregate/figures)."""
 
+import _synthcal_path  # noqa: F401 (the workflow's own synthcal first on sys.path)
 import pandas as pd
 
-from synthcal.aggregate import write_csv
+from synthcal.aggregate import speed_rows, write_csv
 from synthcal.figures import accuracy_drop_chart, drop_vs_fid_chart
 from synthcal.io import read_json
 from synthcal.logs import step_logging
@@ -11,7 +12,7 @@ sm = snakemake  # noqa: F821 (injected by snakemake)
 with step_logging(sm.log[0]) as log:
     agreement = pd.DataFrame([row for f in sm.input.agreement for row in read_json(f)])
     write_csv(agreement, sm.output.agreement)
-    throughput = pd.DataFrame([read_json(f) for f in sm.input.throughput])
+    throughput = pd.DataFrame([row for f in sm.input.throughput for row in speed_rows(read_json(f))])
     write_csv(throughput, sm.output.throughput)
     tables = pd.concat([pd.read_csv(f) for f in sm.input.tables], ignore_index=True)
     accuracy_drop_chart(tables, sm.output.drops)

@@ -1,5 +1,7 @@
 """Rule adapter: a sample-grid figure (rows = classes) of a calibration folder."""
 
+import _synthcal_path  # noqa: F401 (the workflow's own synthcal first on sys.path)
+
 from synthcal.figures import calibration_grid
 from synthcal.logs import step_logging
 

@@ -1,5 +1,6 @@
 """Rule adapter: RepVGG multi-branch vs fused rows side by side (synthcal.aggregate.fusion_table)."""
 
+import _synthcal_path  # noqa: F401 (the workflow's own synthcal first on sys.path)
 import pandas as pd
 
 from synthcal.aggregate import fusion_table, write_csv

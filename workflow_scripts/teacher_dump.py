@@ -1,17 +1,15 @@
-"""Rule adapter: the teacher dump (synthcal.gan.pipeline.make_dump)."""
+"""Rule adapter: the teacher dump (synthcal.gan.teachers.make_dump), with the active provider's settings only."""
 
-import torch
+import _synthcal_path  # noqa: F401 (the workflow's own synthcal first on sys.path)
 
-from synthcal.gan.pipeline import make_dump
+from synthcal.cpus import limit_cpus
+from synthcal.gan.teachers import make_dump
 from synthcal.logs import step_logging
 
 sm = snakemake  # noqa: F821 (injected by snakemake)
-p = sm.params
+settings = sm.params.settings
 with step_logging(sm.log[0]) as log:
-    torch.set_num_threads(sm.threads)
-    source = sm.input.teacher
-    log.info("dumping %d images per class from the %s teacher %s", p.n_per_class, p.provider, source)
-    manifest = make_dump(p.provider, sm.output[0], n_per_class=p.n_per_class, seed=p.seed, latent=p.latent,
-                         batch_size=p.batch_size, device=p.device, source=source, repo=p.repo,
-                         truncation_psi=p.truncation_psi, z_dim=p.z_dim, checksum=p.checksum)
+    limit_cpus(sm.threads)
+    log.info("dumping from the %s teacher %s: %s", settings["provider"], sm.input.teacher, settings)
+    manifest = make_dump(out_dir=sm.output[0], source=sm.input.teacher, **settings)
     log.info("wrote %d images (latent %s) to %s", manifest["count"], manifest["latent"], sm.output[0])

@@ -1,14 +1,21 @@
-"""Rule adapter: FP32 vs INT8 throughput and latency of one model (synthcal.evaluate.compare_throughput)."""
+"""Rule adapter: FP32 vs INT8 speed of one model's IRs, measured once (synthcal.speed.compare_speed)."""
 
-from synthcal.evaluate import compare_throughput
+import _synthcal_path  # noqa: F401 (the workflow's own synthcal first on sys.path)
+
+from synthcal.cpus import limit_cpus
 from synthcal.io import write_json
 from synthcal.logs import step_logging
+from synthcal.speed import compare_speed
 
 sm = snakemake  # noqa: F821 (injected by snakemake)
 p = sm.params
 with step_logging(sm.log[0]) as log:
-    result = compare_throughput(sm.input.fp32, sm.input.int8, sm.threads, p.batch_size, p.seconds, p.repeats)
-    write_json(sm.output[0], {"model": sm.wildcards.model, "int8_ir": sm.input.int8, **result})
-    log.info("%s: FP32 %.0f img/s, INT8 %.0f img/s (x%.2f); latency %.3f -> %.3f ms", sm.wildcards.model,
-             result["fp32_images_per_s"], result["int8_images_per_s"], result["speedup"],
-             result["fp32_latency_ms"], result["int8_latency_ms"])
+    limit_cpus(sm.threads)
+    irs = {"fp32": sm.input.fp32, **{f"int8/{s}": x for s, x in zip(p.sources, sm.input.int8, strict=True)}}
+    record = {"model": sm.wildcards.model, "algorithm": sm.wildcards.algorithm,
+              **compare_speed(irs, sm.threads, p.batch_size, p.seconds, p.repeats)}
+    write_json(sm.output[0], record)
+    for name, speed in record["irs"].items():
+        log.info("%s %s %s: %.0f images/s (batch %d), batch-1 latency %.3f ms (p90 %.3f)", sm.wildcards.model,
+                 sm.wildcards.algorithm, name, speed["images_per_s"], p.batch_size, speed["latency_ms"],
+                 speed["latency_ms_p90"])

@@ -1,16 +1,16 @@
-"""Rule adapter: a training run, distillation or plain conditional GAN (synthcal.gan.pipeline.train_run)."""
+"""Rule adapter: a training run, distillation or plain conditional GAN (synthcal.gan.train.train_run)."""
 
 from pathlib import Path
 
-import torch
+import _synthcal_path  # noqa: F401 (the workflow's own synthcal first on sys.path)
 
-from synthcal.gan.pipeline import train_run
-from synthcal.gan.train import TrainSettings
+from synthcal.cpus import limit_cpus
+from synthcal.gan.train import TrainSettings, train_run
 from synthcal.logs import step_logging
 
 sm = snakemake  # noqa: F821 (injected by snakemake)
 with step_logging(sm.log[0]) as log:
-    torch.set_num_threads(sm.threads)
+    limit_cpus(sm.threads)
     settings = TrainSettings(**{**sm.params.settings, "betas": tuple(sm.params.settings["betas"])})
     log.info("training %s: %s", sm.params.label, settings)
     summary = train_run(settings, sm.input.train, Path(sm.output.generator).parent,

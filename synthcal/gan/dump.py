@@ -23,8 +23,8 @@ from tqdm import tqdm
 from synthcal import CIFAR10_CLASSES
 from synthcal.calibration import balanced_labels, select_balanced, write_calibration_folder
 from synthcal.data import DataFormatError, Split, decode_image
-from synthcal.gan.networks import one_hot
-from synthcal.io import atomic_path, read_json, write_json
+from synthcal.gan.networks import load_released, one_hot, released_files, resolve_device
+from synthcal.io import atomic_path, file_digest, read_json, write_json
 from synthcal.seeding import rng
 
 #: A class-conditional generator: (z (B, z_dim), one-hot (B, 10)) -> images (B, 3, 32, 32) in [-1, 1].
@@ -171,3 +171,16 @@ def calibration_from_dump(dump_root: str | Path, root: str | Path, source: str, 
     return write_calibration_folder(root, subset, {
         "source": source, "seed": seed, "n_per_class": n_per_class, "origin": str(dump_root),
         "teacher": manifest.get("teacher"), "dump_indices": chosen.tolist()})
+
+
+def sample_to_calibration(generator_dir: str | Path, root: str | Path, *, source: str, n_per_class: int, seed: int,
+                          batch_size: int = 500, device: str = "auto") -> dict[str, Any]:
+    """Sample ``n_per_class`` images per class (Gaussian z, seeded) from a released-format generator (its folder
+    or its ``generator.pt``)."""
+    dev = resolve_device(device)
+    generator = load_released(generator_dir, map_location=dev).to(dev)
+    split, _ = sample_generator(generator, n_per_class, seed, generator.z_dim, batch_size, dev, purpose=source)
+    return write_calibration_folder(root, split, {
+        "source": source, "seed": seed, "n_per_class": n_per_class, "generator": str(generator_dir),
+        "generator_sha256": file_digest(released_files(generator_dir)[1]), "latent": "gaussian",
+        "mapping": "floor(x*127.5+128) clipped (fixed, no per-image stretch)"})

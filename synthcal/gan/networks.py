@@ -94,6 +94,15 @@ class Discriminator(nn.Module):
         return self.output(torch.cat((h, onehot), dim=1)), features
 
 
+def resolve_device(device: str) -> torch.device:
+    """``"auto"`` picks CUDA when available; ``"cuda"`` without a GPU is an error."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise RuntimeError(f"device {device!r} requested but CUDA is not available; use 'auto' or 'cpu'")
+    return torch.device(device)
+
+
 def one_hot(labels: torch.Tensor, c_dim: int = 10) -> torch.Tensor:
     """Float one-hot rows for integer labels."""
     return nn.functional.one_hot(labels.long(), c_dim).float()

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import pickle
 import sys
 from dataclasses import dataclass
@@ -19,8 +20,9 @@ from typing import Any
 
 import torch
 
-from synthcal.gan.dump import GeneratorFn
-from synthcal.gan.networks import load_released
+from synthcal.gan.dump import GeneratorFn, dump_teacher, import_authors_dump, write_dump
+from synthcal.gan.networks import load_released, released_files, resolve_device
+from synthcal.io import file_digest, verify_checksum
 
 STYLEGAN2_ADA_REPO = "https://github.com/NVlabs/stylegan2-ada-pytorch"
 STYLEGAN2_ADA_PICKLE = "https://nvlabs-fi-cdn.nvidia.com/stylegan2-ada-pytorch/pretrained/cifar10.pkl"
@@ -92,3 +94,49 @@ def load_trained(directory: str | Path, device: torch.device | str = "cpu") -> T
     """Load a generator trained by the workflow (``generator.pt`` + ``config.json``)."""
     generator = load_released(directory, map_location=device).to(device)
     return Teacher(generator, generator.z_dim, {"provider": "trained", "path": str(directory)})
+
+
+def make_dump(provider: str, out_dir: str | Path, *, n_per_class: int | None = None, seed: int | None = None,
+              latent: str | None = None, batch_size: int = 64, device: str = "auto", source: str | Path | None = None,
+              repo: str | Path | None = None, truncation_psi: float = 1.0, z_dim: int = 512,
+              checksum: str | None = None) -> dict[str, Any]:
+    """Write the teacher dump with the configured provider (the keyword arguments a provider uses are those of
+    :func:`synthcal.config.teacher_dump_settings`; the others are ignored).
+
+    Args:
+        provider: ``stylegan2_ada`` (``source`` = pickle, ``repo`` = checkout), ``torchscript`` (``source`` = .pt
+            file, ``z_dim`` its latent size), ``trained`` (``source`` = training output folder or its
+            ``generator.pt``) or ``dump`` (``source`` = a dump in the authors' layout, imported as it is).
+        checksum: expected checksum of the teacher file (``[algo:]hex``), verified before use; the manifest
+            records the file's sha256 either way.
+    """
+    if provider == "dump":
+        if source is None or not Path(source).is_dir():
+            raise TeacherError(f"authors' dump folder {source} does not exist; set 'teacher.dump.path'")
+        z, images, labels = import_authors_dump(source)
+        digest = hashlib.sha256(z.tobytes() + images.tobytes() + labels.tobytes()).hexdigest()
+        return write_dump(out_dir, images, z, labels, {
+            "teacher": {"provider": "dump", "path": str(source), "sha256_of_arrays": digest},
+            "seed": None, "latent": "as imported", "n_per_class": None, "truncation_psi": None})
+    if n_per_class is None or seed is None or latent is None:
+        raise ValueError(f"the {provider} teacher needs n_per_class, seed and latent")
+    dev = resolve_device(device)
+    if provider == "stylegan2_ada":
+        teacher = load_stylegan2_ada(source, repo, truncation_psi, dev)
+        checked = Path(source)  # type: ignore[arg-type]
+    elif provider == "torchscript":
+        assert source is not None
+        teacher = load_torchscript(source, z_dim, dev)
+        checked = Path(source)
+    elif provider == "trained":
+        assert source is not None
+        teacher = load_trained(source, dev)
+        checked = released_files(source)[1]
+    else:
+        raise ValueError(f"unknown teacher provider {provider!r}")
+    verified = verify_checksum(checked, checksum, what=f"{provider} teacher")
+    sha256 = verified.split(":", 1)[1] if verified and verified.startswith("sha256:") else file_digest(checked)
+    identity = {**teacher.identity, "sha256": sha256, "z_dim": teacher.z_dim}
+    return dump_teacher(teacher.generate, out_dir, n_per_class, seed, teacher.z_dim, latent, batch_size, dev,
+                        {"teacher": identity, "truncation_psi": truncation_psi if provider == "stylegan2_ada" else None,
+                         "device": str(dev)})

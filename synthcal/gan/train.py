@@ -8,9 +8,13 @@ Two modes share the loop, checkpointing and logging:
 
 Determinism: every random draw comes from generators seeded by (seed, purpose, epoch), so an epoch's data order
 and noise do not depend on what ran before. A checkpoint (every ``checkpoint_every`` epochs and at the end) holds
-both networks, both optimizers, the generator-update counter, the loss history and the RNG states, plus a
-fingerprint of the settings and the data; a later call with the same fingerprint resumes from the newest one and
-reaches the same weights as an uninterrupted run. Checkpoints of other settings are ignored.
+both networks, both optimizers, the generator-update counter, the loss history and the RNG states.
+
+Checkpoints belong to the settings and data that made them: each run writes into its own folder
+``<checkpoint_dir>/<fingerprint>/`` (the first 16 hex digits of a hash of the settings and the data, with a
+``run.json`` naming them), keeps the two newest checkpoints *of that folder* and resumes only from there, so
+switching settings and back never deletes or mixes another run's checkpoints. A resumed run reaches bitwise the
+same weights as an uninterrupted one; the log says which checkpoint was taken and why others were ignored.
 
 Differences from the authors' code (original-implementation.md, section 7): seeded everything; the resume
 restores the pixel-loss schedule and everything else; teacher features for the feature loss are computed with the
@@ -38,6 +42,8 @@ import torch
 from tqdm import tqdm
 
 from synthcal.calibration import balanced_labels
+from synthcal.data import load_split
+from synthcal.gan.dump import read_dump, to_uint8
 from synthcal.gan.losses import (
     PixelWeight,
     discriminator_distillation_loss,
@@ -46,8 +52,8 @@ from synthcal.gan.losses import (
     hinge_fake,
     hinge_real,
 )
-from synthcal.gan.networks import Discriminator, Generator, one_hot
-from synthcal.io import atomic_path
+from synthcal.gan.networks import Discriminator, Generator, one_hot, released_config, resolve_device
+from synthcal.io import atomic_path, write_json
 from synthcal.seeding import rng, seed_int
 
 log = logging.getLogger(__name__)
@@ -110,15 +116,6 @@ class TrainResult:
     discriminator: Discriminator
     history: list[dict[str, float]] = field(default_factory=list)
     resumed_from: int | None = None
-
-
-def resolve_device(device: str) -> torch.device:
-    """``"auto"`` picks CUDA when available; ``"cuda"`` without a GPU is an error."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise RuntimeError(f"device {device!r} requested but CUDA is not available; use 'auto' or 'cpu'")
-    return torch.device(device)
 
 
 @contextlib.contextmanager
@@ -200,14 +197,27 @@ class Trainer:
         self.g_updates = 0
         self.history: list[dict[str, float]] = []
 
+    @property
+    def run_dir(self) -> Path | None:
+        """This run's checkpoint folder: one per settings-and-data fingerprint."""
+        return self.checkpoint_dir / self.fingerprint[:16] if self.checkpoint_dir else None
+
     def _checkpoints(self) -> list[Path]:
-        if self.checkpoint_dir is None or not self.checkpoint_dir.exists():
+        if self.run_dir is None or not self.run_dir.exists():
             return []
-        return sorted(self.checkpoint_dir.glob("epoch_*.pt"))
+        return sorted(self.run_dir.glob("epoch_*.pt"))
+
+    def _identity(self) -> dict[str, Any]:
+        return {"fingerprint": self.fingerprint, "settings": self.settings.fingerprint_fields(),
+                "real": self.real.digest(), "teacher": self.teacher.digest() if self.teacher is not None else None}
 
     def _save_checkpoint(self, epoch: int) -> None:
-        if self.checkpoint_dir is None:
+        if self.run_dir is None:
             return
+        if not (self.run_dir / "run.json").exists():
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            with atomic_path(self.run_dir / "run.json") as tmp:
+                tmp.write_text(json.dumps(self._identity(), indent=2) + "\n")
         state = {
             "epoch": epoch, "fingerprint": self.fingerprint, "g_updates": self.g_updates, "history": self.history,
             "generator": self.G.state_dict(), "discriminator": self.D.state_dict(),
@@ -215,14 +225,42 @@ class Trainer:
             "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate(),
                     "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []},
         }
-        with atomic_path(self.checkpoint_dir / f"epoch_{epoch:04d}.pt") as tmp:
+        with atomic_path(self.run_dir / f"epoch_{epoch:04d}.pt") as tmp:
             torch.save(state, tmp)
-        for old in self._checkpoints()[:-2]:  # keep the two newest
+        for old in self._checkpoints()[:-2]:  # keep this run's two newest
             old.unlink()
-        log.info("checkpoint: epoch %d -> %s", epoch, self.checkpoint_dir)
+        log.info("checkpoint: epoch %d -> %s", epoch, self.run_dir)
+
+    def _explain_other_runs(self) -> None:
+        """Log the checkpoints that are not this run's, and why they are not resumed from."""
+        assert self.checkpoint_dir is not None and self.run_dir is not None
+        if not self.checkpoint_dir.exists():
+            return
+        mine = self._identity()
+        for entry in sorted(self.checkpoint_dir.iterdir()):
+            if entry == self.run_dir:
+                continue
+            if entry.is_file() and entry.name.startswith("epoch_"):
+                log.info("ignoring checkpoint %s: written before checkpoints were kept per settings", entry)
+                continue
+            if not entry.is_dir() or not (entry / "run.json").exists():
+                continue
+            try:
+                other = json.loads((entry / "run.json").read_text())
+            except ValueError:
+                continue
+            changed = [f"{k}: {v} -> {mine['settings'].get(k)}" for k, v in other.get("settings", {}).items()
+                       if mine["settings"].get(k) != v]
+            changed += [f"{what} data changed" for what in ("real", "teacher") if other.get(what) != mine[what]]
+            n = len(list(entry.glob("epoch_*.pt")))
+            log.info("ignoring %d checkpoint(s) of another run in %s (%s)", n, entry.name,
+                     "; ".join(changed) or "different settings")
 
     def _try_resume(self) -> int:
-        """Load the newest checkpoint with this run's fingerprint; returns the first epoch still to train."""
+        """Load the newest readable checkpoint of this run's folder; returns the first epoch still to train."""
+        if self.checkpoint_dir is None:
+            return 1
+        self._explain_other_runs()
         for path in reversed(self._checkpoints()):
             try:
                 state = torch.load(path, map_location=self.device, weights_only=False)
@@ -230,7 +268,7 @@ class Trainer:
                 log.warning("ignoring unreadable checkpoint %s: %s", path, exc)
                 continue
             if state.get("fingerprint") != self.fingerprint:
-                log.info("ignoring checkpoint %s of different settings or data", path.name)
+                log.warning("ignoring checkpoint %s: its fingerprint is not this run's", path)
                 continue
             self.G.load_state_dict(state["generator"])
             self.D.load_state_dict(state["discriminator"])
@@ -243,8 +281,9 @@ class Trainer:
             random.setstate(state["rng"]["python"])
             if state["rng"]["cuda"] and torch.cuda.is_available():
                 torch.cuda.set_rng_state_all(state["rng"]["cuda"])
-            log.info("resuming from %s (epoch %d done)", path.name, state["epoch"])
+            log.info("resuming from %s (epoch %d of %d done)", path, state["epoch"], self.settings.epochs)
             return int(state["epoch"]) + 1
+        log.info("no checkpoint of these settings and data in %s: training from epoch 1", self.run_dir)
         return 1
 
     # ----------------------------------------------------------------------------------------------------------
@@ -364,6 +403,69 @@ class Trainer:
         bar.close()
         self.G.eval()
         return TrainResult(self.G, self.D, self.history, resumed)
+
+
+@torch.no_grad()
+def fixed_samples(generator: Generator, settings: TrainSettings, device: torch.device) -> dict[str, np.ndarray]:
+    """The generator's images (eval mode) for the fixed grid noise of :func:`fixed_noise`: ``images`` (uint8 NHWC)
+    and ``labels``, the numbers the sample-grid figures are drawn from."""
+    z, labels = fixed_noise(settings, device)
+    was_training = generator.training
+    generator.eval()
+    images = to_uint8(generator(z, one_hot(labels, settings.c_dim)))
+    generator.train(was_training)
+    return {"images": images, "labels": labels.cpu().numpy()}
+
+
+def save_samples(path: str | Path, samples: dict[str, np.ndarray]) -> None:
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, **samples)
+
+
+def train_run(settings: TrainSettings, real_npz: str | Path, out_dir: str | Path, *, dump_dir: str | Path | None = None,
+              device: str = "auto", label: str = "DiStyleGAN", progress: bool = True) -> dict[str, Any]:
+    """Train (``settings.mode``: ``distill`` from ``dump_dir``, or ``gan``) and write the run's files into
+    ``out_dir``: ``generator.pt`` + ``config.json`` (the authors' release format, see
+    :func:`synthcal.gan.networks.load_released`), ``training.json`` (settings, device, timings), ``losses.csv``
+    (per-epoch means) and ``samples.npz`` (the fixed-noise samples after the last epoch; figures are drawn from
+    these files by their own rule). Checkpoints and per-epoch samples go to ``out_dir/training/<fingerprint>/``; a
+    rerun with the same settings and data resumes there.
+    """
+    out = Path(out_dir)
+    real_split = load_split(real_npz)
+    real = TrainingData(real_split.images, real_split.labels)
+    teacher = None
+    if settings.mode == "distill":
+        if dump_dir is None:
+            raise ValueError("distillation needs the teacher dump")
+        z, images, labels, _ = read_dump(dump_dir)
+        teacher = TrainingData(images, labels, z)
+    dev = resolve_device(device)
+    trainer: Trainer
+
+    def on_epoch_end(epoch: int, generator: Generator, row: dict[str, float]) -> None:
+        assert trainer.run_dir is not None
+        save_samples(trainer.run_dir / "samples" / f"epoch_{epoch:04d}.npz", fixed_samples(generator, settings, dev))
+
+    trainer = Trainer(settings, real, teacher, device=device, checkpoint_dir=out / "training",
+                      on_epoch_end=on_epoch_end, progress=progress)
+    result = trainer.run()
+    generator = result.generator.cpu().eval()
+    with atomic_path(out / "generator.pt") as tmp:
+        torch.save(generator.state_dict(), tmp)
+    lambdas = {"pixel": settings.lambda_pixel, "adv_kd": settings.lambda_adv_kd, "gan_d": settings.lambda_gan_d}
+    write_json(out / "config.json", released_config(generator, settings.ndf, lambdas))
+    seconds = sum(row["seconds"] for row in result.history)
+    n_images = sum(row["iterations"] for row in result.history) * settings.batch_size
+    summary = {"label": label, "settings": asdict(settings), "device": str(dev), "epochs": settings.epochs,
+               "resumed_after_epoch": result.resumed_from, "checkpoints": str(trainer.run_dir),
+               "train_seconds": round(seconds, 2), "images_per_s": round(n_images / seconds, 2) if seconds else None,
+               "generator_parameters": sum(p.numel() for p in generator.parameters()),
+               "torch_threads": torch.get_num_threads()}
+    write_json(out / "training.json", summary)
+    write_history(result.history, out / "losses.csv")
+    save_samples(out / "samples.npz", fixed_samples(generator, settings, torch.device("cpu")))
+    return summary
 
 
 def write_history(history: list[dict[str, float]], path: str | Path) -> None:

@@ -19,7 +19,8 @@ from synthcal.models.resnet import CifarResNet
 from synthcal.models.shufflenetv2 import ShuffleNetV2
 from synthcal.models.vgg import VGG
 
-__all__ = ["ARCHITECTURES", "build", "load_weights", "reparameterize", "UnknownArchitectureError", "WeightsError"]
+__all__ = ["ARCHITECTURES", "build", "load_classifier", "load_weights", "reparameterize", "FusionCheckError",
+           "UnknownArchitectureError", "WeightsError"]
 
 
 class UnknownArchitectureError(ValueError):
@@ -28,6 +29,10 @@ class UnknownArchitectureError(ValueError):
 
 class WeightsError(RuntimeError):
     """Raised when a checkpoint cannot be read or does not fit the architecture."""
+
+
+class FusionCheckError(RuntimeError):
+    """A fused (deploy-form) RepVGG disagrees with its multi-branch form beyond tolerance."""
 
 
 def _zoo_resnet(depth: int) -> Callable[[int], nn.Module]:
@@ -109,3 +114,30 @@ def load_weights(model: nn.Module, path: str | Path) -> nn.Module:
 def count_parameters(model: nn.Module) -> int:
     """Number of trainable parameters."""
     return sum(p.numel() for p in model.parameters())
+
+
+def load_classifier(arch: str, weights: str | Path | None, fuse: bool = False, batch: torch.Tensor | None = None,
+                    fuse_tolerance: float = 1e-4) -> tuple[nn.Module, float | None]:
+    """Build ``arch``, load ``weights`` (strict), and optionally fuse a RepVGG.
+
+    With ``fuse`` and a ``batch`` the fused model is compared with the multi-branch one; returns
+    (model in eval mode, max |difference| or None).
+
+    Raises:
+        FusionCheckError: the fused outputs differ by more than ``fuse_tolerance``.
+    """
+    model = build(arch)
+    if weights is not None:
+        load_weights(model, weights)
+    model.eval()
+    diff = None
+    if fuse:
+        reference = model(batch) if batch is not None else None
+        reparameterize(model)
+        if reference is not None:
+            with torch.no_grad():
+                diff = float((model(batch) - reference).abs().max())
+            if diff > fuse_tolerance:
+                raise FusionCheckError(
+                    f"fused {arch} differs from its multi-branch form by {diff:.3g} > {fuse_tolerance:g}")
+    return model, diff
