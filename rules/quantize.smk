@@ -24,6 +24,8 @@ rule quantize_default:
         fast_bias_correction=QDEFAULT["fast_bias_correction"],
         channel_alignment=QDEFAULT["channel_alignment"],
         ignored_types=QDEFAULT["ignored_types"],
+        range_statistics=QDEFAULT["range_statistics"],
+        batch_size=config["quantization"]["batch_size"],
     log:
         f"{RES}/logs/quantize_default/{{source}}{{rep}}/{{model}}.log",
     benchmark:
@@ -59,6 +61,8 @@ use rule quantize_default as quantize_accuracy_aware with:
         fast_bias_correction=QDEFAULT["fast_bias_correction"],
         channel_alignment=QDEFAULT["channel_alignment"],
         ignored_types=QDEFAULT["ignored_types"],
+        range_statistics=QDEFAULT["range_statistics"],
+        batch_size=config["quantization"]["batch_size"],
         max_drop=AA["max_drop"],
         drop_type=AA["drop_type"],
         validation=AA["validation"],

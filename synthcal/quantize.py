@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,9 +22,21 @@ from synthcal.preprocess import to_model_input
 log = logging.getLogger(__name__)
 
 
+#: ``range_statistics`` -> NNCF's ``batchwise_statistics``. NNCF's flag reads backwards: True computes the range
+#: statistics "for each item of the batch" (per image: with batches, the same ranges as one image per item), False
+#: "for the entire batch" (one minimum and maximum per batch, then averaged over batches: wider ranges).
+RANGE_STATISTICS = {"per_image": True, "per_batch": False}
+
+
 @dataclass(frozen=True)
 class DefaultQuantizationSettings:
-    """Options of :func:`nncf.quantize` exposed in the config (``quantization.default``)."""
+    """Options of :func:`nncf.quantize` exposed in the config (``quantization.default``).
+
+    ``subset_size`` counts *images*; NNCF counts *items*, and with ``batch_size`` images per item the calibration
+    dataset holds exactly the ``subset_size`` chosen images in ``ceil(subset_size / batch_size)`` items, every one
+    of which NNCF uses, for its statistics and for (fast) bias correction alike. ``range_statistics`` keeps the
+    per-image statistics of one-image items (``per_image``) or takes NNCF's per-batch ones (``per_batch``).
+    """
 
     subset_size: int | None = None  # None: every calibration image
     preset: str = "performance"
@@ -32,52 +44,91 @@ class DefaultQuantizationSettings:
     fast_bias_correction: bool = True
     channel_alignment: bool = False
     ignored_types: Sequence[str] = field(default_factory=tuple)
+    batch_size: int = 100
+    range_statistics: str = "per_image"
 
     def nncf_kwargs(self, n_items: int) -> dict[str, Any]:
-        """Keyword arguments for ``nncf.quantize`` given ``n_items`` calibration items."""
+        """Keyword arguments for ``nncf.quantize`` for a calibration dataset of ``n_items`` items."""
+        if self.range_statistics not in RANGE_STATISTICS:
+            raise ValueError(f"range_statistics {self.range_statistics!r}: use one of {', '.join(RANGE_STATISTICS)}")
         kwargs: dict[str, Any] = {
             "preset": {"performance": nncf.QuantizationPreset.PERFORMANCE,
                        "mixed": nncf.QuantizationPreset.MIXED}[self.preset],
             "target_device": nncf.TargetDevice[self.target_device],
-            "subset_size": min(self.subset_size or n_items, n_items),
+            "subset_size": n_items,
             "fast_bias_correction": self.fast_bias_correction,
             "advanced_parameters": nncf.AdvancedQuantizationParameters(
-                disable_channel_alignment=not self.channel_alignment),
+                disable_channel_alignment=not self.channel_alignment,
+                batchwise_statistics=RANGE_STATISTICS[self.range_statistics]),
         }
         if self.ignored_types:
             kwargs["ignored_scope"] = nncf.IgnoredScope(types=list(self.ignored_types))
         return kwargs
 
 
-def calibration_dataset(images: np.ndarray, mean: Sequence[float], std: Sequence[float], seed: int,
-                        subset_size: int | None) -> tuple[nncf.Dataset, np.ndarray]:
-    """An ``nncf.Dataset`` yielding single normalised images (1, 3, 32, 32) in a seeded order.
+@dataclass
+class CalibrationSet:
+    """The calibration images NNCF sees: the head of a seeded shuffle, normalised, in batches (items).
 
-    Returns (dataset, order): the dataset holds exactly the ``subset_size`` images NNCF will use (the head of a
-    seeded permutation), so NNCF's "first N items" rule takes a class-balanced random subset.
+    It is the data source of the ``nncf.Dataset`` and counts the images NNCF takes from it in each pass
+    (``passes``), so that the report states how many images were used, as measured, not as configured.
     """
+
+    order: np.ndarray  # indices into the folder's images, in the order given to NNCF
+    items: list[np.ndarray]  # (batch, 3, H, W) float32 each; the last may be smaller
+    batch_size: int
+    passes: list[int] = field(default_factory=list)
+
+    @property
+    def n_images(self) -> int:
+        return int(len(self.order))
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        self.passes.append(0)
+        for item in self.items:
+            self.passes[-1] += len(item)
+            yield item
+
+    def dataset(self) -> nncf.Dataset:
+        return nncf.Dataset(self)
+
+    def bias_correction_images(self, fast: bool) -> int:
+        """Images (fast) bias correction sees: NNCF gives it ``subset_size`` items (fast) or a fifth of them."""
+        n_items = len(self.items) if fast else max(int(len(self.items) * 0.2), 1)
+        return int(sum(len(item) for item in self.items[:n_items]))
+
+
+def calibration_set(images: np.ndarray, mean: Sequence[float], std: Sequence[float], seed: int,
+                    subset_size: int | None, batch_size: int = 1) -> CalibrationSet:
+    """The ``subset_size`` calibration images NNCF uses (a seeded, class-balanced-in-expectation sample: the head
+    of a seeded permutation; NNCF takes the *first* items it is given and folders are sorted by class), normalised
+    and cut into items of ``batch_size`` images."""
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     order = calibration_order(len(images), seed, subset_size)
     inputs = to_model_input(images[order], mean, std)
-    return nncf.Dataset([inputs[i : i + 1] for i in range(len(inputs))]), order
+    return CalibrationSet(order, [inputs[i:i + batch_size] for i in range(0, len(inputs), batch_size)], batch_size)
 
 
 def quantize_default(fp32_xml: str | Path, images: np.ndarray, mean: Sequence[float], std: Sequence[float],
-                     settings: DefaultQuantizationSettings, seed: int,
-                     threads: int | None = None) -> tuple[ov.Model, dict[str, Any]]:
+                     settings: DefaultQuantizationSettings, seed: int) -> tuple[ov.Model, dict[str, Any]]:
     """Quantize an FP32 IR to INT8 with ``nncf.quantize`` on calibration ``images`` (uint8 NHWC).
 
-    Returns (quantized model, report). The report records the settings, the number of images NNCF used, the
-    number of FakeQuantize operations inserted and the wall time.
+    Returns (quantized model, report). The report records the settings, the number of images NNCF used (and how
+    many bias correction saw), the number of FakeQuantize operations inserted and the wall time.
     """
     model = read_model(fp32_xml)
-    dataset, order = calibration_dataset(images, mean, std, seed, settings.subset_size)
-    kwargs = settings.nncf_kwargs(len(order))
+    calibration = calibration_set(images, mean, std, seed, settings.subset_size, settings.batch_size)
+    kwargs = settings.nncf_kwargs(len(calibration.items))
     start = time.perf_counter()
-    quantized = nncf.quantize(model, dataset, **kwargs)
-    return quantized, _report("default", settings, images, kwargs, seed, quantized, time.perf_counter() - start)
+    quantized = nncf.quantize(model, calibration.dataset(), **kwargs)
+    return quantized, _report("default", settings, images, calibration, seed, quantized, time.perf_counter() - start)
 
 
-def _report(algorithm: str, settings: DefaultQuantizationSettings, images: np.ndarray, kwargs: dict[str, Any],
+def _report(algorithm: str, settings: DefaultQuantizationSettings, images: np.ndarray, calibration: CalibrationSet,
             seed: int, quantized: ov.Model, seconds: float, more_settings: dict[str, Any] | None = None,
             **extra: Any) -> dict[str, Any]:
     """The quantization record both algorithms write (settings, images used, FakeQuantize count, time)."""
@@ -85,7 +136,11 @@ def _report(algorithm: str, settings: DefaultQuantizationSettings, images: np.nd
         "algorithm": algorithm,
         "settings": {**asdict(settings), "ignored_types": list(settings.ignored_types), **(more_settings or {})},
         "n_calibration": int(len(images)),
-        "subset_size": int(kwargs["subset_size"]),
+        "subset_size": calibration.n_images,
+        "batch_size": calibration.batch_size,
+        "calibration_items": len(calibration.items),
+        "bias_correction_images": calibration.bias_correction_images(settings.fast_bias_correction),
+        "images_used": max(calibration.passes, default=0),  # counted while NNCF read them
         "seed": seed,
         **extra,
         "fake_quantize_ops": count_fake_quantize(quantized),
@@ -181,14 +236,18 @@ def quantize_accuracy_aware(fp32_xml: str | Path, images: np.ndarray, mean: Sequ
     whether the required drop was reached.
     """
     model = read_model(fp32_xml)
-    dataset, order = calibration_dataset(images, mean, std, seed, settings.subset_size)
+    calibration = calibration_set(images, mean, std, seed, settings.subset_size, settings.batch_size)
     val_items = validation_items(validation[0], validation[1], mean, std)
-    kwargs = settings.nncf_kwargs(len(order))
+    kwargs = settings.nncf_kwargs(len(calibration.items))
     kwargs["advanced_quantization_parameters"] = kwargs.pop("advanced_parameters")
+
+    def validate_batched(compiled: ov.CompiledModel, items: Any) -> tuple[float, list[float]]:
+        return validate(compiled, items, settings.batch_size)
+
     with tempfile.TemporaryDirectory(prefix="synthcal-aa-") as workdir:
         start = time.perf_counter()
-        quantized = nncf.quantize_with_accuracy_control(model, dataset, nncf.Dataset(val_items), validate,
-                                                        **kwargs, **aa.nncf_kwargs(threads, workdir))
+        quantized = nncf.quantize_with_accuracy_control(model, calibration.dataset(), nncf.Dataset(val_items),
+                                                        validate_batched, **kwargs, **aa.nncf_kwargs(threads, workdir))
         seconds = time.perf_counter() - start
         intermediate = Path(workdir) / "intermediate_model.xml"
         if intermediate.exists():
@@ -196,12 +255,12 @@ def quantize_accuracy_aware(fp32_xml: str | Path, images: np.ndarray, mean: Sequ
         else:
             log.warning("NNCF did not save its intermediate model: reverted operations unknown")
             reverted = quantized_ops = None
-    fp32_acc = validate(compile_f32(model, threads), val_items)[0]
-    int8_acc = validate(compile_f32(quantized, threads), val_items)[0]
+    fp32_acc = validate_batched(compile_f32(model, threads), val_items)[0]
+    int8_acc = validate_batched(compile_f32(quantized, threads), val_items)[0]
     reached = fp32_acc - int8_acc <= aa.max_drop + 1e-12 if aa.drop_type == "absolute" else (
         fp32_acc == 0 or abs(1 - int8_acc / fp32_acc) <= aa.max_drop + 1e-12 or int8_acc >= fp32_acc)
     return quantized, _report(
-        "accuracy_aware", settings, images, kwargs, seed, quantized, seconds, more_settings=asdict(aa),
+        "accuracy_aware", settings, images, calibration, seed, quantized, seconds, more_settings=asdict(aa),
         validation=validation_kind, n_validation=len(val_items), validation_fp32_accuracy=fp32_acc,
         validation_int8_accuracy=int8_acc, max_drop=aa.max_drop, drop_type=aa.drop_type,
         reverted_ops=reverted, quantized_ops=quantized_ops, reached_required_drop=bool(reached))

@@ -8,7 +8,7 @@ import openvino as ov
 import pytest
 
 from synthcal.ir import compile_f32
-from synthcal.quantize import DefaultQuantizationSettings, calibration_dataset, quantize_default
+from synthcal.quantize import DefaultQuantizationSettings, calibration_set, quantize_default
 
 from helpers import random_images
 
@@ -20,16 +20,18 @@ def fp32_ir(resnet20_ir):
     return resnet20_ir[1]
 
 
-def test_calibration_dataset_is_the_seeded_head_of_a_shuffle():
+def test_calibration_set_is_the_seeded_head_of_a_shuffle_in_batches():
     images = random_images(40, 0)
-    dataset, order = calibration_dataset(images, MEAN, STD, seed=3, subset_size=10)
-    items = list(dataset.get_inference_data())
-    assert len(items) == 10 and items[0].shape == (1, 3, 32, 32) and items[0].dtype == np.float32
-    again, order2 = calibration_dataset(images, MEAN, STD, seed=3, subset_size=10)
-    assert np.array_equal(order, order2)
-    assert not np.array_equal(order, calibration_dataset(images, MEAN, STD, seed=4, subset_size=10)[1])
+    calibration = calibration_set(images, MEAN, STD, seed=3, subset_size=10, batch_size=4)
+    items = list(calibration.dataset().get_inference_data())
+    assert [len(i) for i in items] == [4, 4, 2] and items[0].shape[1:] == (3, 32, 32) and items[0].dtype == np.float32
+    assert calibration.n_images == 10 and calibration.passes == [10]  # images counted as they were read
+    order = calibration.order
+    assert np.array_equal(order, calibration_set(images, MEAN, STD, seed=3, subset_size=10).order)
+    assert not np.array_equal(order, calibration_set(images, MEAN, STD, seed=4, subset_size=10).order)
     expected = (images[order[0]].astype(np.float32) / 255 - 0.5) / 0.25
     np.testing.assert_allclose(items[0][0], expected.transpose(2, 0, 1), rtol=1e-6)
+    assert calibration.bias_correction_images(fast=True) == 10 and calibration.bias_correction_images(fast=False) == 4
 
 
 def test_settings_map_to_nncf_arguments():
@@ -39,23 +41,49 @@ def test_settings_map_to_nncf_arguments():
                                      fast_bias_correction=False, channel_alignment=True,
                                      ignored_types=("Add",)).nncf_kwargs(n_items=123)
     assert kw["subset_size"] == 123 and kw["preset"] == nncf.QuantizationPreset.MIXED
+    assert kw["advanced_parameters"].batchwise_statistics is True  # per-image statistics, whatever the batch
     assert kw["target_device"] == nncf.TargetDevice.CPU and kw["fast_bias_correction"] is False
     assert kw["advanced_parameters"].disable_channel_alignment is False
     assert kw["ignored_scope"].types == ["Add"]
-    assert DefaultQuantizationSettings(subset_size=50).nncf_kwargs(n_items=20)["subset_size"] == 20
 
 
 def test_quantize_inserts_fake_quantize_and_stays_close(fp32_ir):
     images = random_images(60, 1)
     settings = DefaultQuantizationSettings(subset_size=40)
-    model, report = quantize_default(fp32_ir, images, MEAN, STD, settings, seed=0, threads=1)
+    model, report = quantize_default(fp32_ir, images, MEAN, STD, settings, seed=0)
     assert report["fake_quantize_ops"] > 10 and report["subset_size"] == 40 and report["n_calibration"] == 60
+    assert report["images_used"] == 40
     assert not any(op.get_type_name() == "FakeQuantize" for op in ov.Core().read_model(str(fp32_ir)).get_ops())
     x = np.random.default_rng(0).standard_normal((16, 3, 32, 32), dtype=np.float32)
     ref = compile_f32(fp32_ir)(x)[0]
     out = compile_f32(model)(x)[0]
     assert not np.allclose(out, ref, atol=1e-6)  # it is quantized ...
     assert np.abs(out - ref).max() < 0.25 * np.abs(ref).max()  # ... but still computes nearly the same function
+
+
+def _ranges(model):
+    """Input and output ranges of every activation FakeQuantize, by name."""
+    return {op.get_friendly_name(): np.concatenate([op.input_value(i).get_node().get_data().ravel() for i in (1, 2)])
+            for op in model.get_ops() if op.get_type_name() == "FakeQuantize"
+            and op.input_value(0).get_node().get_type_name() != "Constant"}
+
+
+def test_batched_calibration_uses_the_same_images_and_per_image_ranges(fp32_ir):
+    """Batches of 16 or one image per item: NNCF reads exactly subset_size images either way, and with per-image
+    range statistics the activation ranges are those of one-image items; per-batch statistics differ."""
+    images = random_images(70, 7)
+    one = DefaultQuantizationSettings(subset_size=50, batch_size=1)
+    batched = DefaultQuantizationSettings(subset_size=50, batch_size=16)
+    per_batch = DefaultQuantizationSettings(subset_size=50, batch_size=16, range_statistics="per_batch")
+    (m1, r1), (m16, r16), (mb, rb) = (quantize_default(fp32_ir, images, MEAN, STD, s, seed=2)
+                                      for s in (one, batched, per_batch))
+    assert r1["images_used"] == r16["images_used"] == rb["images_used"] == 50
+    assert (r1["calibration_items"], r16["calibration_items"]) == (50, 4)
+    assert r1["bias_correction_images"] == r16["bias_correction_images"] == 50
+    a, b, c = _ranges(m1), _ranges(m16), _ranges(mb)
+    assert a.keys() == b.keys() and len(a) > 10
+    assert max(np.abs(a[k] - b[k]).max() for k in a) < 1e-5
+    assert max(np.abs(a[k] - c[k]).max() for k in a) > 1e-3
 
 
 def test_quantization_is_deterministic(fp32_ir):

@@ -22,10 +22,12 @@ with step_logging(sm.log[0]) as log:
     calibration, manifest = load_calibration_folder(sm.input.calibration)
     settings = DefaultQuantizationSettings(subset_size=p.subset_size, preset=p.preset, target_device=p.target_device,
                                            fast_bias_correction=p.fast_bias_correction,
-                                           channel_alignment=p.channel_alignment, ignored_types=tuple(p.ignored_types))
+                                           channel_alignment=p.channel_alignment, ignored_types=tuple(p.ignored_types),
+                                           batch_size=p.batch_size, range_statistics=p.range_statistics)
     mean, std = p.mean_std
-    log.info("quantizing %s on %s (%d images, subset_size %s, preset %s, seed %d) with rule %s", sm.wildcards.model,
-             sm.input.calibration, len(calibration), p.subset_size or "all", p.preset, p.seed, sm.rule)
+    log.info("quantizing %s on %s (%d images, subset_size %s, batches of %d, preset %s, seed %d) with rule %s",
+             sm.wildcards.model, sm.input.calibration, len(calibration), p.subset_size or "all", p.batch_size,
+             p.preset, p.seed, sm.rule)
     if sm.rule == "quantize_accuracy_aware":
         validation = validation_data(p.validation, calibration, sm.input.get("holdout"))
         aa = AccuracyAwareSettings(max_drop=p.max_drop, drop_type=p.drop_type,
@@ -42,4 +44,5 @@ with step_logging(sm.log[0]) as log:
     report.update(model=sm.wildcards.model, source=sm.wildcards.source, repeat=p.repeat,
                   calibration_manifest_source=manifest.get("source"))
     write_json(sm.output.report, report)
-    log.info("%d FakeQuantize ops in the INT8 model; %.1f s", report["fake_quantize_ops"], report["seconds"])
+    log.info("%d FakeQuantize ops in the INT8 model; NNCF read %d images in %d items; %.1f s",
+             report["fake_quantize_ops"], report["images_used"], report["calibration_items"], report["seconds"])
