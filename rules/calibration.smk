@@ -10,11 +10,12 @@ rule calibration_cifar10:
         directory(f"{RES}/calibration/cifar10{{rep}}"),
     params:
         seed=rep_seed,
-        n_per_class=config["calibration"]["n_per_class"],
+        # the whole training set when calibration.cifar10_full_train (the authors' notebook), else n_per_class
+        n_per_class=None if config["calibration"]["cifar10_full_train"] else config["calibration"]["n_per_class"],
     log:
         f"{RES}/logs/calibration/cifar10{{rep}}.log",
     benchmark:
-        f"{RES}/benchmarks/calibration/cifar10{{rep}}.tsv"
+        f"{RES}/benchmarks/calibration_cifar10/cifar10{{rep}}.tsv"
     threads: 1
     resources:
         mem_mb=2000,
@@ -61,7 +62,7 @@ rule calibration_teacher:
     log:
         f"{RES}/logs/calibration/{TEACHER_NAME}{{rep}}.log",
     benchmark:
-        f"{RES}/benchmarks/calibration/{TEACHER_NAME}{{rep}}.tsv"
+        f"{RES}/benchmarks/calibration_teacher/{TEACHER_NAME}{{rep}}.tsv"
     threads: 1
     resources:
         mem_mb=3000,
@@ -86,7 +87,7 @@ rule calibration_distylegan:
     log:
         f"{RES}/logs/calibration/distylegan{{rep}}.log",
     benchmark:
-        f"{RES}/benchmarks/calibration/distylegan{{rep}}.tsv"
+        f"{RES}/benchmarks/calibration_distylegan/distylegan{{rep}}.tsv"
     threads: DSG["threads"]
     resources:
         mem_mb=3000,
@@ -113,7 +114,7 @@ rule calibration_fractal:
     log:
         f"{RES}/logs/calibration/fractal{{rep}}.log",
     benchmark:
-        f"{RES}/benchmarks/calibration/fractal{{rep}}.tsv"
+        f"{RES}/benchmarks/calibration_fractal/fractal{{rep}}.tsv"
     threads: config["fractal"]["threads"]
     resources:
         mem_mb=3000,
@@ -164,7 +165,7 @@ rule calibration_bn_inversion:
     log:
         f"{RES}/logs/calibration/bn_inversion{{rep}}/{{model}}.log",
     benchmark:
-        f"{RES}/benchmarks/calibration/bn_inversion{{rep}}/{{model}}.tsv"
+        f"{RES}/benchmarks/calibration_bn_inversion/bn_inversion{{rep}}/{{model}}.tsv"
     threads: config["bn_inversion"]["threads"]
     resources:
         mem_mb=6000,

@@ -73,10 +73,10 @@ def weights_file(wildcards):
 
 
 def weights_download(wildcards):
-    """(url, sha256, config key) of the catalogue entry whose URL ends in the requested file name."""
+    """(url, sha256, config key of the weights entry) of the catalogue entry whose URL ends in the file name."""
     for name, entry in config["models"].items():
         if entry["weights"]["url"] and weights_filename(entry) == wildcards.filename:
-            return entry["weights"]["url"], entry["weights"]["sha256"], f"models.{name}.weights.path"
+            return entry["weights"]["url"], entry["weights"]["sha256"], f"models.{name}.weights"
     raise WorkflowError(f"no model in config downloads a file named {wildcards.filename}")
 
 
@@ -168,11 +168,36 @@ def quality_weights(wildcards):
     return {}
 
 
+def quality_network(wildcards):
+    """What the feature jobs run: the OpenVINO IR of the feature network, or its PyTorch weights."""
+    if QUALITY["backend"] == "openvino":
+        return {"extractor": f"{RES}/models/inception/extractor.xml"}
+    return quality_weights(wildcards)
+
+
+def quality_set_spec(wildcards):
+    """(kind, stored input or None, settings) of a quality set (synthcal.quality_sets): the real training images
+    for the reference and cifar10, the teacher's dump, samples of DiStyleGAN, fractals and noise generated with the
+    calibration source's settings, and the per-model BN-inversion folders."""
+    qset = wildcards.qset
+    if qset in ("reference", "cifar10"):
+        return "images", f"{RES}/data/cifar10/train.npz", {}
+    if qset == TEACHER_NAME:
+        return "images", f"{RES}/teacher/dump", {}
+    if qset == "distylegan":
+        return "generator", distylegan_inputs(wildcards)["generator"], {}
+    if qset == "fractal":
+        return "fractal", None, {k: config["fractal"][k] for k in ("points", "chains", "fill_rate", "colorizer_dir")}
+    if qset == "noise":
+        return "noise", None, {"distribution": config["noise"]["distribution"],
+                               "std": config["noise"]["std"] if config["noise"]["distribution"] == "gaussian" else None}
+    return "images", f"{RES}/calibration/{qset}", {}
+
+
 def quality_images(wildcards):
-    """A source's calibration folder, or the real training split for the reference set."""
-    if wildcards.qset == "reference":
-        return {"images": f"{RES}/data/cifar10/train.npz"}
-    return {"images": f"{RES}/calibration/{wildcards.qset}"}
+    """The stored images a quality set is drawn from (none for generated sets)."""
+    source = quality_set_spec(wildcards)[1]
+    return {"source": source} if source else {}
 
 
 def fusion_pairs():
@@ -248,7 +273,7 @@ def final_targets():
                 f"{RES}/figures/accuracy_drop.png"]
     targets += [f"{RES}/{run}/{name}.png" for run in training_runs() for name in ("loss_curves", "samples")]
     if QUALITY["enabled"]:
-        targets += [f"{RES}/reports/image_quality.csv", f"{RES}/figures/drop_vs_fid.png"]
+        targets += [f"{RES}/reports/image_quality.csv", f"{RES}/tables/table2.csv", f"{RES}/figures/drop_vs_fid.png"]
     if fusion_pairs():
         targets.append(f"{RES}/tables/repvgg_fusion.csv")
     return targets + sample_grids()

@@ -9,7 +9,7 @@ rule download_cifar10:
     params:
         url=config["data"]["cifar10"]["url"],
         checksum=f"md5:{config['data']['cifar10']['md5']}",
-        config_key="data.cifar10.local_path",
+        config_keys={"url": "data.cifar10.url", "checksum": "data.cifar10.md5", "local": "data.cifar10.local_path"},
     log:
         f"{RES}/logs/download_cifar10.log",
     threads: 1
@@ -35,7 +35,7 @@ rule prepare_cifar10:
     log:
         f"{RES}/logs/prepare_cifar10.log",
     benchmark:
-        f"{RES}/benchmarks/prepare_cifar10.tsv"
+        f"{RES}/benchmarks/prepare_cifar10/prepare_cifar10.tsv"
     threads: 1
     resources:
         mem_mb=3000,

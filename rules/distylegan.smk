@@ -20,7 +20,7 @@ rule distylegan_train:
     log:
         f"{RES}/logs/distylegan_train.log",
     benchmark:
-        f"{RES}/benchmarks/distylegan_train.tsv"
+        f"{RES}/benchmarks/distylegan_train/distylegan_train.tsv"
     threads: DSG["threads"]
     resources:
         mem_mb=12000,

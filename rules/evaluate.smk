@@ -23,7 +23,7 @@ rule evaluate_fp32:
     log:
         f"{RES}/logs/evaluate/{{model}}/fp32.log",
     benchmark:
-        f"{RES}/benchmarks/evaluate/{{model}}/fp32.tsv"
+        f"{RES}/benchmarks/evaluate_fp32/{{model}}/fp32.tsv"
     threads: EVAL["threads"]
     resources:
         mem_mb=3000,
@@ -53,7 +53,7 @@ rule evaluate_int8:
     log:
         f"{RES}/logs/evaluate/{{model}}/{{algorithm}}/{{source}}{{rep}}.log",
     benchmark:
-        f"{RES}/benchmarks/evaluate/{{model}}/{{algorithm}}/{{source}}{{rep}}.tsv"
+        f"{RES}/benchmarks/evaluate_int8/{{model}}/{{algorithm}}/{{source}}{{rep}}.tsv"
     threads: EVAL["threads"]
     resources:
         mem_mb=3000,

@@ -8,7 +8,8 @@ rule download_weights:
     params:
         url=lambda wc: weights_download(wc)[0],
         checksum=lambda wc: weights_download(wc)[1],
-        config_key=lambda wc: weights_download(wc)[2],
+        config_keys=lambda wc: {k: f"{weights_download(wc)[2]}.{v}" for k, v in
+                         (("url", "url"), ("checksum", "sha256"), ("local", "path"))},
     log:
         f"{RES}/logs/download_weights/{{filename}}.log",
     threads: 1

@@ -2,6 +2,13 @@
 # Each algorithm writes results/quantized/<algorithm>/<source><rep>/<model>/int8.{xml,bin} + quantization.json.
 
 QDEFAULT = config["quantization"]["default"]
+# nncf.quantize's settings, after quantization.protocol filled the keys left null (synthcal.config.PROTOCOLS)
+DEFAULT_SETTINGS = {k: QDEFAULT[k] for k in ("subset_size", "preset", "target_device", "fast_bias_correction",
+                                             "channel_alignment", "range_estimator", "range_statistics",
+                                             "ignored_types")}
+DEFAULT_SETTINGS["batch_size"] = config["quantization"]["batch_size"]
+AA_SETTINGS = {k: AA[k] for k in ("max_drop", "drop_type", "ranking_subset_size", "max_num_iterations",
+                                  "ranking_workers")}
 
 
 rule quantize_default:
@@ -18,14 +25,7 @@ rule quantize_default:
         seed=rep_seed,
         repeat=rep_index,
         mean_std=model_mean_std,
-        subset_size=QDEFAULT["subset_size"],
-        preset=QDEFAULT["preset"],
-        target_device=QDEFAULT["target_device"],
-        fast_bias_correction=QDEFAULT["fast_bias_correction"],
-        channel_alignment=QDEFAULT["channel_alignment"],
-        ignored_types=QDEFAULT["ignored_types"],
-        range_statistics=QDEFAULT["range_statistics"],
-        batch_size=config["quantization"]["batch_size"],
+        settings=DEFAULT_SETTINGS,
     log:
         f"{RES}/logs/quantize_default/{{source}}{{rep}}/{{model}}.log",
     benchmark:
@@ -55,20 +55,9 @@ use rule quantize_default as quantize_accuracy_aware with:
         seed=rep_seed,
         repeat=rep_index,
         mean_std=model_mean_std,
-        subset_size=QDEFAULT["subset_size"],
-        preset=QDEFAULT["preset"],
-        target_device=QDEFAULT["target_device"],
-        fast_bias_correction=QDEFAULT["fast_bias_correction"],
-        channel_alignment=QDEFAULT["channel_alignment"],
-        ignored_types=QDEFAULT["ignored_types"],
-        range_statistics=QDEFAULT["range_statistics"],
-        batch_size=config["quantization"]["batch_size"],
-        max_drop=AA["max_drop"],
-        drop_type=AA["drop_type"],
+        settings=DEFAULT_SETTINGS,
+        aa_settings=AA_SETTINGS,
         validation=AA["validation"],
-        ranking_subset_size=AA["ranking_subset_size"],
-        max_num_iterations=AA["max_num_iterations"],
-        ranking_workers=AA["ranking_workers"],
     log:
         f"{RES}/logs/quantize_accuracy_aware/{{source}}{{rep}}/{{model}}.log",
     benchmark:

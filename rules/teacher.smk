@@ -9,7 +9,8 @@ rule download_teacher_pickle:
     params:
         url=TEACHER["stylegan2_ada"]["pickle"]["url"],
         checksum=TEACHER["stylegan2_ada"]["pickle"]["sha256"],
-        config_key="teacher.stylegan2_ada.pickle.path",
+        config_keys={"url": "teacher.stylegan2_ada.pickle.url", "checksum": "teacher.stylegan2_ada.pickle.sha256",
+              "local": "teacher.stylegan2_ada.pickle.path"},
     log:
         f"{RES}/logs/download_teacher/{{filename}}.log",
     threads: 1
@@ -39,7 +40,7 @@ rule teacher_train:
     log:
         f"{RES}/logs/teacher_train.log",
     benchmark:
-        f"{RES}/benchmarks/teacher_train.tsv"
+        f"{RES}/benchmarks/teacher_train/teacher_train.tsv"
     threads: TEACHER["threads"]
     resources:
         mem_mb=8000,
@@ -62,7 +63,7 @@ rule teacher_dump:
     log:
         f"{RES}/logs/teacher_dump.log",
     benchmark:
-        f"{RES}/benchmarks/teacher_dump.tsv"
+        f"{RES}/benchmarks/teacher_dump/teacher_dump.tsv"
     threads: TEACHER["threads"]
     resources:
         mem_mb=8000,

@@ -14,7 +14,7 @@ from synthcal.io import atomic_path
 COLUMNS = [
     "model", "arch", "source", "algorithm",
     "fp32_accuracy", "int8_accuracy", "drop_points", "drop_percent",
-    "n_calibration", "subset_size", "batch_size", "seed",
+    "n_calibration", "subset_size", "batch_size", "channel_alignment", "seed",
     "fp32_images_per_s", "int8_images_per_s", "speedup",
     "fp32_latency_ms", "int8_latency_ms", "fake_quantize_ops", "quantize_seconds",
     "repeats", "int8_accuracy_std", "drop_points_std", "drop_percent_std",
@@ -88,6 +88,7 @@ def quantization_runs(fp32: Iterable[Mapping[str, Any]], int8: Iterable[Mapping[
             "fp32_accuracy": ref["accuracy"] * 100.0, "int8_accuracy": rec["accuracy"] * 100.0,
             "drop_points": points, "drop_percent": percent,
             "n_calibration": q["n_calibration"], "subset_size": q["subset_size"], "batch_size": q.get("batch_size"),
+            "channel_alignment": q.get("channel_alignment_applied"),
             "seed": q["seed"],
             **{c: timing.get(c) for c in SPEED_COLUMNS},
             "fake_quantize_ops": q.get("fake_quantize_ops"), "quantize_seconds": q.get("seconds"),

@@ -93,13 +93,19 @@ def calibration_order(n: int, seed: int, subset_size: int | None = None,
     return order if subset_size is None else order[: min(subset_size, n)]
 
 
-def cifar10_calibration_folder(train_npz: str | Path, root: str | Path, n_per_class: int, seed: int) -> dict[str, Any]:
-    """The ``cifar10`` source: ``n_per_class`` seeded training images per class, written as a calibration folder.
+def cifar10_calibration_folder(train_npz: str | Path, root: str | Path, n_per_class: int | None,
+                               seed: int) -> dict[str, Any]:
+    """The ``cifar10`` source: ``n_per_class`` seeded training images per class (None: the whole training set, as
+    the authors' notebook calibrated), written as a calibration folder.
 
-    The manifest records the chosen training-set indices, so the selection can be audited.
+    The manifest records the chosen training-set indices (or ``all``), so the selection can be audited.
     """
-
     train = load_split(train_npz)
+    if n_per_class is None:
+        chosen = np.argsort(train.labels, kind="stable")
+        subset = Split(train.images[chosen], train.labels[chosen], train.classes)
+        return write_calibration_folder(root, subset, {"source": "cifar10", "seed": seed, "n_per_class": None,
+                                                       "origin": str(train_npz), "train_indices": "all"})
     chosen = cifar10_selection(train, n_per_class, seed)
     subset = Split(train.images[chosen], train.labels[chosen], train.classes)
     manifest = {"source": "cifar10", "seed": seed, "n_per_class": n_per_class,

@@ -1,47 +1,80 @@
-"""Downloads with checksum verification, a progress bar and an actionable offline error."""
+"""Downloads with checksum verification, a progress bar and errors that name the config keys to change."""
 
 from __future__ import annotations
 
+import http.client
 import shutil
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 from tqdm import tqdm
 
-from synthcal.io import atomic_path, verify_checksum
+from synthcal.io import ChecksumError, atomic_path, file_digest, parse_checksum, verify_checksum
 
 
 class DownloadError(RuntimeError):
-    """A download failed; the message says which config key takes a local copy instead."""
+    """A download failed; the message names the config keys that set the URL and that take a local copy instead."""
 
 
-def download(url: str, dest: str | Path, checksum: str | None, config_key: str, timeout: float = 60.0) -> Path:
+@dataclass(frozen=True)
+class ConfigKeys:
+    """The config keys behind a download: where its URL, its checksum and a local copy instead are set."""
+
+    url: str
+    checksum: str | None
+    local: str
+
+    @classmethod
+    def for_entry(cls, prefix: str, url: str = "url", checksum: str | None = "sha256", local: str = "path") -> ConfigKeys:
+        """Keys of a config entry holding ``url``, ``checksum`` and ``local`` (``models.x.weights`` -> ``.url`` ...)."""
+        return cls(f"{prefix}.{url}", f"{prefix}.{checksum}" if checksum else None, f"{prefix}.{local}")
+
+
+def download(url: str, dest: str | Path, checksum: str | None, keys: ConfigKeys, timeout: float = 60.0) -> Path:
     """Download ``url`` to ``dest`` and verify ``checksum`` (``md5:``/``sha256:``, prefixes allowed).
 
-    The file appears at ``dest`` only once it is complete and verified.
-
-    Args:
-        config_key: the config key a user sets to a local copy instead (named in the error message).
+    The file appears at ``dest`` only once it is complete and verified; on any failure nothing is left there, and
+    a rerun starts afresh.
 
     Raises:
-        DownloadError: the server cannot be reached (offline) or answers with an error.
+        DownloadError: the server cannot be reached (offline), answers with an error, or the connection drops
+            before the whole file arrived.
         synthcal.io.ChecksumError: the downloaded bytes do not match ``checksum``.
     """
     dest = Path(dest)
+    fix = (f"Check the URL (config key '{keys.url}'), or put a local copy on disk and set the config key "
+           f"'{keys.local}' to its path.")
     with atomic_path(dest) as tmp:
         try:
             with urllib.request.urlopen(url, timeout=timeout) as response, open(tmp, "wb") as out:
                 total = int(response.headers.get("Content-Length") or 0) or None
+                received = 0
                 with tqdm(total=total, unit="B", unit_scale=True, desc=f"download {dest.name}") as bar:
                     while block := response.read(1 << 20):
                         out.write(block)
+                        received += len(block)
                         bar.update(len(block))
-        except (urllib.error.URLError, OSError, TimeoutError) as exc:
-            raise DownloadError(
-                f"cannot download {url}: {exc}. If this machine is offline, put a local copy on disk and set "
-                f"the config key '{config_key}' to its path.") from exc
-        verify_checksum(tmp, checksum, what=f"downloaded from {url}")
+        except urllib.error.HTTPError as exc:
+            raise DownloadError(f"cannot download {url}: the server answered {exc.code} {exc.reason}. {fix}") from exc
+        except (urllib.error.URLError, http.client.HTTPException, OSError, TimeoutError) as exc:
+            detail = "the connection dropped before the whole file arrived" if isinstance(
+                exc, http.client.IncompleteRead) else str(exc)
+            raise DownloadError(f"cannot download {url}: {detail}. Rerun to try again; if this machine is offline: "
+                                f"{fix}") from exc
+        if total is not None and received != total:
+            raise DownloadError(f"cannot download {url}: the connection dropped after {received} of {total} bytes. "
+                                f"Rerun to try again. {fix}")
+        if checksum:
+            algorithm, expected = parse_checksum(checksum)
+            actual = file_digest(tmp, algorithm)
+            if not actual.startswith(expected):
+                where = f"the config key '{keys.checksum}'" if keys.checksum else "the checksum"
+                raise ChecksumError(
+                    f"checksum mismatch for {url}: expected {algorithm} {expected}, got {actual}; nothing was saved. "
+                    f"The file there is not the expected one: correct {where} if it changed upstream, or "
+                    f"{fix[0].lower()}{fix[1:]}")
     return dest
 
 

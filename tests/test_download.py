@@ -2,33 +2,35 @@ import hashlib
 
 import pytest
 
-from synthcal.download import DownloadError, download
+from synthcal.download import ConfigKeys, DownloadError, download
 from synthcal.io import ChecksumError, parse_checksum, verify_checksum
+
+KEYS = ConfigKeys.for_entry("models.x.weights")
 
 
 def test_download_verifies_and_places_the_file(tmp_path):
     src = tmp_path / "src.bin"
     src.write_bytes(b"weights" * 1000)
     md5 = hashlib.md5(src.read_bytes()).hexdigest()
-    out = download(src.as_uri(), tmp_path / "dl" / "w.bin", f"md5:{md5}", "models.x.weights.path")
+    out = download(src.as_uri(), tmp_path / "dl" / "w.bin", f"md5:{md5}", KEYS)
     assert out.read_bytes() == src.read_bytes()
     sha = hashlib.sha256(src.read_bytes()).hexdigest()
-    download(src.as_uri(), tmp_path / "dl" / "w2.bin", sha[:8], "k")  # torch.hub style prefix
+    download(src.as_uri(), tmp_path / "dl" / "w2.bin", sha[:8], KEYS)  # torch.hub style prefix
 
 
 def test_checksum_mismatch_leaves_no_file(tmp_path):
     src = tmp_path / "src.bin"
     src.write_bytes(b"tampered")
-    with pytest.raises(ChecksumError, match="checksum mismatch.*expected md5 0{32}"):
-        download(src.as_uri(), tmp_path / "dl" / "w.bin", "md5:" + "0" * 32, "k")
+    with pytest.raises(ChecksumError, match="checksum mismatch.*expected md5 0{32}.*'models.x.weights.sha256'"):
+        download(src.as_uri(), tmp_path / "dl" / "w.bin", "md5:" + "0" * 32, KEYS)
     assert not (tmp_path / "dl" / "w.bin").exists()
     assert not [p for p in (tmp_path / "dl").iterdir()]  # no partial file either
 
 
 def test_offline_error_names_the_config_key(tmp_path):
+    keys = ConfigKeys("data.cifar10.url", "data.cifar10.md5", "data.cifar10.local_path")
     with pytest.raises(DownloadError, match="set the config key 'data.cifar10.local_path'"):
-        download("http://127.0.0.1:9/cifar-10-python.tar.gz", tmp_path / "c.tar.gz", None, "data.cifar10.local_path",
-                 timeout=5)
+        download("http://127.0.0.1:9/cifar-10-python.tar.gz", tmp_path / "c.tar.gz", None, keys, timeout=5)
     assert not (tmp_path / "c.tar.gz").exists()
 
 

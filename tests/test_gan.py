@@ -263,9 +263,10 @@ def _same(a, b):
     return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
 
 
-def test_interrupted_training_resumes_to_the_same_weights(tmp_path):
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_interrupted_training_resumes_to_the_same_weights(tmp_path, channels_last):
     real, teacher = _tiny_data()
-    settings = TrainSettings(epochs=3, **TINY)
+    settings = TrainSettings(epochs=3, channels_last=channels_last, **TINY)
     full = Trainer(settings, real, teacher, device="cpu", checkpoint_dir=tmp_path / "a", progress=False).run()
 
     class Killed(Exception):

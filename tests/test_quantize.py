@@ -240,3 +240,106 @@ def test_accuracy_aware_quantization_with_one_thread_stays_on_one_cpu(tmp_path):
     chosen, allowed, ratio = proc.stdout.split()[-3:]
     assert chosen == allowed == "1"
     assert float(ratio) < 1.1, f"CPU time / wall time {ratio}"
+
+
+def _advanced(model) -> dict:
+    """The advanced parameters NNCF recorded in the quantized model (rt_info nncf/quantization)."""
+    import ast
+
+    return ast.literal_eval(model.get_rt_info(["nncf", "quantization", "advanced_parameters"]).value)
+
+
+def test_the_pot_protocol_reaches_nncf_and_sets_pots_activation_ranges(fp32_ir, tmp_path):
+    """config's protocol -> the settings the rule passes -> what NNCF recorded and computed. POT's range
+    estimator takes the smallest per-image minimum where NNCF takes the mean (both take the mean per-image
+    absolute maximum for symmetric quantizers): with bright images and a few with dark pixels, POT makes the input
+    quantizer signed and NNCF unsigned. Channel alignment on (pot) and off (nncf)."""
+    import yaml
+
+    from synthcal.config import validate_config
+    from synthcal.preprocess import to_model_input
+
+    config = yaml.safe_load((Path(__file__).parents[1] / "config.yaml").read_text())
+    images = 150 + random_images(30, 4) // 3  # bright: every input above the normalisation mean ...
+    images[::10, :4, :4] = 0  # ... but three images with a dark corner (a negative minimum; the mean is positive)
+    x = to_model_input(images, MEAN, STD).reshape(30, -1)
+    assert x.min(1).min() < 0 < x.min(1).mean()
+    models = {}
+    for protocol in ("pot", "nncf"):
+        config["quantization"]["protocol"] = protocol
+        resolved = validate_config(yaml.safe_load(yaml.safe_dump(config)))["quantization"]["default"]
+        keys = ("subset_size", "channel_alignment", "range_estimator")
+        settings = DefaultQuantizationSettings(**{k: resolved[k] for k in keys}, batch_size=8)
+        models[protocol] = quantize_default(fp32_ir, images, MEAN, STD, settings, seed=0)
+    (pot, pot_report), (nncf_model, nncf_report) = models["pot"], models["nncf"]
+    assert pot_report["images_used"] == 30 and nncf_report["images_used"] == 30  # 300 > 30: every image
+    assert _advanced(pot)["disable_channel_alignment"] is False and _advanced(nncf_model)["disable_channel_alignment"]
+    estimator = _advanced(pot)["activations_range_estimator_params"]
+    assert (estimator["max"]["statistics_type"], estimator["max"]["aggregator_type"]) == ("abs_max", "mean")
+    assert (estimator["min"]["statistics_type"], estimator["min"]["aggregator_type"]) == ("min", "min")
+    assert _advanced(nncf_model)["activations_range_estimator_params"] is None  # NNCF's own default
+
+    def input_range(model):
+        ops = [op for op in model.get_ops() if op.get_type_name() == "FakeQuantize"
+               and op.input_value(0).get_node().get_type_name() == "Parameter"]
+        return tuple(float(ops[0].input_value(i).get_node().get_data().ravel()[0]) for i in (1, 2))
+
+    pot_low, pot_high = input_range(pot)
+    nncf_low, nncf_high = input_range(nncf_model)
+    assert pot_high == pytest.approx(np.abs(x).max(1).mean(), rel=1e-5)  # the mean per-image absolute maximum
+    assert pot_low == pytest.approx(-pot_high * 128 / 127, rel=1e-5)  # signed: the smallest minimum is negative
+    assert nncf_low == 0.0  # unsigned: the mean minimum is positive
+
+
+def test_the_ranking_subset_reaches_nncf_in_images(fp32_ir):
+    """The accuracy-aware ranking subset is given to NNCF explicitly, in validation images: POT's 300, or the
+    calibration images when unset (NNCF's default counts items, a handful with batches)."""
+    import ast
+
+    from synthcal.quantize import AccuracyAwareSettings, quantize_accuracy_aware
+
+    images, labels = random_images(40, 6), np.arange(40) % 10
+    settings = DefaultQuantizationSettings(subset_size=30, batch_size=10)
+    for ranking, expected in ((300, 300), (None, 30)):
+        model, _ = quantize_accuracy_aware(fp32_ir, images, MEAN, STD, settings,
+                                           AccuracyAwareSettings(max_drop=1.0, ranking_subset_size=ranking), 0,
+                                           (images, labels), threads=1)
+        restorer = model.get_rt_info(["nncf", "quantization", "advanced_accuracy_restorer_parameters"]).value
+        assert ast.literal_eval(restorer)["ranking_subset_size"] == expected
+
+
+def test_channel_alignment_failing_inside_nncf_falls_back_and_says_so():
+    """NNCF 3.4's ChannelAlignment raises on models with convolution pairs to align; the quantization is then run
+    without it and the report records that. Errors raised elsewhere, or without alignment requested, propagate."""
+    from synthcal.quantize import _with_channel_alignment
+
+    def nncf_like_failure(settings):
+        if settings.channel_alignment:  # raised from a file of NNCF's channel_alignment package
+            exec(compile("raise KeyError('float32')", "nncf/quantization/algorithms/channel_alignment/algorithm.py",
+                         "exec"))
+        return "model without alignment"
+
+    with_ca = DefaultQuantizationSettings(channel_alignment=True)
+    assert _with_channel_alignment(with_ca, nncf_like_failure) == ("model without alignment",
+                                                                   "failed in NNCF, not applied")
+    assert _with_channel_alignment(with_ca, lambda s: "aligned") == ("aligned", True)
+
+    def other_failure(settings):
+        raise KeyError("elsewhere")
+
+    with pytest.raises(KeyError, match="elsewhere"):
+        _with_channel_alignment(with_ca, other_failure)
+
+
+def test_pot_protocol_quantizes_a_model_with_convolution_pairs(tmp_path):
+    """MobileNetV2 has convolution pairs that ChannelAlignment would align: the POT protocol still quantizes it, and
+    the report says whether alignment was applied."""
+    from synthcal.convert import convert
+
+    from helpers import random_weights
+
+    convert("mobilenetv2_x0_5", random_weights("mobilenetv2_x0_5", tmp_path / "w.pt"), tmp_path / "fp32.xml")
+    settings = DefaultQuantizationSettings(subset_size=16, batch_size=8, channel_alignment=True, range_estimator="pot")
+    model, report = quantize_default(tmp_path / "fp32.xml", random_images(16, 1), MEAN, STD, settings, seed=0)
+    assert report["fake_quantize_ops"] > 20
+    assert report["channel_alignment_applied"] in (True, "failed in NNCF, not applied")

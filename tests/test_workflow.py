@@ -57,7 +57,8 @@ def test_intermediate_outputs_logs_and_benchmarks(project):
     q = json.loads((res / "quantized/default/cifar10/tiny_aka/quantization.json").read_text())
     assert q["fake_quantize_ops"] > 0 and q["subset_size"] == 30
     assert "IR vs PyTorch" in (res / "logs/convert_model/tiny_zoo.log").read_text()
-    for bench in ["prepare_cifar10.tsv", "quantize_default/cifar10/tiny_zoo.tsv", "evaluate/tiny_aka/fp32.tsv"]:
+    for bench in ["prepare_cifar10/prepare_cifar10.tsv", "quantize_default/cifar10/tiny_zoo.tsv",
+                  "evaluate_fp32/tiny_aka/fp32.tsv"]:
         assert (res / "benchmarks" / bench).read_text().startswith("s\th:m:s")
     data_manifest = json.loads((res / "data/cifar10/manifest.json").read_text())
     assert data_manifest["layout"] == "image-tree" and data_manifest["test"]["count"] == 50
@@ -87,7 +88,7 @@ def test_fractal_noise_and_bn_inversion_outputs(project):
     res = project / "results"
     fractal = json.loads((res / "calibration/fractal/manifest.json").read_text())
     assert fractal["colorize"] == "random" and fractal["categories"] >= 1
-    assert (res / "benchmarks/calibration/fractal.tsv").read_text().startswith("s\th:m:s")
+    assert (res / "benchmarks/calibration_fractal/fractal.tsv").read_text().startswith("s\th:m:s")
     noise = json.loads((res / "calibration/noise/manifest.json").read_text())
     assert noise["distribution"] == "gaussian" and noise["std"] == 40.0
     # one distilled set per model, matched on every BatchNorm (the zoo's ResNet-20 has 2 more, in its shortcuts)
@@ -95,7 +96,7 @@ def test_fractal_noise_and_bn_inversion_outputs(project):
         bn = json.loads((res / f"calibration/bn_inversion/{model}/manifest.json").read_text())
         assert bn["model"] == model and bn["count"] == 20 and bn["bn_layers"] == bn_layers and bn["iterations"] == 5
         assert (res / f"figures/samples/bn_inversion/{model}.png").read_bytes().startswith(PNG)
-        assert (res / f"benchmarks/calibration/bn_inversion/{model}.tsv").read_text().startswith("s\th:m:s")
+        assert (res / f"benchmarks/calibration_bn_inversion/bn_inversion/{model}.tsv").read_text().startswith("s\th:m:s")
 
 
 def test_changing_a_quantization_parameter_reruns_only_downstream_jobs(project):

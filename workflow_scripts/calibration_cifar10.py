@@ -8,5 +8,5 @@ from synthcal.logs import step_logging
 sm = snakemake  # noqa: F821 (injected by snakemake)
 with step_logging(sm.log[0]) as log:
     manifest = cifar10_calibration_folder(sm.input.train, sm.output[0], sm.params.n_per_class, sm.params.seed)
-    log.info("wrote %d images (%d per class, seed %d) to %s", manifest["count"], sm.params.n_per_class,
+    log.info("wrote %d images (%s per class, seed %d) to %s", manifest["count"], sm.params.n_per_class or "all",
              sm.params.seed, sm.output[0])

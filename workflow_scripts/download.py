@@ -2,11 +2,11 @@
 
 import _synthcal_path  # noqa: F401 (the workflow's own synthcal first on sys.path)
 
-from synthcal.download import download
+from synthcal.download import ConfigKeys, download
 from synthcal.logs import step_logging
 
 sm = snakemake  # noqa: F821 (injected by snakemake)
 with step_logging(sm.log[0]) as log:
     log.info("downloading %s", sm.params.url)
-    download(sm.params.url, sm.output[0], sm.params.checksum, sm.params.config_key)
+    download(sm.params.url, sm.output[0], sm.params.checksum, ConfigKeys(**sm.params.config_keys))
     log.info("saved %s", sm.output[0])

@@ -20,19 +20,13 @@ p = sm.params
 with step_logging(sm.log[0]) as log:
     limit_cpus(sm.threads)
     calibration, manifest = load_calibration_folder(sm.input.calibration)
-    settings = DefaultQuantizationSettings(subset_size=p.subset_size, preset=p.preset, target_device=p.target_device,
-                                           fast_bias_correction=p.fast_bias_correction,
-                                           channel_alignment=p.channel_alignment, ignored_types=tuple(p.ignored_types),
-                                           batch_size=p.batch_size, range_statistics=p.range_statistics)
+    settings = DefaultQuantizationSettings(**{**p.settings, "ignored_types": tuple(p.settings["ignored_types"])})
     mean, std = p.mean_std
-    log.info("quantizing %s on %s (%d images, subset_size %s, batches of %d, preset %s, seed %d) with rule %s",
-             sm.wildcards.model, sm.input.calibration, len(calibration), p.subset_size or "all", p.batch_size,
-             p.preset, p.seed, sm.rule)
+    log.info("quantizing %s on %s (%d images, seed %d) with rule %s: %s", sm.wildcards.model, sm.input.calibration,
+             len(calibration), p.seed, sm.rule, settings)
     if sm.rule == "quantize_accuracy_aware":
         validation = validation_data(p.validation, calibration, sm.input.get("holdout"))
-        aa = AccuracyAwareSettings(max_drop=p.max_drop, drop_type=p.drop_type,
-                                   ranking_subset_size=p.ranking_subset_size, max_num_iterations=p.max_num_iterations,
-                                   ranking_workers=p.ranking_workers)
+        aa = AccuracyAwareSettings(**p.aa_settings)
         model, report = quantize_accuracy_aware(sm.input.xml, calibration.images, mean, std, settings, aa, p.seed,
                                                 validation, sm.threads, validation_kind=p.validation)
         log.info("accuracy-aware: %s of %s quantized operations reverted; validation accuracy %.4f -> %.4f",

@@ -84,6 +84,7 @@ class TrainSettings:
     seed: int = 0
     checkpoint_every: int = 10
     grid_per_class: int = 10
+    channels_last: bool = False  # memory format of images and convolutions (speed; numerics may differ slightly)
 
     def fingerprint_fields(self) -> dict[str, Any]:
         """Everything that changes the trained weights (``checkpoint_every`` does not)."""
@@ -133,10 +134,11 @@ def deterministic(device: torch.device) -> Iterator[None]:
         torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic = previous[2], previous[3]
 
 
-def to_float_images(images: np.ndarray, device: torch.device) -> torch.Tensor:
-    """uint8 NHWC -> float NCHW in [-1, 1] (the inverse of :func:`synthcal.gan.dump.to_uint8`, up to rounding)."""
-    x = torch.from_numpy(np.ascontiguousarray(images)).to(device)
-    return x.permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
+def to_float_images(images: torch.Tensor, channels_last: bool = False) -> torch.Tensor:
+    """uint8 NHWC -> float NCHW in [-1, 1] (the inverse of :func:`synthcal.gan.dump.to_uint8`, up to rounding), on
+    the tensor's device; ``channels_last`` keeps NHWC memory under the NCHW view."""
+    x = images.permute(0, 3, 1, 2).float().div_(127.5).sub_(1.0)
+    return x.contiguous(memory_format=torch.channels_last if channels_last else torch.contiguous_format)
 
 
 def _index_stream(n: int, length: int, seed: int, purpose: str, epoch: int) -> np.ndarray:
@@ -176,6 +178,11 @@ class Trainer:
         self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir else None
         self.on_epoch_end = on_epoch_end
         self.progress = progress
+        # the data, held once as tensors on the training device; batches are gathered there
+        self._real = (torch.from_numpy(real.images).to(self.device), torch.from_numpy(real.labels).to(self.device))
+        self._teacher = None if teacher is None or teacher.z is None else (
+            torch.from_numpy(teacher.images).to(self.device), torch.from_numpy(teacher.labels).to(self.device),
+            torch.from_numpy(np.ascontiguousarray(teacher.z, dtype=np.float32)).to(self.device))
         main = teacher if settings.mode == "distill" else real
         assert main is not None
         self.iterations = len(main.labels) // settings.batch_size
@@ -192,6 +199,9 @@ class Trainer:
         torch.manual_seed(seed_int(s.seed, "init"))
         self.G = Generator(s.ngf, s.z_dim, s.c_dim, s.project_dim).to(self.device)
         self.D = Discriminator(s.ndf, s.c_dim, s.project_dim).to(self.device)
+        if s.channels_last:
+            self.G.to(memory_format=torch.channels_last)
+            self.D.to(memory_format=torch.channels_last)
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=s.lr_g, betas=s.betas)
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=s.lr_d, betas=s.betas)
         self.g_updates = 0
@@ -319,9 +329,9 @@ class Trainer:
         self.opt_g.step()
         D.requires_grad_(True)
         self.g_updates += 1
-        out = {f"D_{k}": float(v.detach()) for k, v in d_loss.items()}
-        out.update({f"G_{k}": float(v.detach()) for k, v in g_loss.items()})
-        out["lambda_pixel"] = lam
+        out = {f"D_{k}": v.detach() for k, v in d_loss.items()}  # tensors: no host synchronisation per step
+        out.update({f"G_{k}": v.detach() for k, v in g_loss.items()})
+        out["lambda_pixel"] = torch.tensor(lam)
         return out
 
     def _gan_step(self, x_r: torch.Tensor, c_r: torch.Tensor, gen: torch.Generator) -> dict[str, float]:
@@ -342,8 +352,8 @@ class Trainer:
         self.opt_g.step()
         D.requires_grad_(True)
         self.g_updates += 1
-        return {"D_real": float(d_real.detach()), "D_fake": float(d_fake.detach()),
-                "D_total": float(d_total.detach()), "G_total": float(g_total.detach())}
+        return {"D_real": d_real.detach(), "D_fake": d_fake.detach(), "D_total": d_total.detach(),
+                "G_total": g_total.detach()}
 
     # ----------------------------------------------------------------------------------------------------------
     def run(self) -> TrainResult:
@@ -367,32 +377,33 @@ class Trainer:
             if s.mode == "distill":
                 assert self.teacher is not None
                 teach_idx = rng(s.seed, "teacher-order", epoch).permutation(len(self.teacher.labels))
-            sums: dict[str, float] = {}
+            sums: dict[str, torch.Tensor] = {}
             counts: dict[str, int] = {}
             t0 = time.perf_counter()
+            real_images, real_labels = self._real
             for i in range(self.iterations):
-                rb = np.sort(real_idx[i * s.batch_size:(i + 1) * s.batch_size])
-                x_r = to_float_images(self.real.images[rb], self.device)
-                c_r = one_hot(torch.from_numpy(self.real.labels[rb]).to(self.device), s.c_dim)
+                rb = torch.from_numpy(np.sort(real_idx[i * s.batch_size:(i + 1) * s.batch_size])).to(self.device)
+                x_r = to_float_images(real_images[rb], s.channels_last)
+                c_r = one_hot(real_labels[rb], s.c_dim)
                 if s.mode == "distill":
-                    assert self.teacher is not None and self.teacher.z is not None
-                    tb = np.sort(teach_idx[i * s.batch_size:(i + 1) * s.batch_size])
-                    z = torch.from_numpy(self.teacher.z[tb]).to(self.device)
-                    x_t = to_float_images(self.teacher.images[tb], self.device)
-                    c = one_hot(torch.from_numpy(self.teacher.labels[tb]).to(self.device), s.c_dim)
-                    terms = self._distill_step(i, z, x_t, c, x_r, c_r, gen)
+                    assert self._teacher is not None
+                    teacher_images, teacher_labels, teacher_z = self._teacher
+                    tb = torch.from_numpy(np.sort(teach_idx[i * s.batch_size:(i + 1) * s.batch_size])).to(self.device)
+                    x_t = to_float_images(teacher_images[tb], s.channels_last)
+                    terms = self._distill_step(i, teacher_z[tb], x_t, one_hot(teacher_labels[tb], s.c_dim), x_r, c_r,
+                                               gen)
                 else:
                     terms = self._gan_step(x_r, c_r, gen)
                 for k, v in terms.items():  # adversarial terms exist on every gstep-th iteration only
-                    sums[k] = sums.get(k, 0.0) + v
+                    sums[k] = sums[k] + v if k in sums else v
                     counts[k] = counts.get(k, 0) + 1
                 bar.update(s.batch_size)
-                if i % 10 == 0:
-                    bar.set_postfix(epoch=epoch, D=f"{terms['D_total']:.3f}", G=f"{terms['G_total']:.3f}")
+                if i % 50 == 0:  # the only host synchronisation inside an epoch
+                    bar.set_postfix(epoch=epoch, D=f"{float(terms['D_total']):.3f}", G=f"{float(terms['G_total']):.3f}")
+            row = {k: float(v) / counts[k] for k, v in sums.items()}
             seconds = time.perf_counter() - t0
             row = {"epoch": epoch, "iterations": self.iterations, "seconds": round(seconds, 3),
-                   "images_per_s": round(self.iterations * s.batch_size / seconds, 2)}
-            row.update({k: v / counts[k] for k, v in sums.items()})
+                   "images_per_s": round(self.iterations * s.batch_size / seconds, 2), **row}
             self.history.append(row)
             log.info("epoch %d/%d: %s", epoch, s.epochs,
                      ", ".join(f"{k} {v:.4g}" for k, v in row.items() if k != "epoch"))

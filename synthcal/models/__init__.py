@@ -19,8 +19,8 @@ from synthcal.models.resnet import CifarResNet
 from synthcal.models.shufflenetv2 import ShuffleNetV2
 from synthcal.models.vgg import VGG
 
-__all__ = ["ARCHITECTURES", "build", "load_classifier", "load_weights", "reparameterize", "FusionCheckError",
-           "UnknownArchitectureError", "WeightsError"]
+__all__ = ["ARCHITECTURES", "PAPER_ARCHITECTURES", "build", "load_classifier", "load_weights", "reparameterize",
+           "stand_in_checkpoint", "FusionCheckError", "UnknownArchitectureError", "WeightsError"]
 
 
 class UnknownArchitectureError(ValueError):
@@ -109,6 +109,30 @@ def load_weights(model: nn.Module, path: str | Path) -> nn.Module:
     except RuntimeError as exc:
         raise WeightsError(f"weights in {path} do not fit {type(model).__name__}: {exc}") from exc
     return model.eval()
+
+
+def stand_in_checkpoint(arch: str, path: str | Path, seed: int = 0) -> Path:
+    """Save a randomly initialised checkpoint of ``arch`` (its published ``state_dict`` layout) whose BatchNorm
+    statistics were set on random inputs, for running the grid without the real weights.
+
+    Freshly initialised BatchNorm layers (mean 0, variance 1) make deep nets output near-constant logits; a few
+    train-mode passes give input-dependent outputs, as a trained network has.
+    """
+    torch.manual_seed(seed)
+    model = build(arch)
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.momentum = None  # cumulative average
+            nn.init.uniform_(m.weight, 0.5, 1.5)
+            nn.init.normal_(m.bias, 0.0, 0.2)
+    model.train()
+    with torch.no_grad():
+        for _ in range(3):
+            model(torch.randn(32, 3, 32, 32))
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(model.state_dict(), path)
+    return path
 
 
 def count_parameters(model: nn.Module) -> int:
