@@ -176,6 +176,42 @@ rule calibration_bn_inversion:
         "../workflow_scripts/calibration_bn_inversion.py"
 
 
+rule calibration_filtered:
+    """A filtered source <base>_<filter> for one model: a pool from the generator (or the real training set) scored
+    by the FP32 model, the best n_per_class per class kept (synthcal.filtering). A fused RepVGG shares its
+    multi-branch twin's folder (the same function)."""
+    input:
+        unpack(filter_pool_input),
+        weights=weights_file,
+        code=script_code("calibration_filtered.py"),
+    output:
+        directory(f"{RES}/calibration/{{base}}_{{filter}}{{rep}}/{{model}}"),
+    params:
+        kind=lambda wc: filter_pool_kind(wc.base),
+        seed=rep_seed,
+        arch=lambda wc: model_entry(wc)["arch"],
+        mean_std=model_mean_std,
+        n_per_class=config["calibration"]["n_per_class"],
+        pool_factor=config["calibration"]["filter"]["pool_factor"],
+        batch_size=config["calibration"]["filter"]["batch_size"],
+        device=lambda wc: DSG["device"] if filter_pool_kind(wc.base) == "generator" else None,
+    wildcard_constraints:
+        base="|".join(FILTER_BASES),
+        filter="|".join(FILTER_NAMES),
+    log:
+        f"{RES}/logs/calibration/{{base}}_{{filter}}{{rep}}/{{model}}.log",
+    benchmark:
+        f"{RES}/benchmarks/calibration_filtered/{{base}}_{{filter}}{{rep}}/{{model}}.tsv"
+    threads: config["calibration"]["filter"]["threads"]
+    resources:
+        mem_mb=6000,
+        runtime=60,
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../workflow_scripts/calibration_filtered.py"
+
+
 rule sample_grid:
     input:
         folder=calibration_folder,

@@ -7,9 +7,12 @@ from snakemake.exceptions import WorkflowError
 
 from synthcal.codedeps import library_modules
 from synthcal.config import (
-    PER_MODEL_SOURCES,
+    FILTER_NAMES,
     ConfigError,
     check_local_paths,
+    filter_bases,
+    filtered_source,
+    is_per_model,
     normalization,
     teacher_dump_settings,
     validate_config,
@@ -34,6 +37,7 @@ AA_MODELS = [m for m in MODELS if m in AA["models"]]
 QUALITY = config["quality"]
 REPS = [""] + [f".r{r}" for r in range(1, config["repeats"])]  # repeat r > 0 uses seed + r
 RES = "results"
+FILTER_BASES = filter_bases(config)
 #: GAN training runs (folder under results/ -> label in logs and figures)
 TRAINING_RUNS = {"teacher/trained": "teacher (conditional GAN)", "distylegan": "DiStyleGAN"}
 
@@ -99,7 +103,7 @@ def rep_seed(wildcards):
 def calibration_folder(wildcards):
     """The calibration folder a (model, source, repeat) is calibrated on (per-model sources: one per model)."""
     rep = getattr(wildcards, "rep", "")
-    if wildcards.source in PER_MODEL_SOURCES:
+    if is_per_model(wildcards.source, config):
         return f"{RES}/calibration/{wildcards.source}{rep}/{multi_branch_twin(wildcards.model)}"
     return f"{RES}/calibration/{wildcards.source}{rep}"
 
@@ -119,6 +123,20 @@ def multi_branch_twin(model):
 def per_model_sets(source):
     """``source/model`` names of a per-model source's folders for the experiment's models (twins once)."""
     return [f"{source}/{m}" for m in dict.fromkeys(multi_branch_twin(m) for m in MODELS)]
+
+
+def filter_pool_kind(base):
+    """Where a filtered source's pool comes from: the teacher's dump, DiStyleGAN, or the real training set."""
+    return {TEACHER_NAME: "dump", "distylegan": "generator"}.get(base, "images")
+
+
+def filter_pool_input(wildcards):
+    kind = filter_pool_kind(wildcards.base)
+    if kind == "dump":
+        return {"pool": f"{RES}/teacher/dump"}
+    if kind == "generator":
+        return {"pool": distylegan_inputs(wildcards)["generator"]}
+    return {"pool": f"{RES}/data/cifar10/train.npz"}
 
 
 def holdout_inputs(wildcards):
@@ -154,7 +172,7 @@ def quality_sets():
     """Image sets of the IS/FID report: every source (per model for per-model ones), and the real reference."""
     sets = []
     for source in SOURCES:
-        sets += per_model_sets(source) if source in PER_MODEL_SOURCES else [source]
+        sets += per_model_sets(source) if is_per_model(source, config) else [source]
     return sets
 
 
@@ -226,10 +244,12 @@ def distylegan_inputs(wildcards):
 def train_settings(section, mode):
     """TrainSettings fields of a training run from its config section (the knobs reach the rule as params)."""
     keys = ["epochs", "batch_size", "ngf", "ndf", "z_dim", "project_dim", "lr_g", "lr_d", "betas",
-            "checkpoint_every"]
+            "checkpoint_every", "ema", "channels_last"]
     if mode == "distill":
         keys += ["gstep", "lambda_pixel", "pixel_schedule", "pixel_decay", "lambda_adv_kd", "lambda_adv_gan",
                  "lambda_gan_d"]
+    else:
+        keys += ["discriminator", "diffaugment"]
     return {"mode": mode, "seed": config["seed"], **{k: section[k] for k in keys}}
 
 
@@ -254,12 +274,19 @@ def speed_records(algorithm=None):
             for m in dict.fromkeys(m for m, _ in grid(a))]
 
 
+def generators_used():
+    """Which generators the configured sources draw from (themselves or filtered): the teacher, DiStyleGAN."""
+    bases = {(filtered_source(s, config) or (s,))[0] for s in SOURCES}
+    uses_student = "distylegan" in bases
+    return {"teacher": TEACHER_NAME in bases or (uses_student and not DSG["pretrained"]), "distylegan": uses_student}
+
+
 def training_runs():
     """The GAN training runs the configured sources need (keys of TRAINING_RUNS)."""
     runs = []
-    if TEACHER["provider"] == "trained" and (TEACHER_NAME in SOURCES or "distylegan" in SOURCES):
+    if TEACHER["provider"] == "trained" and generators_used()["teacher"]:
         runs.append("teacher/trained")
-    if "distylegan" in SOURCES and not DSG["pretrained"]:
+    if generators_used()["distylegan"] and not DSG["pretrained"]:
         runs.append("distylegan")
     return runs
 
@@ -272,8 +299,12 @@ def final_targets():
     targets += [f"{RES}/tables/throughput.csv", f"{RES}/reports/label_agreement.csv",
                 f"{RES}/figures/accuracy_drop.png"]
     targets += [f"{RES}/{run}/{name}.png" for run in training_runs() for name in ("loss_curves", "samples")]
+    if generators_used()["teacher"]:
+        targets.append(f"{RES}/teacher/gate.json")  # the dump's quality gate
     if QUALITY["enabled"]:
         targets += [f"{RES}/reports/image_quality.csv", f"{RES}/tables/table2.csv", f"{RES}/figures/drop_vs_fid.png"]
     if fusion_pairs():
         targets.append(f"{RES}/tables/repvgg_fusion.csv")
+    if config["experiment"]["calibration_sizes"]:
+        targets += [f"{RES}/tables/calibration_size.csv", f"{RES}/figures/drop_vs_calibration_size.png"]
     return targets + sample_grids()

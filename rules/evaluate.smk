@@ -62,3 +62,28 @@ rule evaluate_int8:
         "../envs/openvino.yaml"
     script:
         "../workflow_scripts/evaluate.py"
+
+
+use rule evaluate_int8 as evaluate_size with:
+    input:
+        xml=f"{RES}/quantized/size/{{size}}/{{source}}{{rep}}/{{model}}/int8.xml",
+        bin=f"{RES}/quantized/size/{{size}}/{{source}}{{rep}}/{{model}}/int8.bin",
+        test=f"{RES}/data/cifar10/test.npz",
+        code=script_code("evaluate.py"),
+    output:
+        f"{RES}/evaluation/{{model}}/size/{{size}}/{{source}}{{rep}}.json",
+    params:
+        mean_std=model_mean_std,
+        arch=lambda wc: model_entry(wc)["arch"],
+        precision="int8",
+        algorithm="default",
+        source=lambda wc: wc.source,
+        repeat=rep_index,
+        size=lambda wc: int(wc.size),
+        batch_size=EVAL["batch_size"],
+    wildcard_constraints:
+        size="[0-9]+",
+    log:
+        f"{RES}/logs/evaluate/{{model}}/size/{{size}}/{{source}}{{rep}}.log",
+    benchmark:
+        f"{RES}/benchmarks/evaluate_size/{{model}}/{{size}}/{{source}}{{rep}}.tsv"

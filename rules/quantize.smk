@@ -65,3 +65,23 @@ use rule quantize_default as quantize_accuracy_aware with:
     resources:
         mem_mb=8000,
         runtime=600,
+
+
+use rule quantize_default as quantize_size with:
+    # the calibration-size sweep: a nested subset of `size` images per class, every image of it used
+    output:
+        xml=f"{RES}/quantized/size/{{size}}/{{source}}{{rep}}/{{model}}/int8.xml",
+        bin=f"{RES}/quantized/size/{{size}}/{{source}}{{rep}}/{{model}}/int8.bin",
+        report=f"{RES}/quantized/size/{{size}}/{{source}}{{rep}}/{{model}}/quantization.json",
+    params:
+        seed=rep_seed,
+        repeat=rep_index,
+        mean_std=model_mean_std,
+        settings={**DEFAULT_SETTINGS, "subset_size": None},
+        per_class=lambda wc: int(wc.size),
+    wildcard_constraints:
+        size="[0-9]+",
+    log:
+        f"{RES}/logs/quantize_size/{{size}}/{{source}}{{rep}}/{{model}}.log",
+    benchmark:
+        f"{RES}/benchmarks/quantize_size/{{size}}/{{source}}{{rep}}/{{model}}.tsv"

@@ -105,20 +105,21 @@ rule report_image_quality:
 
 
 rule label_agreement:
+    """The FP32 model's accuracy on one labelled calibration folder, with respect to the labels its images were
+    made for (the teacher's rows also feed its quality gate)."""
     input:
         xml=f"{RES}/models/{{model}}/fp32.xml",
         bin=f"{RES}/models/{{model}}/fp32.bin",
-        folders=lambda wc: [calibration_folder(Namespace(source=s, model=wc.model, rep="")) for s in SOURCES],
+        folder=lambda wc: calibration_folder(Namespace(source=wc.source, model=wc.model, rep="")),
         code=script_code("label_agreement.py"),
     output:
-        f"{RES}/reports/label_agreement/{{model}}.json",
+        f"{RES}/reports/label_agreement/{{model}}/{{source}}.json",
     params:
-        sources=SOURCES,
         mean_std=model_mean_std,
     log:
-        f"{RES}/logs/label_agreement/{{model}}.log",
+        f"{RES}/logs/label_agreement/{{model}}/{{source}}.log",
     benchmark:
-        f"{RES}/benchmarks/label_agreement/{{model}}.tsv"
+        f"{RES}/benchmarks/label_agreement/{{model}}/{{source}}.tsv"
     threads: config["evaluation"]["threads"]
     resources:
         mem_mb=3000,
@@ -161,7 +162,7 @@ rule throughput:
 
 rule report_tables:
     input:
-        agreement=[f"{RES}/reports/label_agreement/{m}.json" for m in MODELS],
+        agreement=[f"{RES}/reports/label_agreement/{m}/{s}.json" for m in MODELS for s in SOURCES],
         throughput=speed_records(),
         tables=[f"{RES}/tables/{a}_quantization.csv" for a in ALGORITHMS if grid(a)],
         quality=[f"{RES}/reports/image_quality.csv"] if QUALITY["enabled"] else [],

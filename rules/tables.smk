@@ -67,3 +67,32 @@ localrules:
     table_default,
     table_accuracy_aware,
     table_repvgg_fusion,
+
+
+rule table_calibration_size:
+    """The calibration-size sweep (experiment.calibration_sizes): drop against images per source, per model."""
+    input:
+        fp32=sorted({f"{RES}/evaluation/{m}/fp32.json" for m in MODELS}),
+        sweep=[f"{RES}/evaluation/{m}/size/{k}/{s}{r}.json" for m in MODELS for s in SOURCES
+               for k in config["experiment"]["calibration_sizes"] for r in REPS],
+        full=[f"{RES}/tables/default_quantization.csv"] if "default" in ALGORITHMS else [],
+        code=script_code("table_calibration_size.py"),
+    output:
+        table=report(f"{RES}/tables/calibration_size.csv", caption="../report/calibration_size.rst",
+                     category="Tables"),
+        figure=report(f"{RES}/figures/drop_vs_calibration_size.png", caption="../report/calibration_size.rst",
+                      category="Figures"),
+    log:
+        f"{RES}/logs/tables/calibration_size.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../envs/tables.yaml"
+    script:
+        "../workflow_scripts/table_calibration_size.py"
+
+
+localrules:
+    table_calibration_size,

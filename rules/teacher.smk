@@ -73,3 +73,32 @@ rule teacher_dump:
         "../envs/torch.yaml"
     script:
         "../workflow_scripts/teacher_dump.py"
+
+
+rule teacher_gate:
+    """The teacher dump's quality gate, beside the dump: the label agreement of the dump (its calibration folder)
+    with every configured classifier and its FID against real training images, both computed by the report rules,
+    checked against teacher.gate's thresholds (a failed threshold fails the job, which stops the run). It is not an
+    input of the distillation, so recomputing it (for a new classifier, say) never retrains DiStyleGAN; it has a
+    high priority, and `snakemake --until teacher_gate` runs the chain up to it alone."""
+    input:
+        agreement=[f"{RES}/reports/label_agreement/{m}/{TEACHER_NAME}.json" for m in MODELS],
+        **({"features": f"{RES}/reports/features/{TEACHER_NAME}.npz",
+            "reference": f"{RES}/reports/features/reference.npz"} if QUALITY["enabled"] else {}),
+        code=script_code("teacher_gate.py"),
+    output:
+        f"{RES}/teacher/gate.json",
+    params:
+        min_label_agreement=TEACHER["gate"]["min_label_agreement"],
+        max_fid=TEACHER["gate"]["max_fid"],
+    log:
+        f"{RES}/logs/teacher_gate.log",
+    priority: 50
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=5,
+    conda:
+        "../envs/quality.yaml"
+    script:
+        "../workflow_scripts/teacher_gate.py"

@@ -159,3 +159,51 @@ def fusion_table(tables: Iterable[pd.DataFrame], pairs: Sequence[tuple[str, str]
                          "drop_percent_multi_branch": a.loc[key, "drop_percent"],
                          "drop_percent_fused": b.loc[key, "drop_percent"]})
     return pd.DataFrame(rows)
+
+
+#: NNCF's default calibration subset (items; images with one image per item): sizes below it run NNCF's statistics
+#: and fast bias correction on fewer images than its defaults assume.
+NNCF_DEFAULT_SUBSET = 300
+#: Columns of tables/calibration_size.csv.
+SIZE_COLUMNS = ["model", "source", "images_per_class", "images", "repeats", "int8_accuracy", "int8_accuracy_std",
+                "drop_points", "drop_points_std", "full_drop_points", "within_0_2_of_full", "smallest_size_within_0_2",
+                "below_nncf_default_subset"]
+
+
+def size_sweep_table(fp32: Iterable[Mapping[str, Any]], sweep: Iterable[Mapping[str, Any]],
+                     full: pd.DataFrame | None = None, tolerance: float = 0.2) -> pd.DataFrame:
+    """The calibration-size sweep: one row per (model, source, images per class) with the mean and standard
+    deviation over repeats of the INT8 accuracy and drop (points), the drop of the full calibration folder
+    (``full``: the default algorithm's table, if run), whether a size is within ``tolerance`` points of it, the
+    smallest such size per (model, source), and whether the size is below NNCF's default subset of 300 images."""
+    base = {r["model"]: r["accuracy"] for r in fp32}
+    rows = []
+    for rec in sweep:
+        if rec["model"] not in base:
+            raise AggregationError(f"no FP32 evaluation for model {rec['model']!r}")
+        rows.append({"model": rec["model"], "source": rec["source"], "images_per_class": int(rec["images_per_class"]),
+                     "int8": rec["accuracy"] * 100.0, "drop": accuracy_drop(base[rec["model"]], rec["accuracy"])[0]})
+    runs = pd.DataFrame(rows, columns=["model", "source", "images_per_class", "int8", "drop"])
+    out = []
+    for (model, source, k), group in runs.groupby(["model", "source", "images_per_class"], sort=False):
+        reference = None
+        if full is not None and not full.empty:
+            match = full[(full["model"] == model) & (full["source"] == source)]
+            reference = float(match["drop_points"].iloc[0]) if len(match) else None
+        drop = float(group["drop"].mean())
+        out.append({"model": model, "source": source, "images_per_class": int(k), "images": int(k) * 10,
+                    "repeats": len(group), "int8_accuracy": float(group["int8"].mean()),
+                    "int8_accuracy_std": float(group["int8"].std(ddof=1)) if len(group) > 1 else float("nan"),
+                    "drop_points": drop,
+                    "drop_points_std": float(group["drop"].std(ddof=1)) if len(group) > 1 else float("nan"),
+                    "full_drop_points": reference,
+                    "within_0_2_of_full": None if reference is None else bool(abs(drop - reference) <= tolerance),
+                    "below_nncf_default_subset": int(k) * 10 < NNCF_DEFAULT_SUBSET})
+    table = pd.DataFrame(out, columns=[c for c in SIZE_COLUMNS if c != "smallest_size_within_0_2"])
+    table = table.sort_values(["model", "source", "images_per_class"], kind="stable").reset_index(drop=True)
+    smallest = {}
+    for (model, source), group in table.groupby(["model", "source"], sort=False):
+        within = group[group["within_0_2_of_full"] == True]  # noqa: E712 (None/NaN are not True)
+        smallest[(model, source)] = int(within["images_per_class"].min()) if len(within) else None
+    table["smallest_size_within_0_2"] = [smallest[(m, s)] for m, s in zip(table["model"], table["source"])]
+    return table[SIZE_COLUMNS]

@@ -45,6 +45,22 @@ def balanced_labels(n_per_class: int, num_classes: int = 10) -> np.ndarray:
     return np.repeat(np.arange(num_classes), n_per_class)
 
 
+def nested_subset(labels: np.ndarray, per_class: int, seed: int, num_classes: int = 10) -> np.ndarray:
+    """Indices of the first ``per_class`` images of every class in a seeded per-class order, so that the subset of
+    ``k`` images per class holds the subset of every smaller ``k`` (the calibration-size sweep); class-major.
+
+    Raises:
+        CalibrationError: a class has fewer than ``per_class`` images.
+    """
+    chosen = []
+    for cls in range(num_classes):
+        members = np.flatnonzero(labels == cls)
+        if len(members) < per_class:
+            raise CalibrationError(f"class {cls} has {len(members)} images, fewer than {per_class} per class")
+        chosen.append(members[rng(seed, "size-sweep", cls).permutation(len(members))[:per_class]])
+    return np.concatenate(chosen)
+
+
 def cifar10_selection(train: Split, n_per_class: int, seed: int) -> np.ndarray:
     """Training-set indices of the ``cifar10`` calibration folder of ``seed`` (:func:`select_balanced`)."""
     return select_balanced(train.labels, n_per_class, seed, purpose="cifar10", num_classes=len(train.classes))

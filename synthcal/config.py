@@ -119,13 +119,34 @@ def resolve_protocol(config: dict[str, Any]) -> dict[str, Any]:
     return config
 
 
-#: Sources whose calibration set depends on the model (one folder per model).
-PER_MODEL_SOURCES = ("bn_inversion",)
+#: Filters of the filtered sources ``<base>_<filter>`` (synthcal.filtering), chosen per model.
+FILTER_NAMES = ("confidence", "energy", "bn_distance")
+
+
+def filter_bases(config: Mapping[str, Any]) -> list[str]:
+    """Sources a filter can be applied to: the generators (teacher, DiStyleGAN) and real CIFAR-10 (a control)."""
+    return [config["teacher"]["name"], "distylegan", "cifar10"]
+
+
+def filtered_source(source: str, config: Mapping[str, Any]) -> tuple[str, str] | None:
+    """(base, filter) of a filtered source name such as ``distylegan_energy``; None for other sources."""
+    for name in FILTER_NAMES:
+        base = source.removesuffix(f"_{name}")
+        if base != source and base in filter_bases(config):
+            return base, name
+    return None
+
+
+def is_per_model(source: str, config: Mapping[str, Any]) -> bool:
+    """Whether a source's calibration set depends on the model (one folder per model): BN inversion and the
+    filtered sources, whose images are chosen by the model."""
+    return source == "bn_inversion" or filtered_source(source, config) is not None
 
 
 def known_sources(config: Mapping[str, Any]) -> list[str]:
     """Calibration sources this configuration can produce."""
-    return ["cifar10", config["teacher"]["name"], "distylegan", "fractal", "noise", *PER_MODEL_SOURCES]
+    plain = ["cifar10", config["teacher"]["name"], "distylegan", "fractal", "noise", "bn_inversion"]
+    return plain + [f"{base}_{name}" for base in filter_bases(config) for name in FILTER_NAMES]
 
 
 def _check_consistency(config: dict[str, Any]) -> None:
@@ -133,8 +154,13 @@ def _check_consistency(config: dict[str, Any]) -> None:
     for source in config["experiment"]["sources"]:
         if source not in sources:
             raise ConfigError(f"config key 'experiment.sources' names {source!r}; known sources: "
-                              f"{', '.join(sources)} (the teacher's source is named by 'teacher.name')")
+                              f"{', '.join(sources)} (the teacher's source is named by 'teacher.name'; a filtered "
+                              f"source is <base>_<filter>, filter one of {', '.join(FILTER_NAMES)})")
     cal = config["calibration"]
+    too_big = [k for k in config["experiment"]["calibration_sizes"] if k > cal["n_per_class"]]
+    if too_big:
+        raise ConfigError(f"config key 'experiment.calibration_sizes' has {too_big}, more images per class than a "
+                          f"calibration folder holds ('calibration.n_per_class' = {cal['n_per_class']})")
     if (cal["cifar10_full_train"] and "cifar10" in config["experiment"]["sources"]
             and config["quantization"]["accuracy_aware"]["validation"] == "holdout"
             and "accuracy_aware" in config["experiment"]["algorithms"]):
@@ -170,9 +196,9 @@ def check_local_paths(config: Mapping[str, Any], base: str | Path = ".") -> None
         ConfigError: naming the key and the missing path, so a typo fails at start-up, not hours later.
     """
     checks = [("data.cifar10.local_path", config["data"]["cifar10"]["local_path"])]
-    sources = config["experiment"]["sources"]
+    bases = {(filtered_source(s, config) or (s,))[0] for s in config["experiment"]["sources"]}
     teacher = config["teacher"]
-    if teacher["name"] in sources or "distylegan" in sources:
+    if teacher["name"] in bases or "distylegan" in bases:
         provider = teacher["provider"]
         if provider == "stylegan2_ada":
             checks.append(("teacher.stylegan2_ada.pickle.path", teacher["stylegan2_ada"]["pickle"]["path"]))
@@ -181,9 +207,9 @@ def check_local_paths(config: Mapping[str, Any], base: str | Path = ".") -> None
             if not teacher[provider]["path"]:
                 raise ConfigError(f"config key '{key}' must name a file for teacher.provider '{provider}'")
             checks.append((key, teacher[provider]["path"]))
-    if "distylegan" in sources:
+    if "distylegan" in bases:
         checks.append(("distylegan.pretrained", config["distylegan"]["pretrained"]))
-    if "fractal" in sources:
+    if "fractal" in bases:
         checks.append(("fractal.colorizer_dir", config["fractal"]["colorizer_dir"]))
     quality = config["quality"]
     if quality["enabled"]:

@@ -53,6 +53,10 @@ class Split:
     def __len__(self) -> int:
         return len(self.images)
 
+    def subset(self, indices: np.ndarray) -> Split:
+        """The images and labels at ``indices``."""
+        return Split(self.images[indices], self.labels[indices], self.classes)
+
     def class_counts(self) -> dict[str, int]:
         counts = np.bincount(self.labels, minlength=len(self.classes))
         return {name: int(counts[i]) for i, name in enumerate(self.classes)}

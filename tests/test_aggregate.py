@@ -134,3 +134,26 @@ def test_figures_are_written(tmp_path):
     drop_vs_fid_chart(table, quality, tmp_path / "fid.png")
     for name in ("drops.png", "fid.png"):
         assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_size_sweep_table_means_reference_and_smallest_size(tmp_path):
+    from synthcal.aggregate import size_sweep_table
+    from synthcal.figures import drop_vs_calibration_size_chart
+
+    fp32 = [_fp32("a", 0.80)]
+    accs = {(1, 0): 0.70, (1, 1): 0.72, (5, 0): 0.785, (5, 1): 0.787, (50, 0): 0.791, (50, 1): 0.789}
+    sweep = [{"model": "a", "source": "s", "images_per_class": k, "accuracy": acc, "repeat": r}
+             for (k, r), acc in accs.items()]
+    full = pd.DataFrame({"model": ["a"], "source": ["s"], "drop_points": [1.0]})
+    table = size_sweep_table(fp32, sweep, full).set_index("images_per_class")
+    assert list(table.index) == [1, 5, 50] and (table.repeats == 2).all()
+    assert table.loc[1, "drop_points"] == pytest.approx(9.0) and table.loc[5, "drop_points"] == pytest.approx(1.4)
+    assert table.loc[1, "drop_points_std"] == pytest.approx(np.std([10.0, 8.0], ddof=1))
+    assert table.loc[50, "drop_points"] == pytest.approx(1.0) and table.loc[50, "within_0_2_of_full"]
+    assert not table.loc[5, "within_0_2_of_full"]  # 1.4 is 0.4 from 1.0
+    assert (table.smallest_size_within_0_2 == 50).all()
+    assert table.loc[5, "below_nncf_default_subset"] and not table.loc[50, "below_nncf_default_subset"]
+    no_reference = size_sweep_table(fp32, sweep)
+    assert no_reference.full_drop_points.isna().all() and no_reference.smallest_size_within_0_2.isna().all()
+    drop_vs_calibration_size_chart(table.reset_index(), tmp_path / "sweep.png")
+    assert (tmp_path / "sweep.png").stat().st_size > 10_000

@@ -263,18 +263,20 @@ def _same(a, b):
     return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
 
 
+class Killed(Exception):
+    """Stands for a job killed at its time limit."""
+
+
+def kill_after_first_epoch(epoch, generator, row):
+    if epoch == 1:
+        raise Killed
+
+
 @pytest.mark.parametrize("channels_last", [False, True])
 def test_interrupted_training_resumes_to_the_same_weights(tmp_path, channels_last):
     real, teacher = _tiny_data()
     settings = TrainSettings(epochs=3, channels_last=channels_last, **TINY)
     full = Trainer(settings, real, teacher, device="cpu", checkpoint_dir=tmp_path / "a", progress=False).run()
-
-    class Killed(Exception):
-        pass
-
-    def kill_after_first_epoch(epoch, generator, row):
-        if epoch == 1:
-            raise Killed
 
     with pytest.raises(Killed):
         Trainer(settings, real, teacher, device="cpu", checkpoint_dir=tmp_path / "b",
@@ -299,13 +301,6 @@ def test_a_settings_change_never_costs_the_new_runs_checkpoints(tmp_path, caplog
     a = TrainSettings(epochs=3, **TINY)
     b = TrainSettings(epochs=3, **{**TINY, "lambda_pixel": 0.1})
     Trainer(a, real, teacher, device="cpu", checkpoint_dir=tmp_path / "ck", progress=False).run()
-
-    class Killed(Exception):
-        pass
-
-    def kill_after_first_epoch(epoch, generator, row):
-        if epoch == 1:
-            raise Killed
 
     with pytest.raises(Killed):
         Trainer(b, real, teacher, device="cpu", checkpoint_dir=tmp_path / "ck", on_epoch_end=kill_after_first_epoch,
@@ -373,3 +368,78 @@ def test_train_run_writes_the_release_format_and_its_figures_are_drawn_from_it(t
                                      batch_size=8, device="cpu")
     assert manifest["count"] == 30 and manifest["latent"] == "gaussian"
     assert len(list((tmp_path / "cal").glob("*/*.png"))) == 30
+
+
+# ------------------------------------------------------------------------------------------- offline teacher
+def test_projection_discriminator_depends_on_the_label_and_trains_its_class_embedding():
+    from synthcal.gan.networks import ProjectionDiscriminator
+
+    torch.manual_seed(0)
+    d = ProjectionDiscriminator(ndf=4)
+    x = torch.randn(2, 3, 32, 32)
+    a, b = d(x, one_hot(torch.tensor([0, 0])))[0], d(x, one_hot(torch.tensor([1, 1])))[0]
+    assert a.shape == (2, 1) and not torch.allclose(a, b)  # the same images, two labels, two outputs
+    # the label enters as <embed(y), h>: the gradient reaches the embeddings of the classes in the batch
+    d(x, one_hot(torch.tensor([1, 0])))[0].sum().backward()
+    grad = d.embed.weight_orig.grad
+    assert grad is not None and grad[:, 0].abs().sum() > 0 and grad[:, 1].abs().sum() > 0
+
+
+def test_the_ema_generator_is_the_hand_computed_average_after_two_steps():
+    real, _ = _tiny_data()
+    settings = TrainSettings(mode="gan", epochs=1, ema=0.9, discriminator="projection", **TINY)
+    trainer = Trainer(settings, real, device="cpu", progress=False)
+    trainer._build()
+    initial = {k: v.clone() for k, v in trainer.G.state_dict().items()}
+    gen = torch.Generator().manual_seed(0)
+    images = trainer._real[0][:16].permute(0, 3, 1, 2).float().div(127.5).sub(1)
+    labels = one_hot(trainer._real[1][:16])
+    trainer._gan_step(images, labels, gen)
+    after_one = {k: v.clone() for k, v in trainer.G.state_dict().items()}
+    trainer._gan_step(images, labels, gen)
+    after_two = trainer.G.state_dict()
+    params = {name for name, _ in trainer.G.named_parameters()}
+    for name, value in trainer.G_ema.state_dict().items():
+        if name in params:  # ema_2 = 0.9 * (0.9 * w_0 + 0.1 * w_1) + 0.1 * w_2
+            expected = 0.9 * (0.9 * initial[name] + 0.1 * after_one[name]) + 0.1 * after_two[name]
+            assert torch.allclose(value, expected, atol=1e-6), name
+        else:  # BatchNorm statistics are copied
+            assert torch.equal(value, after_two[name]), name
+    assert trainer.released is trainer.G_ema
+
+
+def test_diffaugment_transforms_real_and_fake_alike_and_stays_out_of_sampling():
+    from synthcal.gan.augment import Augmentation, parse_policy
+
+    ops = parse_policy("color,translation,cutout")
+    aug = Augmentation.draw(ops, 6, 32, torch.Generator().manual_seed(1))
+    x = torch.rand(6, 3, 32, 32, requires_grad=True)
+    assert torch.equal(aug(x), aug(x.detach().clone()))  # one draw, one transformation, whatever the batch
+    aug(x).sum().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0  # differentiable
+    with pytest.raises(ValueError, match="unknown DiffAugment"):
+        parse_policy("color,flip")
+
+    # in a discriminator step the real and the generated batch get the same translation and cutout: with constant
+    # images, the zero (padding and cut-out) pixels sit at the same places
+    real, _ = _tiny_data()
+    seen = []
+    trainer = Trainer(TrainSettings(mode="gan", epochs=1, diffaugment="translation,cutout", **TINY), real,
+                      device="cpu", progress=False)
+    trainer._build()
+    trainer.D.register_forward_pre_hook(lambda module, args: seen.append(args[0].detach().clone()))
+    ones = torch.ones(16, 3, 32, 32)
+    weight = trainer.G.img[0].weight  # a constant generator (still connected to G's weights), for the check
+    trainer.G.forward = lambda z, c: torch.ones(len(z), 3, 32, 32) * 0.5 + 0 * weight.sum()
+    trainer._gan_step(ones, one_hot(torch.arange(16) % 10), torch.Generator().manual_seed(0))
+    real_in, fake_in = seen[0], seen[1]
+    assert torch.equal(real_in == 0, fake_in == 0) and (real_in == 0).any()
+    assert not torch.equal(seen[2] == 0, real_in == 0)  # the generator step draws its own transformation
+    # sampling runs the generator alone: no augmentation
+    settings = TrainSettings(mode="gan", epochs=1, diffaugment="color,translation,cutout", **TINY)
+    generator = Trainer(settings, real, device="cpu", progress=False).run().generator
+    from synthcal.gan.train import fixed_noise, fixed_samples
+
+    z, labels = fixed_noise(settings, torch.device("cpu"))
+    direct = to_uint8(generator.eval()(z, one_hot(labels)))
+    assert np.array_equal(fixed_samples(generator, settings, torch.device("cpu"))["images"], direct)

@@ -196,3 +196,22 @@ def test_quality_sets_come_from_the_sources_themselves(tmp_path):
     sampled = image_set("generator", 25, seed=1, source=tmp_path, device="cpu")
     assert sampled.shape == (25, 32, 32, 3) and len({s.tobytes() for s in sampled}) == 25  # 25 different images
     assert np.array_equal(sampled, image_set("generator", 25, seed=1, source=tmp_path / "generator.pt", device="cpu"))
+
+
+def test_the_teacher_gate_records_and_enforces_its_thresholds():
+    from synthcal.quality import GateFailed, check_gate, teacher_gate
+
+    rng = np.random.default_rng(0)
+    pool = rng.normal(size=(50, 2048))
+    near = {"n_images": 50, "pool_mean": pool.mean(0), "pool_cov": np.cov(pool, rowvar=False), "extractor": "x"}
+    far = {**near, "pool_mean": near["pool_mean"] + 3.0}
+    rows = [{"model": "a", "accuracy": 0.45, "n_images": 100}, {"model": "b", "accuracy": 0.30, "n_images": 100}]
+    gate = teacher_gate(rows, far, near)
+    assert gate["label_agreement"] == {"a": 0.45, "b": 0.30} and gate["fid"] == pytest.approx(9.0 * 2048, rel=1e-6)
+    assert gate["passed"] and gate["n_images"] == 50
+    check_gate(gate)  # no thresholds: a record only
+    strict = teacher_gate(rows, far, near, min_label_agreement=0.4, max_fid=100.0)
+    assert not strict["passed"] and len(strict["failures"]) == 2
+    with pytest.raises(GateFailed, match="agreement 0.300 with b is below teacher.gate.min_label_agreement = 0.4"):
+        check_gate(strict)
+    assert teacher_gate(rows, None, None, min_label_agreement=0.25, max_fid=1.0)["passed"]  # no FID: not judged

@@ -82,6 +82,12 @@ def test_gan_chain_outputs(project):
         assert (res / f"figures/samples/{source}.png").stat().st_size > 1000
     teacher_cal = json.loads((res / "calibration/tinyteacher/manifest.json").read_text())
     assert len(teacher_cal["dump_indices"]) == 40
+    # the dump's quality gate: its label agreement with each configured classifier (no FID: quality is off here)
+    gate = json.loads((res / "teacher/gate.json").read_text())
+    agreement = {a["model"]: a["accuracy"] for m in ("tiny_zoo", "tiny_aka")
+                 for a in json.loads((res / f"reports/label_agreement/{m}/tinyteacher.json").read_text())}
+    assert gate["label_agreement"] == agreement and set(agreement) == {"tiny_zoo", "tiny_aka"}
+    assert gate["fid"] is None and gate["passed"] and gate["n_agreement_images"] == {"tiny_zoo": 40, "tiny_aka": 40}
 
 
 def test_fractal_noise_and_bn_inversion_outputs(project):
@@ -112,8 +118,8 @@ def test_changing_calibration_size_keeps_data_preparation_conversion_and_gans(pr
     jobs = planned_jobs(snakemake(project, "-n", "--cores", "1", "--configfile", str(changed)))
     assert jobs == {"calibration_cifar10": 1, "calibration_teacher": 1, "calibration_distylegan": 1,
                     "calibration_fractal": 1, "calibration_noise": 1, "sample_grid": 5, "quantize_default": 10,
-                    "evaluate_int8": 10, "table_default": 1, "label_agreement": 2, "throughput": 2,
-                    "report_tables": 1, "all": 1}
+                    "evaluate_int8": 10, "table_default": 1, "label_agreement": 10, "teacher_gate": 1,
+                    "throughput": 2, "report_tables": 1, "all": 1}
 
 
 def test_changing_a_distillation_weight_retrains_only_the_student(project):
@@ -130,8 +136,8 @@ def test_changing_a_model_normalization_reruns_only_that_model(project):
     changed = write_config(project / "changed3.yaml", config)
     jobs = planned_jobs(snakemake(project, "-n", "--cores", "1", "--configfile", str(changed)))
     assert jobs == {"calibration_bn_inversion": 1, "sample_grid_per_model": 1, "quantize_default": 6,
-                    "evaluate_fp32": 1, "evaluate_int8": 6, "table_default": 1, "label_agreement": 1, "throughput": 1,
-                    "report_tables": 1, "all": 1}
+                    "evaluate_fp32": 1, "evaluate_int8": 6, "table_default": 1, "label_agreement": 6,
+                    "teacher_gate": 1, "throughput": 1, "report_tables": 1, "all": 1}
 
 
 def test_unknown_architecture_stops_at_startup(tmp_path, project):
@@ -228,8 +234,9 @@ def project_aa(project, tmp_path_factory) -> Path:
     config = tiny_config(project, **{
         "repeats": 2,
         "calibration.n_per_class": 3,  # two repeats of 3 per class leave >= 2 of 8 per class for the holdout
-        "experiment.models": ["tiny_aka"], "experiment.sources": ["cifar10", "noise"],
-        "experiment.algorithms": ["default", "accuracy_aware"],
+        "calibration.filter": {"pool_factor": 2, "batch_size": 10, "threads": 1},
+        "experiment.models": ["tiny_aka"], "experiment.sources": ["cifar10", "noise", "cifar10_energy"],
+        "experiment.algorithms": ["default", "accuracy_aware"], "experiment.calibration_sizes": [1, 2],
         "quantization.accuracy_aware": {"models": ["tiny_aka"], "max_drop": 0.0, "validation": "holdout",
                                         "holdout_per_class": 2},
         "quality": {"enabled": True, "n_images": 30, "n_reference": 30, "is_splits": 2,
@@ -243,7 +250,8 @@ def project_aa(project, tmp_path_factory) -> Path:
 def test_repeats_accuracy_aware_and_reports(project_aa):
     res = project_aa / "results"
     runs = pd.read_csv(res / "tables/default_quantization_runs.csv")
-    assert sorted(zip(runs.source, runs.repeat)) == [("cifar10", 0), ("cifar10", 1), ("noise", 0), ("noise", 1)]
+    assert sorted(zip(runs.source, runs.repeat)) == [("cifar10", 0), ("cifar10", 1), ("cifar10_energy", 0),
+                                                     ("cifar10_energy", 1), ("noise", 0), ("noise", 1)]
     assert sorted(runs.seed[runs.source == "cifar10"]) == [3, 4]  # repeat r uses seed + r
     table = pd.read_csv(res / "tables/default_quantization.csv")
     assert (table.repeats == 2).all() and table.drop_points_std.notna().all()
@@ -255,20 +263,21 @@ def test_repeats_accuracy_aware_and_reports(project_aa):
     assert {"max_drop", "reverted_ops"} <= set(aa.columns) and (aa.max_drop == 0.0).all()
     assert set(aa.validation) == {"holdout"} and (aa.repeats == 2).all()
     table1b = pd.read_csv(res / "tables/table1b.csv", index_col="source")
-    assert list(table1b.columns) == ["tiny_aka"] and list(table1b.index) == ["cifar10", "noise"]
+    assert list(table1b.columns) == ["tiny_aka"] and list(table1b.index) == ["cifar10", "noise", "cifar10_energy"]
     report = json.loads((res / "quantized/accuracy_aware/noise.r1/tiny_aka/quantization.json").read_text())
     assert report["n_validation"] == 20 and report["repeat"] == 1  # the held-out real split, 2 per class
     assert report["n_calibration"] == 30
 
     quality = pd.read_csv(res / "reports/image_quality.csv")
-    assert list(quality.source) == ["cifar10", "noise"] and (quality.n_images == 30).all()
+    assert list(quality.source) == ["cifar10", "noise", "cifar10_energy/tiny_aka"]
+    assert (quality.n_images[:2] == 30).all() and quality.n_images[2] == 30  # a 30-image folder: all of it
     assert quality.is_mean.isna().all() and quality.fid.notna().all()
     assert set(quality.extractor) == {"TorchScript stand_in.pt"}
     agreement = pd.read_csv(res / "reports/label_agreement.csv")
-    assert sorted(agreement.source) == ["cifar10", "noise"] and agreement.accuracy.between(0, 1).all()
+    assert sorted(agreement.source) == ["cifar10", "cifar10_energy", "noise"] and agreement.accuracy.between(0, 1).all()
     throughput = pd.read_csv(res / "tables/throughput.csv")
-    assert sorted(zip(throughput.algorithm, throughput.source)) == [
-        ("accuracy_aware", "cifar10"), ("accuracy_aware", "noise"), ("default", "cifar10"), ("default", "noise")]
+    assert sorted(zip(throughput.algorithm, throughput.source)) == sorted(
+        (a, s) for a in ("accuracy_aware", "default") for s in ("cifar10", "noise", "cifar10_energy"))
     assert (throughput.model == "tiny_aka").all() and (throughput.speedup > 0).all()
     for name in ("default", "accuracy_aware"):  # one measurement, two tables: the same numbers
         quant = pd.read_csv(res / f"tables/{name}_quantization.csv").set_index("source")
@@ -317,8 +326,8 @@ def test_a_quantization_edit_reruns_quantization_and_what_reads_it(cloned):
 
 def test_an_evaluation_edit_reruns_evaluation_not_quantization(cloned):
     jobs = _plan_after_edit(cloned, "synthcal/evaluate.py", "\nEVALUATION_NOTE = 1\n")
-    assert jobs == {"evaluate_fp32": 1, "evaluate_int8": 3, "label_agreement": 1, "table_default": 1,
-                    "report_tables": 1, "all": 1}
+    assert jobs == {"evaluate_fp32": 1, "evaluate_int8": 3, "label_agreement": 3, "teacher_gate": 1,
+                    "table_default": 1, "report_tables": 1, "all": 1}
 
 
 def test_a_logging_edit_reruns_nothing(cloned):
@@ -346,3 +355,27 @@ def test_a_checksum_for_a_folder_is_refused_naming_the_key(tmp_path, project):
                      check=False)
     assert proc.returncode != 0
     assert "config key 'data.cifar10.checksum' needs a file" in out(proc) and "is a folder" in out(proc)
+
+
+def test_filtered_source_and_calibration_size_sweep(project_aa):
+    res = project_aa / "results"
+    # the real-image control of the energy filter: 6 pool images per class scored by tiny_aka, the best 3 kept
+    manifest = json.loads((res / "calibration/cifar10_energy/tiny_aka/manifest.json").read_text())
+    assert manifest["filter"] == "energy" and manifest["pool_size"] == 60 and manifest["count"] == 30
+    assert manifest["scores_kept"]["max"] <= manifest["scores_pool"]["median"]  # the lowest energies were kept
+    assert len(manifest["kept_pool_indices"]) == 30
+    assert json.loads((res / "calibration/cifar10_energy.r1/tiny_aka/manifest.json").read_text())["seed"] == 4
+    # the sweep: 1 and 2 images per class of every source, two repeats each, nested in the folder
+    table = pd.read_csv(res / "tables/calibration_size.csv")
+    assert sorted(zip(table.source, table.images_per_class)) == sorted(
+        (s, k) for s in ("cifar10", "noise", "cifar10_energy") for k in (1, 2))
+    assert (table.repeats == 2).all() and table.below_nncf_default_subset.all()
+    default = pd.read_csv(res / "tables/default_quantization.csv").set_index("source")
+    for row in table.itertuples():
+        assert row.full_drop_points == pytest.approx(default.loc[row.source, "drop_points"], abs=1e-3)
+        runs = [json.loads((res / f"evaluation/tiny_aka/size/{row.images_per_class}/{row.source}{r}.json")
+                           .read_text())["accuracy"] for r in ("", ".r1")]
+        assert row.int8_accuracy == pytest.approx(100 * np.mean(runs), abs=1e-3)
+    quantized = json.loads((res / "quantized/size/2/noise.r1/tiny_aka/quantization.json").read_text())
+    assert quantized["n_calibration"] == 20 and quantized["images_used"] == 20
+    assert (res / "figures/drop_vs_calibration_size.png").stat().st_size > 10_000

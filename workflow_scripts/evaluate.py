@@ -17,6 +17,8 @@ with step_logging(sm.log[0]) as log:
     report = evaluate_ir(sm.input.xml, test, mean, std, threads=sm.threads, batch_size=p.batch_size)
     record = {"model": sm.wildcards.model, "arch": p.arch, "precision": p.precision, "algorithm": p.algorithm,
               "source": p.source, "repeat": p.repeat, "ir": sm.input.xml, **report}
+    if p.get("size"):
+        record["images_per_class"] = p.size  # the calibration-size sweep
     write_json(sm.output[0], record)
     log.info("%s %s: top-1 %.2f%% on %d images", sm.wildcards.model, p.precision, 100 * record["accuracy"],
              record["n_images"])

@@ -2,7 +2,7 @@
 
 import _synthcal_path  # noqa: F401 (the workflow's own synthcal first on sys.path)
 
-from synthcal.calibration import load_calibration_folder
+from synthcal.calibration import load_calibration_folder, nested_subset
 from synthcal.cpus import limit_cpus
 from synthcal.io import write_json
 from synthcal.ir import save_ir
@@ -20,6 +20,8 @@ p = sm.params
 with step_logging(sm.log[0]) as log:
     limit_cpus(sm.threads)
     calibration, manifest = load_calibration_folder(sm.input.calibration)
+    if p.get("per_class"):  # the calibration-size sweep: a nested subset of the folder, every image of it used
+        calibration = calibration.subset(nested_subset(calibration.labels, p.per_class, p.seed))
     settings = DefaultQuantizationSettings(**{**p.settings, "ignored_types": tuple(p.settings["ignored_types"])})
     mean, std = p.mean_std
     log.info("quantizing %s on %s (%d images, seed %d) with rule %s: %s", sm.wildcards.model, sm.input.calibration,

@@ -94,6 +94,43 @@ class Discriminator(nn.Module):
         return self.output(torch.cat((h, onehot), dim=1)), features
 
 
+class ProjectionDiscriminator(nn.Module):
+    """A class-conditional projection discriminator (Miyato & Koyama, 2018) with spectral normalisation, for the
+    offline teacher: SNGAN's standard CNN for 32x32 (3x3 and 4x4/stride-2 convolutions, LeakyReLU 0.1, widths ndf to
+    8 ndf), global sum pooling to h, and ``logit = w . h + <embed(y), h>``, so the class enters through an inner
+    product with the image features rather than a per-class bias.
+
+    ``forward(x, onehot) -> (logits (B, 1), [feature maps after each stride])``, the interface of
+    :class:`Discriminator`.
+    """
+
+    def __init__(self, ndf: int = 64, c_dim: int = 10) -> None:
+        super().__init__()
+        widths = [(3, ndf, 3, 1), (ndf, ndf, 4, 2), (ndf, 2 * ndf, 3, 1), (2 * ndf, 2 * ndf, 4, 2),
+                  (2 * ndf, 4 * ndf, 3, 1), (4 * ndf, 4 * ndf, 4, 2), (4 * ndf, 8 * ndf, 3, 1)]
+        layers = []
+        for cin, cout, k, stride in widths:
+            conv = nn.Conv2d(cin, cout, k, stride, 1)
+            _init(conv)
+            layers.append(spectral_norm(conv))
+        self.convs = nn.ModuleList(layers)
+        self.linear = spectral_norm(nn.Linear(8 * ndf, 1))
+        self.embed = spectral_norm(nn.Linear(c_dim, 8 * ndf, bias=False))
+        for layer in (self.linear, self.embed):
+            nn.init.orthogonal_(layer.weight_orig if hasattr(layer, "weight_orig") else layer.weight)
+
+    def forward(self, x: torch.Tensor, onehot: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        features = []
+        h = x
+        for conv in self.convs:
+            h = nn.functional.leaky_relu(conv(h), 0.1)
+            if conv.stride[0] == 2:
+                features.append(h)
+        features.append(h)
+        h = h.sum(dim=(2, 3))
+        return self.linear(h) + (self.embed(onehot) * h).sum(dim=1, keepdim=True), features
+
+
 def resolve_device(device: str) -> torch.device:
     """``"auto"`` picks CUDA when available; ``"cuda"`` without a GPU is an error."""
     if device == "auto":

@@ -25,6 +25,7 @@ epoch means rather than the last batch.
 from __future__ import annotations
 
 import contextlib
+import copy
 import csv
 import hashlib
 import json
@@ -43,6 +44,7 @@ from tqdm import tqdm
 
 from synthcal.calibration import balanced_labels
 from synthcal.data import load_split
+from synthcal.gan.augment import Augmentation, parse_policy
 from synthcal.gan.dump import read_dump, to_uint8
 from synthcal.gan.losses import (
     PixelWeight,
@@ -52,7 +54,14 @@ from synthcal.gan.losses import (
     hinge_fake,
     hinge_real,
 )
-from synthcal.gan.networks import Discriminator, Generator, one_hot, released_config, resolve_device
+from synthcal.gan.networks import (
+    Discriminator,
+    Generator,
+    ProjectionDiscriminator,
+    one_hot,
+    released_config,
+    resolve_device,
+)
 from synthcal.io import atomic_path, write_json
 from synthcal.seeding import rng, seed_int
 
@@ -85,6 +94,9 @@ class TrainSettings:
     checkpoint_every: int = 10
     grid_per_class: int = 10
     channels_last: bool = False  # memory format of images and convolutions (speed; numerics may differ slightly)
+    discriminator: str = "distylegan"  # or "projection" (synthcal.gan.networks.ProjectionDiscriminator)
+    ema: float = 0.0  # decay of an exponential moving average of the generator's weights (0: none)
+    diffaugment: str = ""  # DiffAugment policy of the plain GAN, e.g. "color,translation,cutout" (empty: none)
 
     def fingerprint_fields(self) -> dict[str, Any]:
         """Everything that changes the trained weights (``checkpoint_every`` does not)."""
@@ -167,6 +179,13 @@ class Trainer:
                  progress: bool = True) -> None:
         if settings.mode not in ("distill", "gan"):
             raise ValueError(f"unknown training mode {settings.mode!r}")
+        if settings.discriminator not in ("distylegan", "projection"):
+            raise ValueError(f"unknown discriminator {settings.discriminator!r} (distylegan or projection)")
+        if not 0.0 <= settings.ema < 1.0:
+            raise ValueError(f"ema is a decay in [0, 1), got {settings.ema}")
+        self.augment = parse_policy(settings.diffaugment)
+        if self.augment and settings.mode == "distill":
+            raise ValueError("DiffAugment is for the plain conditional GAN (the teacher), not the distillation")
         if settings.mode == "distill":
             if teacher is None or teacher.z is None:
                 raise ValueError("distillation needs a teacher dump with noise vectors")
@@ -198,10 +217,13 @@ class Trainer:
         s = self.settings
         torch.manual_seed(seed_int(s.seed, "init"))
         self.G = Generator(s.ngf, s.z_dim, s.c_dim, s.project_dim).to(self.device)
-        self.D = Discriminator(s.ndf, s.c_dim, s.project_dim).to(self.device)
+        self.D = (ProjectionDiscriminator(s.ndf, s.c_dim) if s.discriminator == "projection"
+                  else Discriminator(s.ndf, s.c_dim, s.project_dim)).to(self.device)
         if s.channels_last:
             self.G.to(memory_format=torch.channels_last)
             self.D.to(memory_format=torch.channels_last)
+        # the exponential moving average of the generator's weights, the generator a run releases when ema > 0
+        self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False) if s.ema else None
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=s.lr_g, betas=s.betas)
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=s.lr_d, betas=s.betas)
         self.g_updates = 0
@@ -231,6 +253,7 @@ class Trainer:
         state = {
             "epoch": epoch, "fingerprint": self.fingerprint, "g_updates": self.g_updates, "history": self.history,
             "generator": self.G.state_dict(), "discriminator": self.D.state_dict(),
+            "generator_ema": self.G_ema.state_dict() if self.G_ema is not None else None,
             "optimizer_g": self.opt_g.state_dict(), "optimizer_d": self.opt_d.state_dict(),
             "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate(),
                     "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []},
@@ -282,6 +305,8 @@ class Trainer:
                 continue
             self.G.load_state_dict(state["generator"])
             self.D.load_state_dict(state["discriminator"])
+            if self.G_ema is not None:
+                self.G_ema.load_state_dict(state["generator_ema"])
             self.opt_g.load_state_dict(state["optimizer_g"])
             self.opt_d.load_state_dict(state["optimizer_d"])
             self.g_updates = int(state["g_updates"])
@@ -328,29 +353,48 @@ class Trainer:
         g_loss["total"].backward()
         self.opt_g.step()
         D.requires_grad_(True)
+        self.update_ema()
         self.g_updates += 1
         out = {f"D_{k}": v.detach() for k, v in d_loss.items()}  # tensors: no host synchronisation per step
         out.update({f"G_{k}": v.detach() for k, v in g_loss.items()})
         out["lambda_pixel"] = torch.tensor(lam)
         return out
 
+    def _augmentation(self, n: int, gen: torch.Generator) -> Callable[[torch.Tensor], torch.Tensor]:
+        """The step's DiffAugment transformation (identity without a policy)."""
+        if not self.augment:
+            return lambda x: x
+        return Augmentation.draw(self.augment, n, 32, gen, self.device)
+
+    def update_ema(self) -> None:
+        """G_ema <- ema * G_ema + (1 - ema) * G for every parameter; buffers (BatchNorm statistics) copied."""
+        if self.G_ema is None:
+            return
+        with torch.no_grad():
+            for p_ema, p in zip(self.G_ema.parameters(), self.G.parameters(), strict=True):
+                p_ema.lerp_(p, 1.0 - self.settings.ema)
+            for b_ema, b in zip(self.G_ema.buffers(), self.G.buffers(), strict=True):
+                b_ema.copy_(b)
+
     def _gan_step(self, x_r: torch.Tensor, c_r: torch.Tensor, gen: torch.Generator) -> dict[str, float]:
         s, G, D = self.settings, self.G, self.D
         z = torch.randn(len(c_r), s.z_dim, generator=gen, device=self.device)
         with torch.no_grad():
             x_fake = G(z, c_r)
-        d_real, d_fake = hinge_real(D(x_r, c_r)[0]), hinge_fake(D(x_fake, c_r)[0])
+        augment = self._augmentation(len(c_r), gen)  # the same transformation for the real and the fake batch
+        d_real, d_fake = hinge_real(D(augment(x_r), c_r)[0]), hinge_fake(D(augment(x_fake), c_r)[0])
         d_total = d_real + d_fake
         self.opt_d.zero_grad(set_to_none=True)
         d_total.backward()
         self.opt_d.step()
         D.requires_grad_(False)
         z = torch.randn(len(c_r), s.z_dim, generator=gen, device=self.device)
-        g_total = generator_hinge(D(G(z, c_r), c_r)[0])
+        g_total = generator_hinge(D(self._augmentation(len(c_r), gen)(G(z, c_r)), c_r)[0])
         self.opt_g.zero_grad(set_to_none=True)
         g_total.backward()
         self.opt_g.step()
         D.requires_grad_(True)
+        self.update_ema()
         self.g_updates += 1
         return {"D_real": d_real.detach(), "D_fake": d_fake.detach(), "D_total": d_total.detach(),
                 "G_total": g_total.detach()}
@@ -410,10 +454,15 @@ class Trainer:
             if epoch % s.checkpoint_every == 0 or epoch == s.epochs:
                 self._save_checkpoint(epoch)
             if self.on_epoch_end is not None:
-                self.on_epoch_end(epoch, self.G, row)
+                self.on_epoch_end(epoch, self.released, row)
         bar.close()
         self.G.eval()
-        return TrainResult(self.G, self.D, self.history, resumed)
+        return TrainResult(self.released, self.D, self.history, resumed)
+
+    @property
+    def released(self) -> Generator:
+        """The generator a run releases and samples from: the moving average when ``ema`` > 0."""
+        return self.G_ema if self.G_ema is not None else self.G
 
 
 @torch.no_grad()

@@ -1,0 +1,22 @@
+"""Rule adapter: a filtered source for one model (synthcal.filtering.filtered_calibration_folder)."""
+
+import _synthcal_path  # noqa: F401 (the workflow's own synthcal first on sys.path)
+
+from synthcal.cpus import limit_cpus
+from synthcal.filtering import filtered_calibration_folder
+from synthcal.logs import step_logging
+from synthcal.models import load_classifier
+
+sm = snakemake  # noqa: F821 (injected by snakemake)
+p, wc = sm.params, sm.wildcards
+with step_logging(sm.log[0]) as log:
+    limit_cpus(sm.threads)
+    # scores come from the multi-branch form; a fused RepVGG shares its twin's folder (the same function)
+    model, _ = load_classifier(p.arch, sm.input.weights, fuse=False)
+    manifest = filtered_calibration_folder(sm.output[0], base=wc.base, kind=p.kind, source=sm.input.pool,
+                                           method=wc.filter, model=model, model_name=wc.model,
+                                           n_per_class=p.n_per_class, pool_factor=p.pool_factor, mean=p.mean_std[0],
+                                           std=p.mean_std[1], seed=p.seed, batch_size=p.batch_size, device=p.device)
+    log.info("%s for %s: kept %d of %d pool images; %s of the pool %s, of the kept %s", manifest["source"],
+             wc.model, manifest["count"], manifest["pool_size"], wc.filter, manifest["scores_pool"]["median"],
+             manifest["scores_kept"]["median"])
