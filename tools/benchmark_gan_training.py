@@ -19,17 +19,21 @@ from synthcal.gan.train import Trainer, TrainingData, TrainSettings
 
 
 def measure(mode: str, ngf: int, ndf: int, batch_size: int, iterations: int, device: str, threads: int,
-            channels_last: bool = False) -> dict:
+            channels_last: bool = False, discriminator: str = "distylegan", ema: float = 0.0,
+            diffaugment: str = "") -> dict:
     torch.set_num_threads(threads)
     n = batch_size * iterations
     gen = np.random.default_rng(0)
     real = TrainingData(gen.integers(0, 256, (n, 32, 32, 3), dtype=np.uint8), gen.integers(0, 10, n))
     teacher = TrainingData(gen.integers(0, 256, (n, 32, 32, 3), dtype=np.uint8), gen.integers(0, 10, n),
                            gen.random((n, 512), dtype=np.float32)) if mode == "distill" else None
-    settings = TrainSettings(mode=mode, epochs=2, batch_size=batch_size, ngf=ngf, ndf=ndf, channels_last=channels_last)
+    extra = {"discriminator": discriminator, "diffaugment": diffaugment} if mode == "gan" else {}
+    settings = TrainSettings(mode=mode, epochs=2, batch_size=batch_size, ngf=ngf, ndf=ndf, channels_last=channels_last,
+                             ema=ema, **extra)
     history = Trainer(settings, real, teacher, device=device, progress=False).run().history
     return {"mode": mode, "ngf": ngf, "ndf": ndf, "batch_size": batch_size, "device": str(resolve_device(device)),
-            "threads": threads, "channels_last": channels_last, "iterations": iterations,
+            "threads": threads, "channels_last": channels_last, "iterations": iterations, "ema": ema,
+            **extra,
             "images_per_s": history[-1]["images_per_s"]}
 
 
@@ -43,10 +47,15 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--channels-last", action="store_true")
+    parser.add_argument("--discriminator", choices=["distylegan", "projection"], default="distylegan",
+                        help="the plain GAN's discriminator (--mode gan only)")
+    parser.add_argument("--ema", type=float, default=0.0, help="generator weight moving-average decay (0: none)")
+    parser.add_argument("--diffaugment", default="", help='DiffAugment policy, e.g. "color,translation,cutout" (gan)')
     args = parser.parse_args()
     for ngf in args.ngf:
         print(json.dumps(measure(args.mode, ngf, args.ndf, args.batch_size, args.iterations, args.device,
-                                 args.threads, args.channels_last)), flush=True)
+                                 args.threads, args.channels_last, args.discriminator, args.ema,
+                                 args.diffaugment)), flush=True)
 
 
 if __name__ == "__main__":
