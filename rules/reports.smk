@@ -57,6 +57,8 @@ rule quality_features:
         f"{RES}/reports/features/{{qset}}.npz",
     params:
         n_images=lambda wc: QUALITY["n_reference"] if wc.qset == "reference" else QUALITY["n_images"],
+        # the real-image set skips the reference's images (same split, same seeded order): disjoint, never self-FID
+        skip=lambda wc: QUALITY["n_reference"] if wc.qset == "cifar10" else 0,
         kind=lambda wc: quality_set_spec(wc)[0],
         settings=lambda wc: quality_set_spec(wc)[2],
         splits=QUALITY["is_splits"],

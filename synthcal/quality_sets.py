@@ -30,16 +30,24 @@ from synthcal.gan.networks import load_released, resolve_device
 KINDS = ("images", "generator", "fractal", "noise")
 
 
-def _sample(total: int, n: int, seed: int) -> np.ndarray:
-    return np.sort(calibration_order(total, seed, n, purpose="quality-sample"))
+def _sample(total: int, n: int, seed: int, skip: int = 0) -> np.ndarray:
+    """Positions ``skip .. skip + n`` of a seeded order of ``total`` items, sorted. ``skip`` is reduced when the set
+    is too small to hold both, so that ``min(n, total)`` items still come back."""
+    n = min(n, total)
+    skip = max(0, min(skip, total - n))
+    return np.sort(calibration_order(total, seed, skip + n, purpose="quality-sample")[skip:])
 
 
-def stored_images(path: str | Path, n: int, seed: int) -> np.ndarray:
-    """A seeded sample of ``n`` images (all if fewer) of a prepared split, a teacher dump or a calibration folder."""
+def stored_images(path: str | Path, n: int, seed: int, skip: int = 0) -> np.ndarray:
+    """A seeded sample of ``n`` images (all if fewer) of a prepared split, a teacher dump or a calibration folder.
+
+    ``skip`` leaves out the first ``skip`` images of the seeded order: the real-image quality set skips the FID
+    reference set drawn from the same split (``skip`` = its size), so the two are disjoint.
+    """
     path = Path(path)
     if path.suffix == ".npz":
         images = load_split(path).images
-        return images[_sample(len(images), n, seed)]
+        return images[_sample(len(images), n, seed, skip)]
     if (path / "noise.npy").exists():  # a teacher dump: decode only the chosen images
         labels = read_dump_arrays(path)[1]
         return read_dump(path, _sample(len(labels), n, seed))[1]
@@ -48,7 +56,8 @@ def stored_images(path: str | Path, n: int, seed: int) -> np.ndarray:
 
 
 def image_set(kind: str, n: int, seed: int, source: str | Path | None = None,
-              settings: Mapping[str, Any] | None = None, threads: int = 1, device: str = "auto") -> np.ndarray:
+              settings: Mapping[str, Any] | None = None, threads: int = 1, device: str = "auto",
+              skip: int = 0) -> np.ndarray:
     """The uint8 NHWC images of one quality set (see the module docstring).
 
     Args:
@@ -60,7 +69,7 @@ def image_set(kind: str, n: int, seed: int, source: str | Path | None = None,
     settings = dict(settings or {})
     if kind == "images":
         assert source is not None
-        return stored_images(source, n, seed)
+        return stored_images(source, n, seed, skip)
     if kind == "generator":
         assert source is not None
         dev = resolve_device(device)

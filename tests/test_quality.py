@@ -189,6 +189,13 @@ def test_quality_sets_come_from_the_sources_themselves(tmp_path):
         assert all(any(np.array_equal(s, i) for i in images) for s in sample)  # drawn from the stored images
         assert np.array_equal(sample, image_set("images", 20, seed=3, source=source))
         assert len(image_set("images", 500, seed=3, source=source)) == 50  # N is what there is
+    # the real-image set skips the FID reference's images: disjoint from it, and all distinct images
+    key = {i.tobytes(): k for k, i in enumerate(images)}
+    reference = {key[i.tobytes()] for i in image_set("images", 20, seed=3, source=tmp_path / "train.npz")}
+    real = {key[i.tobytes()] for i in image_set("images", 25, seed=3, source=tmp_path / "train.npz", skip=20)}
+    assert len(reference) == 20 and len(real) == 25 and not reference & real
+    # a split too small for both still gives N images (overlapping only as much as it must)
+    assert len(image_set("images", 40, seed=3, source=tmp_path / "train.npz", skip=20)) == 40
     torch.manual_seed(0)
     generator = Generator(ngf=16, z_dim=8, project_dim=4).eval()
     torch.save(generator.state_dict(), tmp_path / "generator.pt")

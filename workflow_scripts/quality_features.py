@@ -16,7 +16,7 @@ with step_logging(sm.log[0]) as log:
     else:
         extractor = torch_extractor(choose_network(sm.input.get("inception"), p.fid_extractor), p.device)
     images = image_set(p.kind, p.n_images, p.seed, source=sm.input.get("source"), settings=p.settings,
-                       threads=sm.threads, device=p.device)
+                       threads=sm.threads, device=p.device, skip=p.skip)
     log.info("%s: %d images (%s, asked %d) through %s on %s", sm.wildcards.qset, len(images), p.kind, p.n_images,
              extractor.name, extractor.backend)
     summary = quality_features(images, extractor, p.batch_size, p.splits, desc=sm.wildcards.qset)
