@@ -60,6 +60,14 @@ class BNInversionSettings:
     ce_weight: float = 0.0  # 0: pure ZeroQ; > 0: also pull each image towards its assigned label
 
 
+def zeroq_distance(mean: torch.Tensor, std: torch.Tensor, layer: nn.modules.batchnorm._BatchNorm) -> torch.Tensor:
+    """ZeroQ's ``||mean - running_mean||_2 + ||std - sqrt(running_var)||_2`` of one BatchNorm layer, over the last
+    (channel) dimension: a scalar for (C,) statistics, one distance per row for (..., C)."""
+    running_mean = layer.running_mean.to(mean.dtype)
+    running_std = layer.running_var.to(std.dtype).sqrt()
+    return (mean - running_mean).norm(dim=-1) + (std - running_std).norm(dim=-1)
+
+
 class BNStatistics:
     """Forward hooks that record the batch mean and std of every BatchNorm layer's input."""
 
@@ -82,7 +90,7 @@ class BNStatistics:
             dims = [0] + list(range(2, x.dim()))
             mean = x.mean(dim=dims)
             std = torch.sqrt(x.var(dim=dims, unbiased=False) + layer.eps)
-            total = total + torch.norm(mean - layer.running_mean, 2) + torch.norm(std - layer.running_var.sqrt(), 2)
+            total = total + zeroq_distance(mean, std, layer)
         return total
 
     def clear(self) -> None:

@@ -27,8 +27,9 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from synthcal.calibration import balanced_labels, calibration_order, select_balanced, write_calibration_folder
+from synthcal.calibration import calibration_order, select_balanced, write_calibration_folder
 from synthcal.data import Split, load_split
+from synthcal.datafree import zeroq_distance
 from synthcal.gan.dump import read_dump, read_dump_arrays, sample_generator
 from synthcal.gan.networks import load_released, resolve_device
 from synthcal.preprocess import to_model_input
@@ -57,10 +58,8 @@ class _Moments:
 
 
 def _zeroq_distance(m1: torch.Tensor, m2: torch.Tensor, layer: nn.modules.batchnorm._BatchNorm) -> torch.Tensor:
-    """ZeroQ's ||mean - running_mean|| + ||std - running_std|| from first and second moments (..., C)."""
-    std = (m2 - m1 * m1).clamp_min(0).add(layer.eps).sqrt()
-    return ((m1 - layer.running_mean.double()).norm(dim=-1)
-            + (std - layer.running_var.double().sqrt()).norm(dim=-1))
+    """ZeroQ's distance (:func:`synthcal.datafree.zeroq_distance`) from first and second moments (..., C)."""
+    return zeroq_distance(m1, (m2 - m1 * m1).clamp_min(0).add(layer.eps).sqrt(), layer)
 
 
 def bn_contributions(moments: Sequence[tuple[torch.Tensor, torch.Tensor]],
@@ -140,11 +139,6 @@ def select_best(scores: np.ndarray, labels: np.ndarray, n_per_class: int, higher
         key = np.where(np.isnan(values), np.inf, -values if higher_is_better else values)
         chosen.append(pool[np.argsort(key, kind="stable")[:n_per_class]])
     return np.concatenate(chosen)
-
-
-def pool_labels(n_per_class: int) -> np.ndarray:
-    """Class-major labels of a generated pool (as :func:`synthcal.calibration.balanced_labels`)."""
-    return balanced_labels(n_per_class)
 
 
 def score_summary(values: np.ndarray) -> dict[str, float | None]:
