@@ -145,9 +145,16 @@ def quantize_default(fp32_xml: str | Path, images: np.ndarray, mean: Sequence[fl
     calibration = calibration_set(images, mean, std, seed, settings.subset_size, settings.batch_size)
     start = time.perf_counter()
     quantized, alignment = _with_channel_alignment(
-        settings, lambda s: nncf.quantize(model, calibration.dataset(), **s.nncf_kwargs(len(calibration.items))))
+        settings, lambda s: nncf.quantize(model, calibration.dataset(), **s.nncf_kwargs(len(calibration.items))),
+        probe=lambda s: _probe(model, calibration, s))
     return quantized, _report("default", settings, images, calibration, seed, quantized, time.perf_counter() - start,
                               channel_alignment_applied=alignment)
+
+
+def _probe(model: ov.Model, calibration: CalibrationSet, settings: DefaultQuantizationSettings) -> ov.Model:
+    """``nncf.quantize`` with ``settings`` on the first calibration item only (not counted in ``passes``)."""
+    first = CalibrationSet(calibration.order[:len(calibration.items[0])], calibration.items[:1], calibration.batch_size)
+    return nncf.quantize(model, first.dataset(), **settings.nncf_kwargs(1))
 
 
 def _failed_in_channel_alignment(exc: BaseException) -> bool:
@@ -156,14 +163,30 @@ def _failed_in_channel_alignment(exc: BaseException) -> bool:
 
 
 def _with_channel_alignment(settings: DefaultQuantizationSettings,
-                            run: Callable[[DefaultQuantizationSettings], ov.Model]) -> tuple[ov.Model, str | bool]:
+                            run: Callable[[DefaultQuantizationSettings], ov.Model],
+                            probe: Callable[[DefaultQuantizationSettings], object] | None = None,
+                            ) -> tuple[ov.Model, str | bool]:
     """Run a quantization with ``settings``; returns (model, whether channel alignment was applied).
 
     NNCF 3.4's ChannelAlignment fails on every model where it finds a pair of convolutions to align (it casts a
     statistic with ``astype(np.float32)``, which its own tensor type rejects: MobileNetV2, ShuffleNetV2, ...). Then the
     quantization is run again without it, and the report says so instead of the run stopping; on models without
     such pairs (CIFAR ResNets, VGG) alignment changes nothing anyway.
+
+    ``probe`` (the same quantization on one calibration item) is run first when alignment is requested: the
+    failure comes after NNCF's first statistics pass over the whole calibration set, so finding it on one item
+    saves that pass (a third to a half of the job on those models). The model is the same either way: the probe
+    only decides whether the full run asks for alignment; an error the probe meets elsewhere is left to the full
+    run to raise.
     """
+    if settings.channel_alignment and probe is not None:
+        try:
+            probe(settings)
+        except Exception as exc:
+            if _failed_in_channel_alignment(exc):
+                log.warning("NNCF's ChannelAlignment fails on this model (%s: %s, found on one calibration item); "
+                            "quantizing without channel alignment", type(exc).__name__, exc)
+                return run(replace(settings, channel_alignment=False)), "failed in NNCF, not applied"
     try:
         return run(settings), settings.channel_alignment
     except Exception as exc:
@@ -187,6 +210,7 @@ def _report(algorithm: str, settings: DefaultQuantizationSettings, images: np.nd
         "calibration_items": len(calibration.items),
         "bias_correction_images": calibration.bias_correction_images(settings.fast_bias_correction),
         "images_used": max(calibration.passes, default=0),  # counted while NNCF read them
+        "calibration_passes": len(calibration.passes),  # how often NNCF read the calibration set (cost)
         "seed": seed,
         **extra,
         "fake_quantize_ops": count_fake_quantize(quantized),
@@ -301,7 +325,7 @@ def quantize_accuracy_aware(fp32_xml: str | Path, images: np.ndarray, mean: Sequ
                                                        **aa.nncf_kwargs(threads, workdir, calibration.n_images))
 
         start = time.perf_counter()
-        quantized, alignment = _with_channel_alignment(settings, run)
+        quantized, alignment = _with_channel_alignment(settings, run, lambda s: _probe(model, calibration, s))
         seconds = time.perf_counter() - start
         intermediate = Path(workdir) / "intermediate_model.xml"
         if intermediate.exists():

@@ -1,6 +1,7 @@
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -200,6 +201,7 @@ def test_accuracy_aware_reports_no_reverted_operation_when_the_drop_is_met(fp32_
 _ONE_CPU = """
 import os, resource, sys, time
 sys.path.insert(0, {tests!r})
+from dataclasses import replace
 from pathlib import Path
 import numpy as np, torch
 from torch import nn
@@ -331,6 +333,39 @@ def test_channel_alignment_failing_inside_nncf_falls_back_and_says_so():
         _with_channel_alignment(with_ca, other_failure)
 
 
+def test_channel_alignment_probe_spares_the_failing_full_pass():
+    """With a probe (the quantization on one item), a model on which NNCF's ChannelAlignment fails is quantized by a
+    single full run without it; where the probe passes, the full run asks for alignment; an error the probe meets
+    outside alignment is left to the full run."""
+    from synthcal.quantize import _with_channel_alignment
+
+    def fail_in_alignment(settings):
+        if settings.channel_alignment:
+            exec(compile("raise KeyError('float32')", "nncf/quantization/algorithms/channel_alignment/algorithm.py",
+                         "exec"))
+        return "probe without alignment"
+
+    full_runs = []
+
+    def run(settings):
+        full_runs.append(settings.channel_alignment)
+        return "quantized"
+
+    with_ca = DefaultQuantizationSettings(channel_alignment=True)
+    assert _with_channel_alignment(with_ca, run, fail_in_alignment) == ("quantized", "failed in NNCF, not applied")
+    assert full_runs == [False]
+    assert _with_channel_alignment(with_ca, run, lambda s: "probe aligned") == ("quantized", True)
+    assert full_runs == [False, True]
+
+    def fail_elsewhere(settings):
+        raise MemoryError("one item")
+
+    assert _with_channel_alignment(with_ca, run, fail_elsewhere) == ("quantized", True)
+    assert _with_channel_alignment(DefaultQuantizationSettings(channel_alignment=False), run, fail_in_alignment) \
+        == ("quantized", False)
+    assert full_runs == [False, True, True, False]
+
+
 def test_pot_protocol_quantizes_a_model_with_convolution_pairs(tmp_path):
     """MobileNetV2 has convolution pairs that ChannelAlignment would align: the POT protocol still quantizes it, and
     the report says whether alignment was applied."""
@@ -343,3 +378,7 @@ def test_pot_protocol_quantizes_a_model_with_convolution_pairs(tmp_path):
     model, report = quantize_default(tmp_path / "fp32.xml", random_images(16, 1), MEAN, STD, settings, seed=0)
     assert report["fake_quantize_ops"] > 20
     assert report["channel_alignment_applied"] in (True, "failed in NNCF, not applied")
+    if report["channel_alignment_applied"] is not True:  # found on one item: no full pass spent on the failure
+        _, plain = quantize_default(tmp_path / "fp32.xml", random_images(16, 1), MEAN, STD,
+                                    replace(settings, channel_alignment=False), seed=0)
+        assert report["calibration_passes"] == plain["calibration_passes"]
