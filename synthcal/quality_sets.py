@@ -41,8 +41,8 @@ def _sample(total: int, n: int, seed: int, skip: int = 0) -> np.ndarray:
 def stored_images(path: str | Path, n: int, seed: int, skip: int = 0) -> np.ndarray:
     """A seeded sample of ``n`` images (all if fewer) of a prepared split, a teacher dump or a calibration folder.
 
-    ``skip`` leaves out the first ``skip`` images of the seeded order: the real-image quality set skips the FID
-    reference set drawn from the same split (``skip`` = its size), so the two are disjoint.
+    ``skip`` leaves out the first ``skip`` images of the seeded order, whatever stores them: the real-image quality
+    set skips the FID reference set drawn from the same split (``skip`` = its size), so the two are disjoint.
     """
     path = Path(path)
     if path.suffix == ".npz":
@@ -50,9 +50,9 @@ def stored_images(path: str | Path, n: int, seed: int, skip: int = 0) -> np.ndar
         return images[_sample(len(images), n, seed, skip)]
     if (path / "noise.npy").exists():  # a teacher dump: decode only the chosen images
         labels = read_dump_arrays(path)[1]
-        return read_dump(path, _sample(len(labels), n, seed))[1]
+        return read_dump(path, _sample(len(labels), n, seed, skip))[1]
     images = load_calibration_folder(path, progress=False)[0].images
-    return images[_sample(len(images), n, seed)]
+    return images[_sample(len(images), n, seed, skip)]
 
 
 def image_set(kind: str, n: int, seed: int, source: str | Path | None = None,

@@ -189,6 +189,8 @@ def test_quality_sets_come_from_the_sources_themselves(tmp_path):
         assert all(any(np.array_equal(s, i) for i in images) for s in sample)  # drawn from the stored images
         assert np.array_equal(sample, image_set("images", 20, seed=3, source=source))
         assert len(image_set("images", 500, seed=3, source=source)) == 50  # N is what there is
+        skipped = image_set("images", 20, seed=3, source=source, skip=20)  # skip means the same for every store
+        assert not any(np.array_equal(s, t) for s in skipped for t in sample)
     # the real-image set skips the FID reference's images: disjoint from it, and all distinct images
     key = {i.tobytes(): k for k, i in enumerate(images)}
     reference = {key[i.tobytes()] for i in image_set("images", 20, seed=3, source=tmp_path / "train.npz")}

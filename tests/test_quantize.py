@@ -201,7 +201,6 @@ def test_accuracy_aware_reports_no_reverted_operation_when_the_drop_is_met(fp32_
 _ONE_CPU = """
 import os, resource, sys, time
 sys.path.insert(0, {tests!r})
-from dataclasses import replace
 from pathlib import Path
 import numpy as np, torch
 from torch import nn
