@@ -5,10 +5,10 @@
 rule calibration_cifar10:
     input:
         train=f"{RES}/data/cifar10/train.npz",
-        code=script_code("calibration_cifar10.py"),
     output:
         directory(f"{RES}/calibration/cifar10{{rep}}"),
     params:
+        code=script_code("calibration_cifar10.py"),
         seed=rep_seed,
         # the whole training set when calibration.cifar10_full_train (the authors' notebook), else n_per_class
         n_per_class=None if config["calibration"]["cifar10_full_train"] else config["calibration"]["n_per_class"],
@@ -29,10 +29,10 @@ rule calibration_cifar10:
 rule holdout_cifar10:
     input:
         train=f"{RES}/data/cifar10/train.npz",
-        code=script_code("holdout_cifar10.py"),
     output:
         f"{RES}/data/cifar10/holdout.npz",
     params:
+        code=script_code("holdout_cifar10.py"),
         seed=config["seed"],
         calibration_seeds=[rep_seed(Namespace(rep=r)) for r in REPS],
         n_per_class=config["calibration"]["n_per_class"],
@@ -52,10 +52,10 @@ rule holdout_cifar10:
 rule calibration_teacher:
     input:
         dump=f"{RES}/teacher/dump",
-        code=script_code("calibration_teacher.py"),
     output:
         directory(f"{RES}/calibration/{TEACHER_NAME}{{rep}}"),
     params:
+        code=script_code("calibration_teacher.py"),
         source=TEACHER_NAME,
         seed=rep_seed,
         n_per_class=config["calibration"]["n_per_class"],
@@ -76,10 +76,10 @@ rule calibration_teacher:
 rule calibration_distylegan:
     input:
         unpack(distylegan_inputs),
-        code=script_code("calibration_distylegan.py"),
     output:
         directory(f"{RES}/calibration/distylegan{{rep}}"),
     params:
+        code=script_code("calibration_distylegan.py"),
         seed=rep_seed,
         n_per_class=config["calibration"]["n_per_class"],
         batch_size=DSG["sample_batch_size"],
@@ -100,11 +100,10 @@ rule calibration_distylegan:
 
 
 rule calibration_fractal:
-    input:
-        code=script_code("calibration_fractal.py"),
     output:
         directory(f"{RES}/calibration/fractal{{rep}}"),
     params:
+        code=script_code("calibration_fractal.py"),
         seed=rep_seed,
         n_per_class=config["calibration"]["n_per_class"],
         points=config["fractal"]["points"],
@@ -126,11 +125,10 @@ rule calibration_fractal:
 
 
 rule calibration_noise:
-    input:
-        code=script_code("calibration_noise.py"),
     output:
         directory(f"{RES}/calibration/noise{{rep}}"),
     params:
+        code=script_code("calibration_noise.py"),
         seed=rep_seed,
         n_per_class=config["calibration"]["n_per_class"],
         distribution=config["noise"]["distribution"],
@@ -150,10 +148,10 @@ rule calibration_noise:
 rule calibration_bn_inversion:
     input:
         weights=weights_file,
-        code=script_code("calibration_bn_inversion.py"),
     output:
         directory(f"{RES}/calibration/bn_inversion{{rep}}/{{model}}"),
     params:
+        code=script_code("calibration_bn_inversion.py"),
         seed=rep_seed,
         arch=lambda wc: model_entry(wc)["arch"],
         mean_std=model_mean_std,
@@ -183,10 +181,10 @@ rule calibration_filtered:
     input:
         unpack(filter_pool_input),
         weights=weights_file,
-        code=script_code("calibration_filtered.py"),
     output:
         directory(f"{RES}/calibration/{{base}}_{{filter}}{{rep}}/{{model}}"),
     params:
+        code=script_code("calibration_filtered.py"),
         kind=lambda wc: filter_pool_kind(wc.base),
         seed=rep_seed,
         arch=lambda wc: model_entry(wc)["arch"],
@@ -215,10 +213,11 @@ rule calibration_filtered:
 rule sample_grid:
     input:
         folder=calibration_folder,
-        code=script_code("sample_grid.py"),
     output:
         report(f"{RES}/figures/samples/{{source}}.png", caption="../report/samples.rst", category="Calibration sets",
                labels={"source": "{source}"}),
+    params:
+        code=script_code("sample_grid.py"),
     log:
         f"{RES}/logs/figures/samples_{{source}}.log",
     threads: 1

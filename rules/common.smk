@@ -5,7 +5,7 @@ from urllib.parse import urlparse
 
 from snakemake.exceptions import WorkflowError
 
-from synthcal.codedeps import library_modules
+from synthcal.codedeps import script_fingerprint
 from synthcal.config import (
     FILTER_NAMES,
     ConfigError,
@@ -51,9 +51,11 @@ wildcard_constraints:
 
 
 def script_code(script):
-    """The library files a rule's script imports at module level, transitively (synthcal.codedeps): inputs, so that
-    editing them reruns the rule, and nothing else does (`python -m synthcal.codedeps` lists them per rule)."""
-    return [str(p) for p in library_modules(ROOT / "workflow_scripts" / script, ROOT)]
+    """The `code` parameter of a job, from synthcal.codedeps. It holds one hash per file the script runs (the script
+    and the library modules it imports at module level, transitively), each of the code without comments and
+    docstrings, so that an edit of behaviour reruns the job and a comment does not (`python -m synthcal.codedeps`
+    lists them)."""
+    return script_fingerprint(ROOT / "workflow_scripts" / script, ROOT)
 
 
 def model_entry(wildcards):
@@ -194,22 +196,27 @@ def quality_network(wildcards):
 
 
 def quality_set_spec(wildcards):
-    """(kind, stored input or None, settings) of a quality set (synthcal.quality_sets): the real training images
-    for the reference and cifar10, the teacher's dump, samples of DiStyleGAN, fractals and noise generated with the
-    calibration source's settings, and the per-model BN-inversion folders."""
+    """(kind, stored input or None, settings, description) of a quality set (synthcal.quality_sets): real test
+    images for the FID reference and real training images for cifar10 (never the same image), the teacher's dump,
+    samples of DiStyleGAN, fractals and noise generated with the calibration source's settings, and the per-model
+    BN-inversion folders."""
     qset = wildcards.qset
-    if qset in ("reference", "cifar10"):
-        return "images", f"{RES}/data/cifar10/train.npz", {}
+    if qset == "reference":
+        return "images", f"{RES}/data/cifar10/test.npz", {}, "real CIFAR-10 test images"
+    if qset == "cifar10":
+        return "images", f"{RES}/data/cifar10/train.npz", {}, "real CIFAR-10 training images"
     if qset == TEACHER_NAME:
-        return "images", f"{RES}/teacher/dump", {}
+        return "images", f"{RES}/teacher/dump", {}, f"the teacher's dump ({TEACHER['provider']} provider)"
     if qset == "distylegan":
-        return "generator", distylegan_inputs(wildcards)["generator"], {}
+        return "generator", distylegan_inputs(wildcards)["generator"], {}, "DiStyleGAN samples (Gaussian latents)"
     if qset == "fractal":
-        return "fractal", None, {k: config["fractal"][k] for k in ("points", "chains", "fill_rate", "colorizer_dir")}
+        settings = {k: config["fractal"][k] for k in ("points", "chains", "fill_rate", "colorizer_dir")}
+        return "fractal", None, settings, None
     if qset == "noise":
-        return "noise", None, {"distribution": config["noise"]["distribution"],
-                               "std": config["noise"]["std"] if config["noise"]["distribution"] == "gaussian" else None}
-    return "images", f"{RES}/calibration/{qset}", {}
+        settings = {"distribution": config["noise"]["distribution"],
+                    "std": config["noise"]["std"] if config["noise"]["distribution"] == "gaussian" else None}
+        return "noise", None, settings, None
+    return "images", f"{RES}/calibration/{qset}", {}, f"the {qset} calibration folder"
 
 
 def quality_images(wildcards):

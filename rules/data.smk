@@ -25,12 +25,12 @@ rule download_cifar10:
 rule prepare_cifar10:
     input:
         source=cifar10_input,
-        code=script_code("prepare_cifar10.py"),
     output:
         train=f"{RES}/data/cifar10/train.npz",
         test=f"{RES}/data/cifar10/test.npz",
         manifest=f"{RES}/data/cifar10/manifest.json",
     params:
+        code=script_code("prepare_cifar10.py"),
         checksum=config["data"]["cifar10"]["checksum"],
     log:
         f"{RES}/logs/prepare_cifar10.log",

@@ -6,7 +6,6 @@ rule distylegan_train:
     input:
         dump=f"{RES}/teacher/dump",
         train=f"{RES}/data/cifar10/train.npz",
-        code=script_code("train_gan.py"),
     output:
         generator=f"{RES}/distylegan/generator.pt",
         config=f"{RES}/distylegan/config.json",
@@ -14,6 +13,7 @@ rule distylegan_train:
         losses=f"{RES}/distylegan/losses.csv",
         samples=f"{RES}/distylegan/samples.npz",
     params:
+        code=script_code("train_gan.py"),
         settings=train_settings(DSG, "distill"),
         device=DSG["device"],
         label="DiStyleGAN",
@@ -38,13 +38,13 @@ rule training_figures:
     input:
         losses=f"{RES}/{{run}}/losses.csv",
         samples=f"{RES}/{{run}}/samples.npz",
-        code=script_code("training_figures.py"),
     output:
         curves=report(f"{RES}/{{run}}/loss_curves.png", caption="../report/training.rst", category="GAN training",
                       labels={"run": "{run}", "figure": "losses"}),
         samples=report(f"{RES}/{{run}}/samples.png", caption="../report/training.rst", category="GAN training",
                        labels={"run": "{run}", "figure": "samples"}),
     params:
+        code=script_code("training_figures.py"),
         label=lambda wc: TRAINING_RUNS[wc.run],
     wildcard_constraints:
         run="|".join(TRAINING_RUNS),

@@ -9,10 +9,10 @@ rule evaluate_fp32:
         xml=f"{RES}/models/{{model}}/fp32.xml",
         bin=f"{RES}/models/{{model}}/fp32.bin",
         test=f"{RES}/data/cifar10/test.npz",
-        code=script_code("evaluate.py"),
     output:
         f"{RES}/evaluation/{{model}}/fp32.json",
     params:
+        code=script_code("evaluate.py"),
         mean_std=model_mean_std,
         arch=lambda wc: model_entry(wc)["arch"],
         precision="fp32",
@@ -39,10 +39,10 @@ rule evaluate_int8:
         xml=f"{RES}/quantized/{{algorithm}}/{{source}}{{rep}}/{{model}}/int8.xml",
         bin=f"{RES}/quantized/{{algorithm}}/{{source}}{{rep}}/{{model}}/int8.bin",
         test=f"{RES}/data/cifar10/test.npz",
-        code=script_code("evaluate.py"),
     output:
         f"{RES}/evaluation/{{model}}/{{algorithm}}/{{source}}{{rep}}.json",
     params:
+        code=script_code("evaluate.py"),
         mean_std=model_mean_std,
         arch=lambda wc: model_entry(wc)["arch"],
         precision="int8",
@@ -69,10 +69,10 @@ use rule evaluate_int8 as evaluate_size with:
         xml=f"{RES}/quantized/size/{{size}}/{{source}}{{rep}}/{{model}}/int8.xml",
         bin=f"{RES}/quantized/size/{{size}}/{{source}}{{rep}}/{{model}}/int8.bin",
         test=f"{RES}/data/cifar10/test.npz",
-        code=script_code("evaluate.py"),
     output:
         f"{RES}/evaluation/{{model}}/size/{{size}}/{{source}}{{rep}}.json",
     params:
+        code=script_code("evaluate.py"),
         mean_std=model_mean_std,
         arch=lambda wc: model_entry(wc)["arch"],
         precision="int8",

@@ -25,12 +25,12 @@ rule download_weights:
 rule convert_model:
     input:
         weights=weights_file,
-        code=script_code("convert_model.py"),
     output:
         xml=f"{RES}/models/{{model}}/fp32.xml",
         bin=f"{RES}/models/{{model}}/fp32.bin",
         report=f"{RES}/models/{{model}}/conversion.json",
     params:
+        code=script_code("convert_model.py"),
         arch=lambda wc: model_entry(wc)["arch"],
         fuse=lambda wc: model_entry(wc)["fuse"],
         sha256=lambda wc: model_entry(wc)["weights"]["sha256"],

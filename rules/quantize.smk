@@ -16,12 +16,12 @@ rule quantize_default:
         xml=f"{RES}/models/{{model}}/fp32.xml",
         bin=f"{RES}/models/{{model}}/fp32.bin",
         calibration=calibration_folder,
-        code=script_code("quantize.py"),
     output:
         xml=f"{RES}/quantized/default/{{source}}{{rep}}/{{model}}/int8.xml",
         bin=f"{RES}/quantized/default/{{source}}{{rep}}/{{model}}/int8.bin",
         report=f"{RES}/quantized/default/{{source}}{{rep}}/{{model}}/quantization.json",
     params:
+        code=script_code("quantize.py"),
         seed=rep_seed,
         repeat=rep_index,
         mean_std=model_mean_std,
@@ -46,12 +46,12 @@ use rule quantize_default as quantize_accuracy_aware with:
         xml=f"{RES}/models/{{model}}/fp32.xml",
         bin=f"{RES}/models/{{model}}/fp32.bin",
         calibration=calibration_folder,
-        code=script_code("quantize.py"),
     output:
         xml=f"{RES}/quantized/accuracy_aware/{{source}}{{rep}}/{{model}}/int8.xml",
         bin=f"{RES}/quantized/accuracy_aware/{{source}}{{rep}}/{{model}}/int8.bin",
         report=f"{RES}/quantized/accuracy_aware/{{source}}{{rep}}/{{model}}/quantization.json",
     params:
+        code=script_code("quantize.py"),
         seed=rep_seed,
         repeat=rep_index,
         mean_std=model_mean_std,
@@ -74,6 +74,7 @@ use rule quantize_default as quantize_size with:
         bin=f"{RES}/quantized/size/{{size}}/{{source}}{{rep}}/{{model}}/int8.bin",
         report=f"{RES}/quantized/size/{{size}}/{{source}}{{rep}}/{{model}}/quantization.json",
     params:
+        code=script_code("quantize.py"),
         seed=rep_seed,
         repeat=rep_index,
         mean_std=model_mean_std,

@@ -1,4 +1,4 @@
-# Reports beyond the accuracy tables: image quality of every source (Inception Score, FID against real training
+# Reports beyond the accuracy tables: image quality of every source (Inception Score, FID against real test
 # images), label agreement (FP32 accuracy on each labelled source), FP32 vs INT8 speed, and the summary figures.
 
 
@@ -26,12 +26,12 @@ rule convert_extractor:
     within 1e-3, the Inception Score of the check batch to 3 decimals)."""
     input:
         unpack(quality_weights),
-        code=script_code("convert_extractor.py"),
     output:
         xml=f"{RES}/models/inception/extractor.xml",
         bin=f"{RES}/models/inception/extractor.bin",
         report=f"{RES}/models/inception/conversion.json",
     params:
+        code=script_code("convert_extractor.py"),
         fid_extractor=lambda wc, input: None if input.get("inception") else QUALITY["fid_extractor"],
         n_check=16,
     log:
@@ -52,15 +52,14 @@ rule quality_features:
     input:
         unpack(quality_images),
         unpack(quality_network),
-        code=script_code("quality_features.py"),
     output:
         f"{RES}/reports/features/{{qset}}.npz",
     params:
+        code=script_code("quality_features.py"),
         n_images=lambda wc: QUALITY["n_reference"] if wc.qset == "reference" else QUALITY["n_images"],
-        # the real-image set skips the reference's images (same split, same seeded order): disjoint, never self-FID
-        skip=lambda wc: QUALITY["n_reference"] if wc.qset == "cifar10" else 0,
         kind=lambda wc: quality_set_spec(wc)[0],
         settings=lambda wc: quality_set_spec(wc)[2],
+        description=lambda wc: quality_set_spec(wc)[3],
         splits=QUALITY["is_splits"],
         seed=config["seed"],
         fid_extractor=lambda wc, input: (None if input.get("inception") or input.get("extractor")
@@ -88,11 +87,11 @@ rule report_image_quality:
     input:
         sets=[f"{RES}/reports/features/{q}.npz" for q in quality_sets()],
         reference=f"{RES}/reports/features/reference.npz",
-        code=script_code("report_image_quality.py"),
     output:
         report=report(f"{RES}/reports/image_quality.csv", caption="../report/reports.rst", category="Reports"),
         table2=report(f"{RES}/tables/table2.csv", caption="../report/table2.rst", category="Tables"),
     params:
+        code=script_code("report_image_quality.py"),
         names=quality_sets(),
     log:
         f"{RES}/logs/quality/report.log",
@@ -113,10 +112,10 @@ rule label_agreement:
         xml=f"{RES}/models/{{model}}/fp32.xml",
         bin=f"{RES}/models/{{model}}/fp32.bin",
         folder=lambda wc: calibration_folder(Namespace(source=wc.source, model=wc.model, rep="")),
-        code=script_code("label_agreement.py"),
     output:
         f"{RES}/reports/label_agreement/{{model}}/{{source}}.json",
     params:
+        code=script_code("label_agreement.py"),
         mean_std=model_mean_std,
     log:
         f"{RES}/logs/label_agreement/{{model}}/{{source}}.log",
@@ -138,10 +137,10 @@ rule throughput:
     input:
         fp32=f"{RES}/models/{{model}}/fp32.xml",
         int8=lambda wc: [f"{RES}/quantized/{wc.algorithm}/{s}/{wc.model}/int8.xml" for s in SOURCES],
-        code=script_code("throughput.py"),
     output:
         f"{RES}/reports/throughput/{{algorithm}}/{{model}}.json",
     params:
+        code=script_code("throughput.py"),
         sources=SOURCES,
         threads=config["throughput"]["threads"],  # a rerun trigger (the script uses the granted threads)
         batch_size=config["throughput"]["batch_size"],
@@ -168,13 +167,14 @@ rule report_tables:
         throughput=speed_records(),
         tables=[f"{RES}/tables/{a}_quantization.csv" for a in ALGORITHMS if grid(a)],
         quality=[f"{RES}/reports/image_quality.csv"] if QUALITY["enabled"] else [],
-        code=script_code("report_tables.py"),
     output:
         agreement=report(f"{RES}/reports/label_agreement.csv", caption="../report/reports.rst", category="Reports"),
         throughput=report(f"{RES}/tables/throughput.csv", caption="../report/reports.rst", category="Reports"),
         drops=report(f"{RES}/figures/accuracy_drop.png", caption="../report/figure.rst", category="Figures"),
         fid=(report(f"{RES}/figures/drop_vs_fid.png", caption="../report/figure.rst", category="Figures")
              if QUALITY["enabled"] else []),
+    params:
+        code=script_code("report_tables.py"),
     log:
         f"{RES}/logs/reports.log",
     threads: 1

@@ -6,12 +6,12 @@ rule table_default:
     input:
         **algorithm_inputs("default"),
         speed=speed_records("default"),
-        code=script_code("aggregate.py"),
     output:
         table=report(f"{RES}/tables/default_quantization.csv", caption="../report/quantization.rst", category="Tables"),
         runs=f"{RES}/tables/default_quantization_runs.csv",
         paper=report(f"{RES}/tables/table1a.csv", caption="../report/table1.rst", category="Tables"),
     params:
+        code=script_code("aggregate.py"),
         models=MODELS,
         sources=SOURCES,
     log:
@@ -30,13 +30,13 @@ use rule table_default as table_accuracy_aware with:
     input:
         **algorithm_inputs("accuracy_aware"),
         speed=speed_records("accuracy_aware"),
-        code=script_code("aggregate.py"),
     output:
         table=report(f"{RES}/tables/accuracy_aware_quantization.csv", caption="../report/quantization.rst",
                      category="Tables"),
         runs=f"{RES}/tables/accuracy_aware_quantization_runs.csv",
         paper=report(f"{RES}/tables/table1b.csv", caption="../report/table1.rst", category="Tables"),
     params:
+        code=script_code("aggregate.py"),
         models=AA_MODELS,
         sources=SOURCES,
     log:
@@ -46,10 +46,10 @@ use rule table_default as table_accuracy_aware with:
 rule table_repvgg_fusion:
     input:
         tables=[f"{RES}/tables/{a}_quantization.csv" for a in ALGORITHMS if grid(a)],
-        code=script_code("table_fusion.py"),
     output:
         report(f"{RES}/tables/repvgg_fusion.csv", caption="../report/quantization.rst", category="Tables"),
     params:
+        code=script_code("table_fusion.py"),
         pairs=fusion_pairs(),
     log:
         f"{RES}/logs/tables/repvgg_fusion.log",
@@ -76,12 +76,13 @@ rule table_calibration_size:
         sweep=[f"{RES}/evaluation/{m}/size/{k}/{s}{r}.json" for m in MODELS for s in SOURCES
                for k in config["experiment"]["calibration_sizes"] for r in REPS],
         full=[f"{RES}/tables/default_quantization.csv"] if "default" in ALGORITHMS else [],
-        code=script_code("table_calibration_size.py"),
     output:
         table=report(f"{RES}/tables/calibration_size.csv", caption="../report/calibration_size.rst",
                      category="Tables"),
         figure=report(f"{RES}/figures/drop_vs_calibration_size.png", caption="../report/calibration_size.rst",
                       category="Figures"),
+    params:
+        code=script_code("table_calibration_size.py"),
     log:
         f"{RES}/logs/tables/calibration_size.log",
     threads: 1

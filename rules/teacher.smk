@@ -26,7 +26,6 @@ rule download_teacher_pickle:
 rule teacher_train:
     input:
         train=f"{RES}/data/cifar10/train.npz",
-        code=script_code("train_gan.py"),
     output:
         generator=f"{RES}/teacher/trained/generator.pt",
         config=f"{RES}/teacher/trained/config.json",
@@ -34,6 +33,7 @@ rule teacher_train:
         losses=f"{RES}/teacher/trained/losses.csv",
         samples=f"{RES}/teacher/trained/samples.npz",
     params:
+        code=script_code("train_gan.py"),
         settings=train_settings(TEACHER["trained"], "gan"),
         device=TEACHER["device"],
         label="teacher (conditional GAN)",
@@ -55,10 +55,10 @@ rule teacher_train:
 rule teacher_dump:
     input:
         unpack(teacher_dump_inputs),
-        code=script_code("teacher_dump.py"),
     output:
         directory(f"{RES}/teacher/dump"),
     params:
+        code=script_code("teacher_dump.py"),
         settings=teacher_dump_settings(config),  # the active provider's settings only
     log:
         f"{RES}/logs/teacher_dump.log",
@@ -77,7 +77,7 @@ rule teacher_dump:
 
 rule teacher_gate:
     """The teacher dump's quality gate, beside the dump: the label agreement of the dump (its calibration folder)
-    with every configured classifier and its FID against real training images, both computed by the report rules,
+    with every configured classifier and its FID against real test images, both computed by the report rules,
     checked against teacher.gate's thresholds (a failed threshold fails the job, which stops the run). It is not an
     input of the distillation, so recomputing it (for a new classifier, say) never retrains DiStyleGAN; it has a
     high priority, and `snakemake --until teacher_gate` runs the chain up to it alone."""
@@ -85,10 +85,10 @@ rule teacher_gate:
         agreement=[f"{RES}/reports/label_agreement/{m}/{TEACHER_NAME}.json" for m in MODELS],
         **({"features": f"{RES}/reports/features/{TEACHER_NAME}.npz",
             "reference": f"{RES}/reports/features/reference.npz"} if QUALITY["enabled"] else {}),
-        code=script_code("teacher_gate.py"),
     output:
         f"{RES}/teacher/gate.json",
     params:
+        code=script_code("teacher_gate.py"),
         min_label_agreement=TEACHER["gate"]["min_label_agreement"],
         max_fid=TEACHER["gate"]["max_fid"],
     log:

@@ -12,7 +12,7 @@ from synthcal.io import atomic_path
 
 #: Columns of ``default_quantization.csv`` in order (accuracies and drops in percent / percentage points).
 COLUMNS = [
-    "model", "arch", "source", "algorithm",
+    "model", "arch", "source", "algorithm", "calibration_data",
     "fp32_accuracy", "int8_accuracy", "drop_points", "drop_percent",
     "n_calibration", "subset_size", "batch_size", "channel_alignment", "seed",
     "fp32_images_per_s", "int8_images_per_s", "speedup",
@@ -85,6 +85,7 @@ def quantization_runs(fp32: Iterable[Mapping[str, Any]], int8: Iterable[Mapping[
         timing = speeds.get(key[:3], {})
         rows.append({
             "model": rec["model"], "arch": rec.get("arch"), "source": rec["source"], "algorithm": rec["algorithm"],
+            "calibration_data": q.get("calibration_data"),
             "fp32_accuracy": ref["accuracy"] * 100.0, "int8_accuracy": rec["accuracy"] * 100.0,
             "drop_points": points, "drop_percent": percent,
             "n_calibration": q["n_calibration"], "subset_size": q["subset_size"], "batch_size": q.get("batch_size"),
@@ -126,7 +127,10 @@ def quantization_table(runs: pd.DataFrame) -> pd.DataFrame:
 
 def paper_table(table: pd.DataFrame, models: Sequence[str], sources: Sequence[str],
                 value: str = "drop_percent") -> pd.DataFrame:
-    """The paper's Table 1 layout: rows = calibration sources, columns = models, cells = ``value``.
+    """The paper's Table 1 layout: rows = calibration sources, columns = models, cells = ``value``, and a last
+    column ``calibration_data`` saying what each source's images are (e.g. how the fractals were coloured), since
+    the name alone may claim more than was run. Per-model descriptions of one source (BN inversion of each model)
+    are joined.
 
     Rows and columns follow the given (config) order; combinations without a result are left empty.
     """
@@ -134,6 +138,9 @@ def paper_table(table: pd.DataFrame, models: Sequence[str], sources: Sequence[st
     pivot = pivot.reindex(index=list(sources), columns=list(models))
     pivot.index.name = "source"
     pivot.columns.name = None
+    if "calibration_data" in table.columns:
+        described = table.dropna(subset=["calibration_data"]).groupby("source", sort=False)["calibration_data"]
+        pivot["calibration_data"] = described.agg(lambda s: "; ".join(dict.fromkeys(s))).reindex(pivot.index)
     return pivot
 
 

@@ -120,11 +120,13 @@ def cifar10_calibration_folder(train_npz: str | Path, root: str | Path, n_per_cl
     if n_per_class is None:
         chosen = np.argsort(train.labels, kind="stable")
         subset = Split(train.images[chosen], train.labels[chosen], train.classes)
-        return write_calibration_folder(root, subset, {"source": "cifar10", "seed": seed, "n_per_class": None,
-                                                       "origin": str(train_npz), "train_indices": "all"})
+        return write_calibration_folder(root, subset, {
+            "source": "cifar10", "seed": seed, "n_per_class": None, "origin": str(train_npz), "train_indices": "all",
+            "description": f"real CIFAR-10: the whole training split ({len(train)} images, the authors' notebook)"})
     chosen = cifar10_selection(train, n_per_class, seed)
     subset = Split(train.images[chosen], train.labels[chosen], train.classes)
     manifest = {"source": "cifar10", "seed": seed, "n_per_class": n_per_class,
+                "description": f"real CIFAR-10: {n_per_class} training images per class",
                 "origin": str(train_npz), "train_indices": chosen.tolist()}
     return write_calibration_folder(root, subset, manifest)
 

@@ -1,7 +1,13 @@
-"""Which library files a workflow rule runs: derived from its script's imports, so that editing them reruns it.
+"""Which code a workflow rule runs, and a fingerprint of it that only a change of behaviour changes.
 
-The workflow lists, as inputs of every rule, the files of the ``synthcal`` package its script imports, directly or
-through other modules (:func:`library_modules`). Two rules keep that list honest and small:
+Every rule's ``code`` parameter is :func:`code_fingerprint` of its script: one short hash per file it runs (the
+script itself and the files of the ``synthcal`` package it imports, directly or through other modules,
+:func:`library_modules`), each computed from the file's syntax tree without comments, docstrings, blank lines or
+formatting (:func:`module_fingerprint`). Snakemake reruns a job when a parameter changes, so an edit of the code
+a rule runs reruns it and what depends on it, while a comment, a docstring or a reformatting reruns nothing (the
+profiles leave out Snakemake's own ``code`` trigger, which compares the script's modification time). GAN training
+stamps its checkpoints with the same fingerprint of the modules that compute it, so that it resumes only what the
+same code wrote. Two rules keep the list of files honest and small:
 
 * only **module-level** imports count, and an import of a ``synthcal`` module inside a function is an error
   (:class:`HiddenImportError`): a dependency that the workflow cannot see is one that never triggers a rerun;
@@ -17,10 +23,14 @@ figure and table rules import; an edit there never reruns training, dumps, calib
 from __future__ import annotations
 
 import ast
+import hashlib
 import re
 import sys
 from collections.abc import Iterable
 from pathlib import Path
+
+#: The fingerprint decides what reruns; it computes no result (a change here reruns what the fingerprints change).
+AFFECTS_OUTPUTS = False
 
 PACKAGE = "synthcal"
 #: Module-level flag of a module whose edits change no output (it is not a rerun trigger).
@@ -149,6 +159,53 @@ def library_modules(script: str | Path, root: str | Path, *, include_silent: boo
     return sorted(p for p in seen if include_silent or affects_outputs(p))
 
 
+class _StripDocstrings(ast.NodeTransformer):
+    """Drop statements that are a bare string (docstrings of modules, classes and functions, attribute
+    docstrings): they never change what the code computes."""
+
+    def generic_visit(self, node: ast.AST) -> ast.AST:
+        super().generic_visit(node)
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and all(isinstance(n, ast.stmt) for n in body):
+            kept = [n for n in body if not (isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant)
+                                            and isinstance(n.value.value, str))]
+            node.body = kept or [ast.Pass()]  # type: ignore[attr-defined]
+        return node
+
+
+def normalized_source(path: str | Path) -> str:
+    """The syntax tree of a Python file without docstrings, as text: comments, blank lines, line breaks and
+    formatting leave it unchanged; any change of what the code does changes it."""
+    tree = ast.parse(Path(path).read_text(), filename=str(path))
+    return ast.dump(_StripDocstrings().visit(tree), annotate_fields=False, include_attributes=False)
+
+
+def module_fingerprint(path: str | Path) -> str:
+    """The first 12 hex digits of the sha256 of :func:`normalized_source`."""
+    return hashlib.sha256(normalized_source(path).encode()).hexdigest()[:12]
+
+
+def code_fingerprint(files: Iterable[str | Path], root: str | Path) -> dict[str, str]:
+    """``{path relative to root: module_fingerprint}`` of ``files``, sorted by path."""
+    root = Path(root).resolve()
+    return {Path(f).resolve().relative_to(root).as_posix(): module_fingerprint(f)
+            for f in sorted(files, key=lambda f: Path(f).resolve().as_posix())}
+
+
+def script_fingerprint(script: str | Path, root: str | Path) -> dict[str, str]:
+    """The fingerprint of what a rule's script runs: the script and every library module it depends on
+    (:func:`library_modules`; modules marked ``AFFECTS_OUTPUTS = False`` left out)."""
+    return code_fingerprint([Path(script), *library_modules(script, root)], root)
+
+
+def module_code(module_file: str | Path) -> dict[str, str]:
+    """The fingerprint of a library module and everything it imports at module level (what computes the results
+    of its functions): for records that must belong to the code that wrote them, such as training checkpoints."""
+    module_file = Path(module_file).resolve()
+    root = next(p.parent for p in module_file.parents if p.name == PACKAGE)
+    return code_fingerprint([module_file, *library_modules(module_file, root)], root)
+
+
 _RULE = re.compile(r"^(?:rule (\w+)|use rule (\w+) as (\w+) with)\s*:", re.M)
 _SCRIPT = re.compile(r"^\s+script:\s*\n\s+\"\.\./workflow_scripts/([\w.]+)\"", re.M)
 
@@ -175,13 +232,12 @@ def rule_scripts(rules_dir: str | Path) -> dict[str, str]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Print each rule, its script and the library modules it depends on (the rule's ``code`` inputs)."""
+    """Print each rule, its script and the files it runs with their fingerprints (the rule's ``code`` parameter)."""
     root = Path(argv[0]) if argv else Path(__file__).resolve().parents[1]
     for rule, script in sorted(rule_scripts(root / "rules").items()):
-        modules = library_modules(root / "workflow_scripts" / script, root)
         print(f"{rule} ({script}):")
-        for module in modules:
-            print(f"    {module.relative_to(root).as_posix()}")
+        for path, digest in script_fingerprint(root / "workflow_scripts" / script, root).items():
+            print(f"    {digest}  {path}")
 
 
 if __name__ == "__main__":

@@ -109,6 +109,9 @@ def _read_canonical_batch(raw: bytes, name: str) -> tuple[np.ndarray, np.ndarray
         raise DataFormatError(f"cannot read CIFAR-10 batch {name}: {exc}") from exc
     if data.ndim != 2 or data.shape[1] != 3 * IMAGE_SIZE * IMAGE_SIZE or len(labels) != len(data):
         raise DataFormatError(f"CIFAR-10 batch {name} has unexpected shape {data.shape}")
+    if len(labels) and (labels.min() < 0 or labels.max() >= len(CIFAR10_CLASSES)):
+        raise DataFormatError(f"CIFAR-10 batch {name} has labels {int(labels.min())}..{int(labels.max())}, expected "
+                              f"0..{len(CIFAR10_CLASSES) - 1}")
     return data.reshape(-1, 3, IMAGE_SIZE, IMAGE_SIZE).transpose(0, 2, 3, 1).copy(), labels
 
 

@@ -43,7 +43,8 @@ def noise_calibration_folder(root: str | Path, n_per_class: int, seed: int, dist
     images = noise_images(10 * n_per_class, seed, distribution, std)
     return write_calibration_folder(root, Split(images, balanced_labels(n_per_class)), {
         "source": "noise", "seed": seed, "n_per_class": n_per_class, "distribution": distribution,
-        "std": std if distribution == "gaussian" else None, "labels": "arbitrary"})
+        "std": std if distribution == "gaussian" else None, "labels": "arbitrary",
+        "description": "uniform pixel noise" if distribution == "uniform" else f"Gaussian pixel noise (std {std:g})"})
 
 
 class NoBatchNormError(ValueError):
@@ -177,4 +178,4 @@ def bn_inversion_calibration_folder(root: str | Path, model: nn.Module, model_na
     labelling = "assigned" + (" (cross-entropy term)" if settings.ce_weight > 0 else " (not enforced)")
     return write_calibration_folder(root, Split(images, labels), {
         "source": "bn_inversion", "model": model_name, "seed": seed, "n_per_class": n_per_class,
-        "labels": labelling, **report})
+        "description": "BN inversion of the calibrated model (ZeroQ-style distilled data)", "labels": labelling, **report})

@@ -103,9 +103,10 @@ def _pyplot():
     return plt
 
 
-def accuracy_drop_chart(table: pd.DataFrame, path: str | Path, value: str = "drop_points") -> Path:
+def accuracy_drop_figure(table: pd.DataFrame, value: str = "drop_points"):
     """Grouped bars: the INT8 accuracy drop per model (groups) and calibration source (bars), one panel per
-    algorithm; error bars show the standard deviation over repeats where there are several."""
+    algorithm; error bars show the standard deviation over repeats, drawn only where there are several. Returns
+    the matplotlib figure (:func:`accuracy_drop_chart` saves it)."""
     plt = _pyplot()
     algorithms = list(dict.fromkeys(table["algorithm"]))
     fig, axes = plt.subplots(len(algorithms), 1, figsize=(max(7, 1.6 * table["model"].nunique() + 3),
@@ -118,20 +119,28 @@ def accuracy_drop_chart(table: pd.DataFrame, path: str | Path, value: str = "dro
         for k, source in enumerate(sources):
             rows = sub[sub["source"] == source].set_index("model").reindex(models)
             std_col = f"{value}_std"
-            err = rows[std_col].fillna(0).to_numpy() if std_col in rows else None
+            err = rows[std_col].to_numpy(dtype=float) if std_col in rows else None
+            if err is not None and not np.isfinite(err).any():
+                err = None  # a single run: no error bar at all, rather than a zero-height one
             ax.bar(np.arange(len(models)) + (k - (len(sources) - 1) / 2) * width, rows[value].to_numpy(), width,
-                   yerr=err, label=source, capsize=2)
+                   yerr=None if err is None else np.nan_to_num(err), label=source, capsize=2)
         ax.set_xticks(np.arange(len(models)), models, rotation=15, fontsize=8)
         ax.axhline(0, color="black", linewidth=0.8)
         ax.set_ylabel("accuracy drop (points)" if value == "drop_points" else value)
         ax.set_title(f"INT8 accuracy drop, {algorithm} quantization")
-        ax.legend(fontsize=8, ncol=min(len(sources), 6))
+        ax.legend(fontsize=8, ncol=min(len(sources), 6), loc="upper left", bbox_to_anchor=(1.0, 1.0))
         ax.grid(axis="y", alpha=0.3)
-    return _save(fig, path)
+    return fig
 
 
-def drop_vs_fid_chart(table: pd.DataFrame, quality: pd.DataFrame, path: str | Path) -> Path:
-    """Scatter of the accuracy drop (default algorithm) against each source's FID, one series per model."""
+def accuracy_drop_chart(table: pd.DataFrame, path: str | Path, value: str = "drop_points") -> Path:
+    """Save :func:`accuracy_drop_figure` as a PNG."""
+    return _save(accuracy_drop_figure(table, value), path)
+
+
+def drop_vs_fid_figure(table: pd.DataFrame, quality: pd.DataFrame):
+    """Scatter of the accuracy drop (default algorithm) against each source's FID, one series per model, each
+    point labelled with its source. Returns the figure (:func:`drop_vs_fid_chart` saves it)."""
     plt = _pyplot()
     fid = quality.dropna(subset=["fid"])
     fid = fid[~fid["source"].str.contains("/")].set_index("source")["fid"]
@@ -144,18 +153,24 @@ def drop_vs_fid_chart(table: pd.DataFrame, quality: pd.DataFrame, path: str | Pa
                         textcoords="offset points", xytext=(3, 3))
     if sub.empty:
         ax.text(0.5, 0.5, "no FID values (see reports/image_quality.csv)", ha="center", transform=ax.transAxes)
-    ax.set_xlabel("FID against real CIFAR-10 training images (lower = closer)")
+    ax.set_xlabel("FID against real CIFAR-10 test images (lower = closer)")
     ax.set_ylabel("INT8 accuracy drop (points)")
     ax.set_title("Is a more realistic calibration set a better one?")
     ax.grid(alpha=0.3)
     if not sub.empty:
-        ax.legend(fontsize=8)
-    return _save(fig, path)
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    return fig
 
 
-def drop_vs_calibration_size_chart(table: pd.DataFrame, path: str | Path) -> Path:
+def drop_vs_fid_chart(table: pd.DataFrame, quality: pd.DataFrame, path: str | Path) -> Path:
+    """Save :func:`drop_vs_fid_figure` as a PNG."""
+    return _save(drop_vs_fid_figure(table, quality), path)
+
+
+def drop_vs_calibration_size_figure(table: pd.DataFrame):
     """The calibration-size sweep: INT8 drop (points) against calibration images, one line per source with the
-    repeats' standard deviation as error bars, one panel per model; NNCF's default subset (300 images) marked."""
+    repeats' standard deviation as error bars (none for a single run), one panel per model; NNCF's default subset
+    (300 images) marked. Returns the figure (:func:`drop_vs_calibration_size_chart` saves it)."""
     plt = _pyplot()
     models = list(dict.fromkeys(table["model"]))
     fig, axes = plt.subplots(1, max(len(models), 1), figsize=(6.5 * max(len(models), 1), 4.5), squeeze=False)
@@ -163,14 +178,20 @@ def drop_vs_calibration_size_chart(table: pd.DataFrame, path: str | Path) -> Pat
         sub = table[table["model"] == model]
         for source, rows in sub.groupby("source", sort=False):
             rows = rows.sort_values("images")
-            ax.errorbar(rows["images"], rows["drop_points"], yerr=rows["drop_points_std"].fillna(0), marker="o",
-                        markersize=4, capsize=3, label=source)
+            std = rows["drop_points_std"].to_numpy(dtype=float)
+            ax.errorbar(rows["images"], rows["drop_points"], yerr=np.nan_to_num(std) if np.isfinite(std).any() else None,
+                        marker="o", markersize=4, capsize=3, label=source)
         ax.axvline(300, color="grey", linestyle=":", linewidth=1, label="NNCF default subset (300)")
         ax.set_xscale("log")
         ax.set_xlabel("calibration images")
         ax.set_ylabel("INT8 accuracy drop (points)")
         ax.set_title(model)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.suptitle("How many calibration images does each source need?")
-    return _save(fig, path)
+    return fig
+
+
+def drop_vs_calibration_size_chart(table: pd.DataFrame, path: str | Path) -> Path:
+    """Save :func:`drop_vs_calibration_size_figure` as a PNG."""
+    return _save(drop_vs_calibration_size_figure(table), path)

@@ -162,7 +162,8 @@ def pool(kind: str, source: str | Path, per_class: int, seed: int, purpose: str,
     if kind == "generator":
         dev = resolve_device(device)
         generator = load_released(source, map_location=dev).to(dev)
-        split, _ = sample_generator(generator, per_class, seed, generator.z_dim, 500, dev, purpose=purpose)
+        split, _, _ = sample_generator(generator, per_class, seed, generator.z_dim, 500, dev, purpose=purpose,
+                                       name=f"the generator in {source}")
         return split.images, split.labels, {"kind": kind, "source": str(source), "per_class": per_class}
     if kind == "dump":
         labels = read_dump_arrays(source)[1]
@@ -199,6 +200,8 @@ def filtered_calibration_folder(root: str | Path, *, base: str, kind: str, sourc
     kept = select_best(values, labels, n_per_class, HIGHER_IS_BETTER[method])
     return write_calibration_folder(root, Split(images[kept], labels[kept]), {
         "source": f"{base}_{method}", "base": base, "filter": method, "model": model_name, "seed": seed,
+        "description": f"{base} images kept by the {method} filter of the calibrated model (the best "
+                       f"{n_per_class} of {description['per_class']} per class)",
         "n_per_class": n_per_class, "pool_factor": pool_factor, "pool": description, "pool_size": int(len(images)),
         "higher_is_better": HIGHER_IS_BETTER[method], "score_batch_size": batch_size,
         "scores_pool": score_summary(values), "scores_kept": score_summary(values[kept]),

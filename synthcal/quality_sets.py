@@ -9,6 +9,9 @@ set of a source comes from the source itself:
   latents with per-image seeds;
 * ``fractal``: ``n`` fractals generated with the calibration source's settings;
 * ``noise``: ``n`` noise images with the calibration source's settings.
+
+The FID reference is drawn from the real *test* split and the real-image set (``cifar10``) from the training split,
+so the two never share an image, whatever N.
 """
 
 from __future__ import annotations
@@ -23,41 +26,48 @@ import numpy as np
 from synthcal.calibration import calibration_order, load_calibration_folder
 from synthcal.data import load_split
 from synthcal.datafree import noise_images
-from synthcal.fractal import FractalSettings, generate_fractals
+from synthcal.fractal import FractalSettings, colouring, generate_fractals
 from synthcal.gan.dump import read_dump, read_dump_arrays, sample_generator
 from synthcal.gan.networks import load_released, resolve_device
 
 KINDS = ("images", "generator", "fractal", "noise")
 
 
-def _sample(total: int, n: int, seed: int, skip: int = 0) -> np.ndarray:
-    """Positions ``skip .. skip + n`` of a seeded order of ``total`` items, sorted. ``skip`` is reduced when the set
-    is too small to hold both, so that ``min(n, total)`` items still come back."""
-    n = min(n, total)
-    skip = max(0, min(skip, total - n))
-    return np.sort(calibration_order(total, seed, skip + n, purpose="quality-sample")[skip:])
+def _sample(total: int, n: int, seed: int) -> np.ndarray:
+    """``min(n, total)`` positions of a seeded order of ``total`` items, sorted."""
+    return np.sort(calibration_order(total, seed, min(n, total), purpose="quality-sample"))
 
 
-def stored_images(path: str | Path, n: int, seed: int, skip: int = 0) -> np.ndarray:
-    """A seeded sample of ``n`` images (all if fewer) of a prepared split, a teacher dump or a calibration folder.
-
-    ``skip`` leaves out the first ``skip`` images of the seeded order, whatever stores them: the real-image quality
-    set skips the FID reference set drawn from the same split (``skip`` = its size), so the two are disjoint.
-    """
+def stored_images(path: str | Path, n: int, seed: int) -> np.ndarray:
+    """A seeded sample of ``n`` images (all if fewer) of a prepared split, a teacher dump or a calibration folder."""
     path = Path(path)
     if path.suffix == ".npz":
         images = load_split(path).images
-        return images[_sample(len(images), n, seed, skip)]
+        return images[_sample(len(images), n, seed)]
     if (path / "noise.npy").exists():  # a teacher dump: decode only the chosen images
         labels = read_dump_arrays(path)[1]
-        return read_dump(path, _sample(len(labels), n, seed, skip))[1]
+        return read_dump(path, _sample(len(labels), n, seed))[1]
     images = load_calibration_folder(path, progress=False)[0].images
-    return images[_sample(len(images), n, seed, skip)]
+    return images[_sample(len(images), n, seed)]
+
+
+def describe(kind: str, settings: Mapping[str, Any] | None = None, what: str = "") -> str:
+    """What a quality set's images are, as Table 2 states it: ``what`` (the stored set or the generator, in words)
+    for stored and generated sets, the colouring for fractals, the distribution for noise."""
+    settings = dict(settings or {})
+    if kind == "fractal":
+        return f"IFS fractals, {colouring(settings.get('colorizer_dir'))}"
+    if kind == "noise":
+        distribution = settings.get("distribution", "uniform")
+        return "uniform pixel noise" if distribution == "uniform" else \
+            f"Gaussian pixel noise (std {settings.get('std') or 64.0:g})"
+    if kind in ("images", "generator"):
+        return what
+    raise ValueError(f"unknown quality set kind {kind!r}; one of {', '.join(KINDS)}")
 
 
 def image_set(kind: str, n: int, seed: int, source: str | Path | None = None,
-              settings: Mapping[str, Any] | None = None, threads: int = 1, device: str = "auto",
-              skip: int = 0) -> np.ndarray:
+              settings: Mapping[str, Any] | None = None, threads: int = 1, device: str = "auto") -> np.ndarray:
     """The uint8 NHWC images of one quality set (see the module docstring).
 
     Args:
@@ -69,13 +79,13 @@ def image_set(kind: str, n: int, seed: int, source: str | Path | None = None,
     settings = dict(settings or {})
     if kind == "images":
         assert source is not None
-        return stored_images(source, n, seed, skip)
+        return stored_images(source, n, seed)
     if kind == "generator":
         assert source is not None
         dev = resolve_device(device)
         generator = load_released(source, map_location=dev).to(dev)
-        split, _ = sample_generator(generator, math.ceil(n / 10), seed, generator.z_dim, batch_size=500, device=dev,
-                                    purpose="quality")
+        split, _, _ = sample_generator(generator, math.ceil(n / 10), seed, generator.z_dim, batch_size=500,
+                                       device=dev, purpose="quality", name=f"the generator in {source}")
         return split.images[_sample(len(split), n, seed)]
     if kind == "fractal":
         return generate_fractals(n, seed, FractalSettings(**settings), workers=threads)[0]

@@ -17,13 +17,21 @@ import openvino as ov
 from nncf.quantization.range_estimator import (
     AggregatorType,
     RangeEstimatorParameters,
+    RangeEstimatorParametersSet,
     StatisticsCollectorParameters,
     StatisticsType,
 )
 
 from synthcal.calibration import calibration_order
 from synthcal.data import Split, load_split
-from synthcal.ir import compile_f32, count_fake_quantize, infer_batches, quantized_operations, read_model
+from synthcal.ir import (
+    activation_quantizers,
+    compile_f32,
+    count_fake_quantize,
+    infer_batches,
+    quantized_operations,
+    read_model,
+)
 from synthcal.preprocess import to_model_input
 
 log = logging.getLogger(__name__)
@@ -34,15 +42,44 @@ log = logging.getLogger(__name__)
 #: "for the entire batch" (one minimum and maximum per batch, then averaged over batches: wider ranges).
 RANGE_STATISTICS = {"per_image": True, "per_batch": False}
 
-#: Activation range estimators: ``mean_minmax`` is NNCF's default (mean over images of each image's minimum and of
-#: each image's maximum); ``pot`` is POT DefaultQuantization's default (minimum = the smallest of the images'
-#: minima, maximum = the mean over images of each image's largest absolute value), as the paper's runs used.
+#: Activation range estimators, by name. NNCF applies ``activations_range_estimator_params`` to every activation
+#: quantizer, but a field left None keeps the default of the quantizer's kind (NNCF 3.4,
+#: ``MinMaxQuantization._get_range_estimator_parameters``: :data:`KIND_DEFAULTS`), so one estimator can follow a
+#: rule that differs by kind.
+#:
+#: * ``mean_minmax``: NNCF's default (None): per-tensor, the mean over images of each image's minimum and maximum;
+#:   per-channel (depthwise-convolution inputs), the minimum and maximum over images.
+#: * ``pot``: POT DefaultQuantization's default, the paper's: minimum = the smallest of the images' minima (the
+#:   quantizer is signed iff it is negative); maximum = each image's largest absolute value, averaged over images
+#:   for a per-tensor quantizer and the largest over images for a per-channel one (the aggregator is left to the
+#:   kind's default: mean, resp. maximum).
 RANGE_ESTIMATORS = {
     "mean_minmax": None,
     "pot": RangeEstimatorParameters(
         min=StatisticsCollectorParameters(statistics_type=StatisticsType.MIN, aggregator_type=AggregatorType.MIN),
-        max=StatisticsCollectorParameters(statistics_type=StatisticsType.ABS_MAX, aggregator_type=AggregatorType.MEAN)),
+        max=StatisticsCollectorParameters(statistics_type=StatisticsType.ABS_MAX)),
 }
+
+#: NNCF 3.4's range estimator of each activation-quantizer kind when none is given; the fields an estimator of
+#: :data:`RANGE_ESTIMATORS` leaves None keep these.
+KIND_DEFAULTS = {"per_tensor": RangeEstimatorParametersSet.MEAN_MINMAX, "per_channel": RangeEstimatorParametersSet.MINMAX}
+
+
+def range_rule(estimator: str) -> dict[str, dict[str, str]]:
+    """What an estimator of :data:`RANGE_ESTIMATORS` computes for each quantizer kind: ``{kind: {"min": "<statistic>
+    per image, <aggregator> over images", "max": ...}}`` (symmetric quantizers reduce the maximum as an absolute
+    value, NNCF's rule). Recorded in every quantization report."""
+    params = RANGE_ESTIMATORS[estimator]
+    rule = {}
+    for kind, default in KIND_DEFAULTS.items():
+        rule[kind] = {}
+        for bound in ("min", "max"):
+            chosen = getattr(params, bound) if params is not None else None
+            base = getattr(default, bound)
+            statistic = (chosen.statistics_type if chosen and chosen.statistics_type else base.statistics_type)
+            aggregator = (chosen.aggregator_type if chosen and chosen.aggregator_type else base.aggregator_type)
+            rule[kind][bound] = f"{statistic.value} per image, {aggregator.value} over images"
+    return rule
 
 
 @dataclass(frozen=True)
@@ -198,6 +235,13 @@ def _with_channel_alignment(settings: DefaultQuantizationSettings,
         return run(replace(settings, channel_alignment=False)), "failed in NNCF, not applied"
 
 
+def _quantizer_kinds(model: ov.Model) -> dict[str, int]:
+    """How many activation quantizers of each kind (and how many signed) the INT8 model holds."""
+    quantizers = activation_quantizers(model)
+    return {"per_tensor": sum(not q.per_channel for q in quantizers), "per_channel": sum(q.per_channel for q in quantizers),
+            "signed": sum(q.signed for q in quantizers)}
+
+
 def _report(algorithm: str, settings: DefaultQuantizationSettings, images: np.ndarray, calibration: CalibrationSet,
             seed: int, quantized: ov.Model, seconds: float, more_settings: dict[str, Any] | None = None,
             **extra: Any) -> dict[str, Any]:
@@ -212,9 +256,12 @@ def _report(algorithm: str, settings: DefaultQuantizationSettings, images: np.nd
         "bias_correction_images": calibration.bias_correction_images(settings.fast_bias_correction),
         "images_used": max(calibration.passes, default=0),  # counted while NNCF read them
         "calibration_passes": len(calibration.passes),  # how often NNCF read the calibration set (cost)
+        "calibration_indices": calibration.order.tolist(),  # the folder's images NNCF was given, in that order
         "seed": seed,
         **extra,
         "fake_quantize_ops": count_fake_quantize(quantized),
+        "activation_quantizers": _quantizer_kinds(quantized),
+        "range_rule": range_rule(settings.range_estimator),
         "seconds": round(seconds, 3),
         "nncf_version": nncf.__version__,
         "openvino_version": ov.get_version(),

@@ -139,3 +139,12 @@ def write_random_torch_fidelity_weights(path: Path, seed: int = 0) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save(skeleton.state_dict(), path)
     return path
+
+
+def grid_tile(png: Path, row: int, col: int, scale: int = 2, titled: bool = True) -> np.ndarray:
+    """The image at (row, col) of a sample-grid figure (synthcal.figures.sample_grid's layout: an 80-pixel label
+    column, tiles of 32 * scale pixels with 2 pixels between them, an 18-pixel title band), scaled back to 32x32."""
+    size, pad, left, top = 32 * scale, 2, 80, 18 if titled else 0
+    grid = np.asarray(Image.open(png).convert("RGB"))
+    y, x = top + row * (size + pad), left + col * (size + pad)
+    return grid[y:y + size:scale, x:x + size:scale]

@@ -56,7 +56,10 @@ def test_drop_definitions():
 def test_table_rows_and_paper_layout(tmp_path):
     fp32 = [_fp32("a", 0.80), _fp32("b", 0.50)]
     int8 = [_int8("a", "cifar10", 0.78), _int8("b", "cifar10", 0.25), _int8("a", "fractal", 0.40)]
-    quant = [_quant("a", "cifar10"), _quant("b", "cifar10"), _quant("a", "fractal")]
+    gradient = "IFS fractals, random two-colour gradient (fallback: no colourizer files, not Datumaro's colouring)"
+    quant = [_quant("a", "cifar10", calibration_data="real CIFAR-10: 500 training images per class"),
+             _quant("b", "cifar10", calibration_data="real CIFAR-10: 500 training images per class"),
+             _quant("a", "fractal", calibration_data=gradient)]
     speed = [r for rec in (_speed("a", "default", 100.0, {"cifar10": 150.0, "fractal": 300.0}),
                            _speed("b", "default", 50.0, {"cifar10": 75.0})) for r in speed_rows(rec)]
     table = _table(fp32, int8, quant, speed)
@@ -73,7 +76,11 @@ def test_table_rows_and_paper_layout(tmp_path):
         assert (row.fp32_images_per_s, row.int8_images_per_s, row.int8_latency_ms) == (
             r["fp32_images_per_s"], r["int8_images_per_s"], r["int8_latency_ms"])
     paper = paper_table(table, models=["b", "a"], sources=["cifar10", "fractal", "stylegan2_ada"])
-    assert list(paper.columns) == ["b", "a"] and list(paper.index) == ["cifar10", "fractal", "stylegan2_ada"]
+    # the last column says what each source's images are: the fractal row names its colouring, not only "fractal"
+    assert list(paper.columns) == ["b", "a", "calibration_data"]
+    assert list(paper.index) == ["cifar10", "fractal", "stylegan2_ada"]
+    assert paper.loc["fractal", "calibration_data"] == gradient and table.iloc[2].calibration_data == gradient
+    assert paper.loc["cifar10", "calibration_data"] == "real CIFAR-10: 500 training images per class"
     assert paper.loc["cifar10", "a"] == pytest.approx(2.5) and paper.loc["fractal", "a"] == pytest.approx(50.0)
     assert math.isnan(paper.loc["fractal", "b"]) and paper.loc["stylegan2_ada"].isna().all()
     write_csv(paper, tmp_path / "t.csv", index=True, decimals=2)
@@ -122,23 +129,64 @@ def test_fusion_table_puts_both_forms_side_by_side():
     assert row.int8_accuracy_multi_branch == pytest.approx(55.0) and row.int8_accuracy_fused == pytest.approx(93.0)
 
 
-def test_figures_are_written(tmp_path):
-    from synthcal.figures import accuracy_drop_chart, drop_vs_fid_chart
+def _bars(ax):
+    """(legend label, bar heights left to right) of every bar series of an axes."""
+    return {c.get_label(): [round(b.get_height(), 6) for b in c] for c in ax.containers
+            if type(c).__name__ == "BarContainer"}
+
+
+def test_the_drop_chart_shows_each_models_drop_per_source(tmp_path):
+    """The figure's data, read back from the figure: one bar series per source (legend), one bar per model (ticks)
+    at the table's drop; error bars only with repeats, as tall as the standard deviation; the legend outside
+    the plotting area, so that it covers no bar."""
+    import matplotlib
+
+    from synthcal.figures import accuracy_drop_chart, accuracy_drop_figure
 
     fp32 = [_fp32("a", 0.8), _fp32("b", 0.7)]
-    int8 = [_int8(m, s, 0.6 + 0.01 * i) for i, (m, s) in enumerate([("a", "x"), ("a", "y"), ("b", "x"), ("b", "y")])]
-    quant = [_quant(m, s) for m, s in [("a", "x"), ("a", "y"), ("b", "x"), ("b", "y")]]
-    table = _table(fp32, int8, quant)
-    accuracy_drop_chart(table, tmp_path / "drops.png")
-    quality = pd.DataFrame({"source": ["x", "y"], "fid": [10.0, 50.0]})
-    drop_vs_fid_chart(table, quality, tmp_path / "fid.png")
-    for name in ("drops.png", "fid.png"):
-        assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    accs = {("a", "x"): 0.78, ("a", "y"): 0.75, ("b", "x"): 0.69, ("b", "y"): 0.60}
+    table = _table(fp32, [_int8(m, s, acc) for (m, s), acc in accs.items()], [_quant(m, s) for m, s in accs])
+    fig = accuracy_drop_figure(table)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b"]
+    assert _bars(ax) == {"x": [2.0, 1.0], "y": [5.0, 10.0]}  # drop in points: (0.8 - 0.78) * 100, ...
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["x", "y"]
+    assert not ax.collections and not any(type(c).__name__ == "ErrorbarContainer" for c in ax.containers)
+    legend = ax.get_legend().get_window_extent(fig.canvas.get_renderer())
+    assert legend.x0 >= ax.get_window_extent(fig.canvas.get_renderer()).x1 - 1  # outside the axes: covers no data
+    matplotlib.pyplot.close(fig)
+    # two repeats: the mean drop, and an error bar of the standard deviation
+    int8 = [_int8("a", "x", acc, repeat=r) for r, acc in ((0, 0.78), (1, 0.76))]
+    repeated = _table([_fp32("a", 0.8)], int8, [_quant("a", "x", repeat=r) for r in (0, 1)])
+    ax = accuracy_drop_figure(repeated).axes[0]
+    assert _bars(ax) == {"x": [3.0]}
+    lines = [c for c in ax.containers if type(c).__name__ == "ErrorbarContainer"][0].lines[2][0]
+    (low, high), = [(seg[0][1], seg[1][1]) for seg in lines.get_segments()]
+    assert high - low == pytest.approx(2 * np.std([2.0, 4.0], ddof=1))
+    assert accuracy_drop_chart(table, tmp_path / "drops.png").stat().st_size > 10_000
+
+
+def test_the_fid_chart_puts_each_source_at_its_fid_and_drop():
+    import matplotlib
+
+    from synthcal.figures import drop_vs_fid_figure
+
+    fp32 = [_fp32("a", 0.8), _fp32("b", 0.7)]
+    accs = {("a", "x"): 0.78, ("a", "y"): 0.75, ("b", "x"): 0.69, ("b", "y"): 0.60}
+    table = _table(fp32, [_int8(m, s, acc) for (m, s), acc in accs.items()], [_quant(m, s) for m, s in accs])
+    quality = pd.DataFrame({"source": ["x", "y", "bn_inversion/a"], "fid": [10.0, 50.0, 99.0]})
+    fig = drop_vs_fid_figure(table, quality)
+    ax = fig.axes[0]
+    points = {series.get_label(): np.round(series.get_offsets(), 6).tolist() for series in ax.collections}
+    assert points == {"a": [[10.0, 2.0], [50.0, 5.0]], "b": [[10.0, 1.0], [50.0, 10.0]]}  # per-model sets left out
+    assert sorted(t.get_text() for t in ax.texts) == ["x", "x", "y", "y"]
+    assert "test images" in ax.get_xlabel()
+    matplotlib.pyplot.close(fig)
 
 
 def test_size_sweep_table_means_reference_and_smallest_size(tmp_path):
     from synthcal.aggregate import size_sweep_table
-    from synthcal.figures import drop_vs_calibration_size_chart
+    from synthcal.figures import drop_vs_calibration_size_chart, drop_vs_calibration_size_figure
 
     fp32 = [_fp32("a", 0.80)]
     accs = {(1, 0): 0.70, (1, 1): 0.72, (5, 0): 0.785, (5, 1): 0.787, (50, 0): 0.791, (50, 1): 0.789}
@@ -155,5 +203,8 @@ def test_size_sweep_table_means_reference_and_smallest_size(tmp_path):
     assert table.loc[5, "below_nncf_default_subset"] and not table.loc[50, "below_nncf_default_subset"]
     no_reference = size_sweep_table(fp32, sweep)
     assert no_reference.full_drop_points.isna().all() and no_reference.smallest_size_within_0_2.isna().all()
-    drop_vs_calibration_size_chart(table.reset_index(), tmp_path / "sweep.png")
-    assert (tmp_path / "sweep.png").stat().st_size > 10_000
+    fig = drop_vs_calibration_size_figure(table.reset_index())
+    line = [c for c in fig.axes[0].containers if type(c).__name__ == "ErrorbarContainer"][0]
+    assert line.get_label() == "s" and line.lines[0].get_xdata().tolist() == [10, 50, 500]  # images, not per class
+    assert line.lines[0].get_ydata() == pytest.approx([9.0, 1.4, 1.0])
+    assert drop_vs_calibration_size_chart(table.reset_index(), tmp_path / "sweep.png").stat().st_size > 10_000

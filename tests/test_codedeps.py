@@ -6,7 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from synthcal.codedeps import HiddenImportError, library_modules, main, rule_scripts, third_party_imports
+from synthcal.codedeps import (
+    HiddenImportError,
+    library_modules,
+    main,
+    module_fingerprint,
+    rule_scripts,
+    script_fingerprint,
+    third_party_imports,
+)
 
 from helpers import REPO
 
@@ -86,5 +94,57 @@ def test_rule_scripts_and_the_listing_command(capsys):
     assert scripts["sample_grid_per_model"] == "sample_grid.py"
     main([str(REPO)])
     text = capsys.readouterr().out
-    block = text.split("quantize_default (quantize.py):\n")[1].split("\n\n")[0].split(":\n")[0]
-    assert "    synthcal/quantize.py" in block and "synthcal/figures.py" not in block
+    block = text.split("quantize_default (quantize.py):\n")[1].split(":\n")[0]
+    assert "  synthcal/quantize.py" in block and "synthcal/figures.py" not in block
+    digest = module_fingerprint(REPO / "synthcal/quantize.py")
+    assert f"    {digest}  synthcal/quantize.py" in block and "  workflow_scripts/quantize.py" in block
+
+
+MODULE = '''"""A module."""
+
+import math
+
+#: an attribute comment
+SCALE = 2.0
+"""An attribute docstring."""
+
+
+class Box:
+    """A class."""
+
+    def area(self, side: float) -> float:
+        """A method."""
+        return math.pow(side, 2) * SCALE  # squared
+'''
+
+
+def test_the_fingerprint_ignores_comments_docstrings_and_formatting_only(tmp_path):
+    path = tmp_path / "m.py"
+    path.write_text(MODULE)
+    original = module_fingerprint(path)
+    same = [MODULE.replace("A module.", "Another text."), MODULE.replace("# squared", "# the square"),
+            MODULE.replace("\n\n\nclass", "\nclass"), MODULE.replace('"""An attribute docstring."""\n', ""),
+            MODULE.replace("return math.pow(side, 2) * SCALE",
+                           "return (\n            math.pow(side, 2)\n            * SCALE\n        )"),
+            MODULE.replace('"""A method."""', '"""A method.\n\n        More words.\n        """')]
+    for text in same:
+        path.write_text(text)
+        assert module_fingerprint(path) == original, text
+    different = [MODULE.replace("SCALE = 2.0", "SCALE = 3.0"), MODULE.replace("pow(side, 2)", "pow(side, 3)"),
+                 MODULE.replace("side: float) -> float", "side: int) -> float")]
+    for text in different:
+        path.write_text(text)
+        assert module_fingerprint(path) != original, text
+
+
+def test_a_script_fingerprint_names_each_file_it_runs(tmp_path):
+    _write(tmp_path / "synthcal/__init__.py", '"""pkg"""\n')
+    _write(tmp_path / "synthcal/a.py", "X = 1\n")
+    _write(tmp_path / "synthcal/logs.py", "AFFECTS_OUTPUTS = False\n")
+    _write(tmp_path / "scripts/run.py", "from synthcal import a\nfrom synthcal import logs\n")
+    first = script_fingerprint(tmp_path / "scripts/run.py", tmp_path)
+    assert sorted(first) == ["scripts/run.py", "synthcal/__init__.py", "synthcal/a.py"]
+    _write(tmp_path / "synthcal/a.py", "X = 2\n")
+    _write(tmp_path / "synthcal/logs.py", "AFFECTS_OUTPUTS = False\nY = 1\n")
+    second = script_fingerprint(tmp_path / "scripts/run.py", tmp_path)
+    assert {k for k in first if first[k] != second[k]} == {"synthcal/a.py"}

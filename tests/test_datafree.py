@@ -82,4 +82,4 @@ def test_noise_and_bn_inversion_calibration_folders(tmp_path):
     manifest = bn_inversion_calibration_folder(tmp_path / "bn", _tiny_bn_net(), "tiny", 1, (0.5,) * 3, (0.25,) * 3,
                                                settings, seed=0)
     assert manifest["model"] == "tiny" and manifest["count"] == 10 and manifest["labels"] == "assigned (not enforced)"
-    assert manifest["iterations"] == 3 and manifest["bn_loss_end"] >= 0
+    assert manifest["iterations"] == 3 and manifest["bn_loss_end"] < manifest["bn_loss_start"]  # it optimised

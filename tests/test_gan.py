@@ -22,6 +22,7 @@ from synthcal.gan.losses import (
 from synthcal.gan.networks import Discriminator, Generator, load_released, one_hot, released_config
 from synthcal.gan.teachers import TeacherError, load_stylegan2_ada, load_torchscript
 from synthcal.gan.train import Trainer, TrainingData, TrainSettings
+from synthcal.seeding import seed_int
 
 AUTHORS_G_KEYS = ["project.0.weight", "project.1.weight", "project.1.bias", "project.1.running_mean",
                   "project.1.running_var", "project.1.num_batches_tracked", "fc.0.weight", "fc.1.weight",
@@ -174,30 +175,27 @@ def test_dump_is_independent_of_batch_size_and_roundtrips(tmp_path):
 
 
 def test_import_of_the_authors_layout(tmp_path):
-    from PIL import Image
-
     rng = np.random.default_rng(0)
-    batch = torch.rand(4, 6)  # the authors saved rows of the batch tensor: views into one storage
-    for k in (0, 1):
+    batch = torch.rand(20, 6)  # the authors saved rows of the batch tensor: views into one storage
+    for k in range(10):
         folder = tmp_path / f"class_{k}"
         folder.mkdir()
-        for i in range(2):
+        for i in (0, 11):  # the index runs on within a class (batch * B + j)
             Image.fromarray(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)).save(folder / f"image_{i}.png")
-            torch.save(batch[2 * k + i], folder / f"noise_{i}.pt")
+            torch.save(batch[2 * k + (i > 0)], folder / f"noise_{i}.pt")
+    (tmp_path / ".DS_Store").write_text("")  # hidden files are not part of the layout
     z, images, labels = import_authors_dump(tmp_path)
-    assert labels.tolist() == [0, 0, 1, 1] and images.shape == (4, 32, 32, 3)
+    assert labels.tolist() == np.repeat(np.arange(10), 2).tolist() and images.shape == (20, 32, 32, 3)
     np.testing.assert_array_equal(z, batch.numpy())
-    (tmp_path / "class_1" / "noise_1.pt").unlink()
-    with pytest.raises(Exception, match="noise_1.pt"):
-        import_authors_dump(tmp_path)
+    assert np.array_equal(images[3], np.asarray(Image.open(tmp_path / "class_1" / "image_11.png")))
 
 
 def test_sampling_is_seeded_and_class_sorted():
     torch.manual_seed(0)
     g = Generator(ngf=16, z_dim=8, project_dim=4).eval()
-    a, za = sample_generator(g, 2, seed=1, z_dim=8, batch_size=7)
-    b, _ = sample_generator(g, 2, seed=1, z_dim=8, batch_size=3)
-    c, _ = sample_generator(g, 2, seed=2, z_dim=8, batch_size=3)
+    a, za, _ = sample_generator(g, 2, seed=1, z_dim=8, batch_size=7)
+    b, _, _ = sample_generator(g, 2, seed=1, z_dim=8, batch_size=3)
+    c, _, _ = sample_generator(g, 2, seed=2, z_dim=8, batch_size=3)
     assert np.array_equal(a.images, b.images) and not np.array_equal(a.images, c.images)
     assert a.labels.tolist() == [k for k in range(10) for _ in range(2)]
     assert za.std() > 0.5  # Gaussian noise for the student
@@ -244,6 +242,160 @@ def test_teacher_file_is_checked_against_the_configured_checksum(tmp_path):
     digest = file_digest(tmp_path / "g.pt")
     manifest = make_dump("torchscript", tmp_path / "dump", checksum=digest[:16], **kwargs)
     assert manifest["teacher"]["sha256"] == digest and manifest["count"] == 10
+
+
+# ---------------------------------------------------------------------------------------- teachers, checked
+def _authors_dump(root: Path, classes=range(10), per_class: int = 2, z_dim: int = 6) -> Path:
+    rng = np.random.default_rng(0)
+    for k in classes:
+        folder = root / f"class_{k}"
+        folder.mkdir(parents=True)
+        for i in range(per_class):
+            Image.fromarray(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)).save(folder / f"image_{i}.png")
+            torch.save(torch.rand(z_dim), folder / f"noise_{i}.pt")
+    return root
+
+
+@pytest.mark.parametrize("breakage, message", [
+    (lambda d: __import__("shutil").rmtree(d / "class_9"), r"has no class_9: a teacher dump needs images of every class"),
+    (lambda d: (d / "class_10").mkdir(), r"class_10 is not a class folder of the authors' layout: expected class_0"),
+    (lambda d: torch.save(torch.rand(7), d / "class_3" / "noise_1.pt"),
+     r"class_3/noise_1\.pt holds 7 values, the dump's other noise files 6"),
+    (lambda d: (d / "class_2" / "image_1.png").rename(d / "class_2" / "image_x.png"),
+     r"class_2/image_x\.png is not a file of the authors' dump layout: expected image_<i>\.png"),
+    (lambda d: torch.save({"z": torch.rand(6)}, d / "class_4" / "noise_0.pt"),
+     r"class_4/noise_0\.pt holds a dict, expected a tensor"),
+    (lambda d: (d / "class_5" / "noise_1.pt").unlink(), r"class_5/image_1\.png has no matching noise_1\.pt"),
+    (lambda d: (d / "class_6" / "image_0.png").unlink(), r"class_6/noise_0\.pt has no matching image_0\.png"),
+    (lambda d: torch.save(torch.full((6,), float("nan")), d / "class_7" / "noise_0.pt"),
+     r"class_7/noise_0\.pt holds values that are not finite"),
+    (lambda d: (d / "class_8" / "image_0.png").write_bytes(b"not a png"), r"cannot decode image .*class_8/image_0\.png"),
+    (lambda d: Image.new("RGB", (64, 64)).save(d / "class_1" / "image_0.png"), r"class_1/image_0\.png is 64x64"),
+])
+def test_a_broken_authors_dump_is_refused_naming_the_file_and_no_dump_is_left(tmp_path, breakage, message):
+    from synthcal.gan.teachers import make_dump
+
+    src = _authors_dump(tmp_path / "authors")
+    breakage(src)
+    with pytest.raises(DataFormatError, match=message):
+        make_dump("dump", tmp_path / "dump", source=src)
+    assert not (tmp_path / "dump").exists() and not list(tmp_path.glob(".dump.*"))
+
+
+class _Scripted(torch.nn.Module):
+    """Stand-ins of broken generators, scripted as a user's TorchScript file would be."""
+
+    def __init__(self, mode: str) -> None:
+        super().__init__()
+        self.mode = mode
+
+    def forward(self, z: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        base = (z[:, :3] + c[:, :3])[:, :, None, None].expand(-1, 3, 32, 32)
+        if self.mode == "nan":
+            return base * float("nan")
+        if self.mode == "five":
+            return torch.full((z.shape[0], 3, 32, 32), 5.0)
+        if self.mode == "unit":
+            return torch.sigmoid(base)
+        if self.mode == "small":
+            return base[:, :, :16, :16]
+        return torch.tanh(base)
+
+
+@pytest.mark.parametrize("mode, z_dim, message", [
+    ("nan", 8, r"returned values that are not finite \(NaN or infinite\) for images 0\.\.9"),
+    ("small", 8, r"returned images of shape \(10, 3, 16, 16\) for a batch of 10, expected \(10, 3, 32, 32\)"),
+    ("ok", 2, r"fails when called as G\(z, one-hot\) with z \(10, 2\).*Check its latent size"),
+])
+def test_a_broken_generator_is_refused_and_no_dump_is_left(tmp_path, mode, z_dim, message):
+    from synthcal.gan.dump import GeneratorOutputError
+    from synthcal.gan.teachers import make_dump
+
+    torch.jit.script(_Scripted(mode)).save(str(tmp_path / "g.pt"))
+    with pytest.raises(GeneratorOutputError, match=message) as info:
+        make_dump("torchscript", tmp_path / "dump", n_per_class=2, seed=0, latent="gaussian", batch_size=10,
+                  device="cpu", source=tmp_path / "g.pt", z_dim=z_dim)
+    assert str(tmp_path / "g.pt") in str(info.value)  # the message names the file
+    assert not (tmp_path / "dump").exists() and not list(tmp_path.glob(".dump.*"))
+
+
+@pytest.mark.parametrize("mode, warning", [
+    ("five", "100.0 % of the output values lie outside [-1, 1]"),
+    ("unit", "every output value lies in [0, 1]"),
+])
+def test_a_generator_out_of_range_is_kept_with_a_warning_in_log_and_manifest(tmp_path, caplog, mode, warning):
+    from synthcal.gan.teachers import make_dump
+
+    torch.jit.script(_Scripted(mode)).save(str(tmp_path / "g.pt"))
+    with caplog.at_level(logging.WARNING, logger="synthcal.gan.dump"):
+        manifest = make_dump("torchscript", tmp_path / "dump", n_per_class=2, seed=0, latent="gaussian",
+                             batch_size=10, device="cpu", source=tmp_path / "g.pt", z_dim=8)
+    assert any(warning in w for w in manifest["output_range"]["warnings"])
+    assert warning in caplog.text and str(tmp_path / "g.pt") in caplog.text
+    if mode == "five":
+        assert "every image is the same" in caplog.text
+        assert manifest["output_range"]["min"] == manifest["output_range"]["max"] == 5.0
+    else:
+        assert "every image is the same" not in caplog.text
+    recorded = json.loads((tmp_path / "dump" / "manifest.json").read_text())["output_range"]
+    assert recorded["warnings"] == manifest["output_range"]["warnings"]
+
+
+def test_a_good_generator_gets_no_warning(tmp_path, caplog):
+    from synthcal.gan.teachers import make_dump
+
+    torch.jit.script(_Scripted("ok")).save(str(tmp_path / "g.pt"))
+    with caplog.at_level(logging.WARNING, logger="synthcal.gan.dump"):
+        manifest = make_dump("torchscript", tmp_path / "dump", n_per_class=2, seed=0, latent="gaussian",
+                             batch_size=10, device="cpu", source=tmp_path / "g.pt", z_dim=8)
+    assert manifest["output_range"]["warnings"] == [] and not caplog.records
+    assert -1 <= manifest["output_range"]["min"] < 0 < manifest["output_range"]["max"] <= 1
+
+
+def test_other_broken_files_are_refused_naming_them(tmp_path):
+    """A pickle without a generator, a released generator whose config or weights are broken, a classifier
+    checkpoint with NaN: each stops with one message naming the file."""
+    import pickle
+
+    from synthcal.models import WeightsError, read_state_dict
+
+    repo = tmp_path / "repo"
+    (repo / "dnnlib").mkdir(parents=True)
+    (repo / "torch_utils").mkdir()
+    with open(tmp_path / "x.pkl", "wb") as fh:
+        pickle.dump({"D": 1}, fh)
+    with pytest.raises(TeacherError, match=r"x\.pkl holds no 'G_ema' generator \(found \['D'\]\)"):
+        load_stylegan2_ada(tmp_path / "x.pkl", repo)
+    with open(tmp_path / "y.pkl", "wb") as fh:
+        pickle.dump({"G_ema": [1, 2]}, fh)
+    with pytest.raises(TeacherError, match=r"'G_ema' entry of .*y\.pkl is a list"):
+        load_stylegan2_ada(tmp_path / "y.pkl", repo)
+
+    torch.manual_seed(0)
+    g = Generator(ngf=16, z_dim=8, project_dim=4)
+    run = tmp_path / "released"
+    run.mkdir()
+    torch.save(g.state_dict(), run / "generator.pt")
+    (run / "config.json").write_text("{not json")
+    with pytest.raises(ValueError, match=r"config\.json is not valid JSON"):
+        load_released(run)
+    (run / "config.json").write_text(json.dumps({**released_config(g, 8, {}), "ngf": 32}))
+    with pytest.raises(ValueError, match=r"generator\.pt does not hold the generator .*config\.json describes"):
+        load_released(run)
+    (run / "config.json").write_text(json.dumps({**released_config(g, 8, {}), "ngf": "16"}))
+    with pytest.raises(ValueError, match=r"ngf = '16'; expected positive integers"):
+        load_released(run)
+    (run / "config.json").write_text(json.dumps(released_config(g, 8, {})))
+    state = g.state_dict()
+    state["img.0.weight"][0, 0, 0, 0] = float("nan")
+    torch.save(state, run / "generator.pt")
+    with pytest.raises(ValueError, match=r"generator\.pt holds values that are not finite in img\.0\.weight"):
+        load_released(run)
+
+    weights = {"conv.weight": torch.ones(2, 2), "fc.bias": torch.tensor([1.0, float("inf")])}
+    torch.save(weights, tmp_path / "w.pt")
+    with pytest.raises(WeightsError, match=r"w\.pt holds values that are not finite .* in fc\.bias"):
+        read_state_dict(tmp_path / "w.pt")
 
 
 # ----------------------------------------------------------------------------------------------------- training
@@ -318,13 +470,70 @@ def test_a_settings_change_never_costs_the_new_runs_checkpoints(tmp_path, caplog
     assert "ignoring 2 checkpoint(s) of another run" in log and "lambda_pixel: 0.2 -> 0.1" in log
 
 
-def test_training_is_seeded_and_learns_something():
+def test_checkpoints_of_other_code_are_ignored_and_say_why(tmp_path, caplog):
+    """A run resumes only from checkpoints its own code wrote: the same settings and data with another code
+    fingerprint train from epoch 1, the log names the module whose code changed, and the same code resumes."""
     real, teacher = _tiny_data()
-    a = Trainer(TrainSettings(epochs=1, seed=1, **TINY), real, teacher, device="cpu", progress=False).run()
-    b = Trainer(TrainSettings(epochs=1, seed=1, **TINY), real, teacher, device="cpu", progress=False).run()
-    c = Trainer(TrainSettings(epochs=1, seed=2, **TINY), real, teacher, device="cpu", progress=False).run()
+    settings = TrainSettings(epochs=2, **TINY)
+    old = {"synthcal/gan/losses.py": "aaaaaaaaaaaa", "synthcal/gan/train.py": "bbbbbbbbbbbb"}
+    Trainer(settings, real, teacher, device="cpu", checkpoint_dir=tmp_path, progress=False, code=old).run()
+    new = {**old, "synthcal/gan/losses.py": "cccccccccccc"}
+    with caplog.at_level(logging.INFO, logger="synthcal.gan.train"):
+        fresh = Trainer(settings, real, teacher, device="cpu", checkpoint_dir=tmp_path, progress=False, code=new).run()
+    assert fresh.resumed_from is None
+    assert "code of synthcal/gan/losses.py changed" in caplog.text and "train.py changed" not in caplog.text
+    again = Trainer(settings, real, teacher, device="cpu", checkpoint_dir=tmp_path, progress=False, code=new).run()
+    assert again.resumed_from == 2
+    # by default the fingerprint is that of the training module and what it imports, without docstrings
+    default = Trainer(settings, real, teacher, device="cpu", progress=False).code
+    assert {"synthcal/gan/train.py", "synthcal/gan/losses.py", "synthcal/gan/networks.py"} <= set(default)
+    assert "synthcal/logs.py" not in default and "synthcal/figures.py" not in default
+
+
+def _toy_teacher(z: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+    """A teacher whose image is a function of (z, y): a flat colour per class, brightened by the first latent."""
+    colours = torch.from_numpy(np.random.default_rng(3).uniform(-0.8, 0.8, (10, 3)).astype(np.float32))
+    scale = 0.6 + 0.4 * torch.tanh(z[:, :1])
+    return (c @ colours * scale)[:, :, None, None].expand(-1, -1, 32, 32)
+
+
+def _distance_to_teacher(generator, z, labels):
+    with torch.no_grad():
+        c = one_hot(labels)
+        return float((generator.eval()(z, c) - _toy_teacher(z, c)).abs().mean())
+
+
+def test_training_is_seeded_and_learns_from_the_teacher():
+    """Distillation moves the student towards the teacher: on a dump made by a teacher that maps (z, y) to an
+    image, the student's images for the dump's own (z, y) get much closer to the teacher's within a few epochs,
+    and closer than those of a student trained on the same images shuffled away from their noise and labels (the
+    pairing is what it learns). The pixel loss falls; the same seed gives the same weights."""
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(10), 16)
+    z = rng.standard_normal((160, 16)).astype(np.float32)
+    zt, yt = torch.from_numpy(z), torch.from_numpy(labels)
+    images = to_uint8(_toy_teacher(zt, one_hot(yt)))
+    real = TrainingData(rng.integers(0, 256, (160, 32, 32, 3), dtype=np.uint8), labels.copy())
+    paired = TrainingData(images, labels, z)
+    shuffled = TrainingData(images[rng.permutation(160)], labels, z)
+    settings = TrainSettings(epochs=10, seed=1, pixel_schedule="constant", lambda_pixel=1.0, lr_g=2e-3, **TINY)
+    a = Trainer(settings, real, paired, device="cpu", progress=False).run()
+    b = Trainer(settings, real, paired, device="cpu", progress=False).run()
+    c = Trainer(TrainSettings(**{**settings.__dict__, "seed": 2}), real, paired, device="cpu", progress=False).run()
     assert _same(a.generator, b.generator) and not _same(a.generator, c.generator)
-    row = a.history[0]
+    torch.manual_seed(seed_int(1, "init"))
+    before = _distance_to_teacher(Generator(ngf=16, z_dim=16, project_dim=8), zt, yt)
+    after = _distance_to_teacher(a.generator, zt, yt)
+    mismatched = _distance_to_teacher(Trainer(settings, real, shuffled, device="cpu", progress=False).run().generator,
+                                      zt, yt)
+    assert after < 0.6 * before and after < 0.7 * mismatched, (before, after, mismatched)
+    pixel = [row["G_pixel"] for row in a.history]
+    assert pixel[-1] < 0.6 * pixel[0] and a.history[0]["lambda_pixel"] == pytest.approx(1.0)
+
+
+def test_the_pixel_weight_decays_per_generator_update_as_the_authors():
+    real, teacher = _tiny_data()
+    row = Trainer(TrainSettings(epochs=1, seed=1, **TINY), real, teacher, device="cpu", progress=False).run().history[0]
     assert row["iterations"] == 5 and row["lambda_pixel"] == pytest.approx(0.2 - 0.01 * 2)  # mean over updates 0..4
     assert {"G_feature", "G_pixel", "G_adv_kd", "G_adv_gan", "D_teacher", "D_real"} <= set(row)
 

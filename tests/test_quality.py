@@ -97,7 +97,7 @@ def test_table2_at_a_chosen_n_from_generated_sets(tmp_path):
     """Quality sets generated at N (noise, fractals) through a stand-in Inception with logits: Table 2 holds N,
     the Inception Score of exactly those images and their FID against the reference."""
     from synthcal.quality import table2
-    from synthcal.quality_sets import image_set
+    from synthcal.quality_sets import describe, image_set
 
     extractor = torch_extractor(Network("stand-in with logits", True, StandInInceptionWithLogits().eval()))
     n = 37
@@ -108,13 +108,20 @@ def test_table2_at_a_chosen_n_from_generated_sets(tmp_path):
                  for k, v in sets.items()}
     reference = {**quality_features(image_set("noise", 20, seed=9, settings={}), extractor, 16, 3),
                  "extractor": extractor.name}
+    summaries["fractal"]["description"] = describe("fractal", {"colorizer_dir": None})
+    reference["description"] = "real test images"
     rows = table2(image_quality_rows(summaries, reference, extractor.name))
     assert [r["source"] for r in rows] == ["noise", "fractal"] and all(r["n_images"] == n for r in rows)
+    # what makes a row comparable: N, splits, network, the fractals' colouring, the reference
+    assert all(r["is_splits"] == 3 and r["extractor"] == "stand-in with logits" for r in rows)
+    assert "gradient" in rows[1]["description"] and "not Datumaro" in rows[1]["description"]
+    assert rows[0]["fid_reference"] == "real test images" and rows[0]["n_reference"] == 20
     logits = extractor.features(sets["fractal"], 16)[1]
     assert rows[1]["is_mean"] == pytest.approx(inception_score(logits, 3)[0], rel=1e-9)
     assert rows[1]["is_std"] == pytest.approx(inception_score(logits, 3)[1], rel=1e-9)
     assert rows[0]["fid"] < rows[1]["fid"]  # the reference is noise too
-    assert list(rows[0]) == ["source", "is_mean", "is_std", "n_images", "fid", "n_reference"]
+    assert list(rows[0]) == ["source", "is_mean", "is_std", "n_images", "is_splits", "fid", "n_reference", "extractor",
+                             "description", "fid_reference"]
 
 
 def test_missing_feature_networks_are_an_explicit_error(tmp_path, monkeypatch):
@@ -189,15 +196,7 @@ def test_quality_sets_come_from_the_sources_themselves(tmp_path):
         assert all(any(np.array_equal(s, i) for i in images) for s in sample)  # drawn from the stored images
         assert np.array_equal(sample, image_set("images", 20, seed=3, source=source))
         assert len(image_set("images", 500, seed=3, source=source)) == 50  # N is what there is
-        skipped = image_set("images", 20, seed=3, source=source, skip=20)  # skip means the same for every store
-        assert not any(np.array_equal(s, t) for s in skipped for t in sample)
-    # the real-image set skips the FID reference's images: disjoint from it, and all distinct images
-    key = {i.tobytes(): k for k, i in enumerate(images)}
-    reference = {key[i.tobytes()] for i in image_set("images", 20, seed=3, source=tmp_path / "train.npz")}
-    real = {key[i.tobytes()] for i in image_set("images", 25, seed=3, source=tmp_path / "train.npz", skip=20)}
-    assert len(reference) == 20 and len(real) == 25 and not reference & real
-    # a split too small for both still gives N images (overlapping only as much as it must)
-    assert len(image_set("images", 40, seed=3, source=tmp_path / "train.npz", skip=20)) == 40
+        assert len({i.tobytes() for i in image_set("images", 50, seed=3, source=source)}) == 50  # without repeats
     torch.manual_seed(0)
     generator = Generator(ngf=16, z_dim=8, project_dim=4).eval()
     torch.save(generator.state_dict(), tmp_path / "generator.pt")

@@ -276,7 +276,8 @@ def test_the_pot_protocol_reaches_nncf_and_sets_pots_activation_ranges(fp32_ir, 
     assert pot_report["images_used"] == 30 and nncf_report["images_used"] == 30  # 300 > 30: every image
     assert _advanced(pot)["disable_channel_alignment"] is False and _advanced(nncf_model)["disable_channel_alignment"]
     estimator = _advanced(pot)["activations_range_estimator_params"]
-    assert (estimator["max"]["statistics_type"], estimator["max"]["aggregator_type"]) == ("abs_max", "mean")
+    # the aggregator of the maximum is left to the quantizer kind's default (mean per-tensor, max per-channel)
+    assert (estimator["max"]["statistics_type"], estimator["max"]["aggregator_type"]) == ("abs_max", None)
     assert (estimator["min"]["statistics_type"], estimator["min"]["aggregator_type"]) == ("min", "min")
     assert _advanced(nncf_model)["activations_range_estimator_params"] is None  # NNCF's own default
 
@@ -381,3 +382,59 @@ def test_pot_protocol_quantizes_a_model_with_convolution_pairs(tmp_path):
         _, plain = quantize_default(tmp_path / "fp32.xml", random_images(16, 1), MEAN, STD,
                                     replace(settings, channel_alignment=False), seed=0)
         assert report["calibration_passes"] == plain["calibration_passes"]
+
+
+def _pot_rule_by_hand(activations: np.ndarray, per_channel: bool) -> tuple[np.ndarray, np.ndarray]:
+    """POT DefaultQuantization's range of a symmetric 8-bit activation quantizer from the activations (N, C, ...) it
+    quantizes: per-tensor, the mean over images of each image's absolute maximum; per-channel, the maximum over
+    images of each channel's absolute maximum; signed iff the smallest value is negative, the low bound then
+    -high * 128/127; channels whose maximum is under 1 % of the largest raised to it (zero filters)."""
+    n = len(activations)
+    if per_channel:
+        flat = activations.reshape(n, activations.shape[1], -1)
+        high = np.abs(flat).max(axis=2).max(axis=0)
+    else:
+        high = np.array([np.abs(activations.reshape(n, -1)).max(axis=1).mean()])
+    high = np.maximum(high, max(high.max() * 0.01, 8e-5))
+    low = -high * 128 / 127 if activations.min() < 0 else np.zeros_like(high)
+    return low, high
+
+
+def test_pot_ranges_follow_pots_rule_on_per_tensor_and_per_channel_quantizers(tmp_path):
+    """The artefact, not the call: on a model with depthwise convolutions (per-channel activation quantizers on
+    their inputs) every activation quantizer of the INT8 IR has the bounds that POT's rule gives for its kind,
+    computed by hand from the FP32 IR's activations on the calibration images NNCF was given (the report's
+    indices). NNCF's own estimator applied to every quantizer (the mean maximum on per-channel ones too) fails."""
+    from synthcal.convert import convert
+    from synthcal.ir import activation_quantizers
+    from synthcal.preprocess import to_model_input
+
+    from helpers import random_weights
+
+    xml = tmp_path / "fp32.xml"
+    convert("mobilenetv2_x0_5", random_weights("mobilenetv2_x0_5", tmp_path / "w.pt"), xml)
+    images = random_images(48, 2)
+    images[5, :3, :3] = 0  # one dark corner: the input quantizer's smallest value is negative in one image only
+    settings = DefaultQuantizationSettings(subset_size=40, batch_size=16, range_estimator="pot")
+    model, report = quantize_default(xml, images, MEAN, STD, settings, seed=1)
+    assert report["channel_alignment_applied"] is False  # nothing but MinMax shapes the ranges
+    quantizers = activation_quantizers(model)
+    kinds = report["activation_quantizers"]
+    assert kinds["per_channel"] == sum(q.per_channel for q in quantizers) >= 10
+    assert kinds["per_tensor"] == sum(not q.per_channel for q in quantizers) >= 10
+    assert report["range_rule"]["per_channel"]["max"] == "abs_max per image, max over images"
+
+    fp32 = ov.Core().read_model(str(xml))
+    nodes = {op.get_friendly_name(): op for op in fp32.get_ops()}
+    first = len(fp32.outputs)
+    fp32.add_outputs([nodes[q.source].output(q.port) for q in quantizers])
+    used = to_model_input(images[np.asarray(report["calibration_indices"])], MEAN, STD)
+    assert len(used) == 40
+    request = compile_f32(fp32).create_infer_request()
+    batches = [request.infer({0: used[i:i + 10]}) for i in range(0, len(used), 10)]
+    for k, q in enumerate(quantizers):
+        activations = np.concatenate([b[first + k] for b in batches])
+        low, high = _pot_rule_by_hand(activations, q.per_channel)
+        np.testing.assert_allclose(q.high, high, rtol=2e-5, atol=1e-6, err_msg=f"{q.name} ({q.source})")
+        np.testing.assert_allclose(q.low, low, rtol=2e-5, atol=1e-6, err_msg=f"{q.name} ({q.source})")
+    assert any(q.signed for q in quantizers) and not all(q.signed for q in quantizers)

@@ -11,10 +11,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
+from synthcal.calibration import load_calibration_folder
 from synthcal.gan.networks import load_released
 
-from helpers import REPO, tar_folder, write_image_tree, write_stand_in_inception
+from helpers import REPO, grid_tile, tar_folder, write_image_tree, write_stand_in_inception
 from workflow_helpers import SOURCES, clone_workflow, out, planned_jobs, snakemake, tiny_config, write_config
 
 pytestmark = pytest.mark.slow
@@ -78,8 +80,12 @@ def test_gan_chain_outputs(project):
     assert load_released(res / "distylegan").ngf == 16  # the release format (generator.pt + config.json)
     for source in SOURCES[:-1]:
         manifest = json.loads((res / f"calibration/{source}/manifest.json").read_text())
-        assert manifest["source"] == source and manifest["count"] == 40
-        assert (res / f"figures/samples/{source}.png").stat().st_size > 1000
+        assert manifest["source"] == source and manifest["count"] == 40 and manifest["description"]
+        # the sample grid shows the folder's images: row = class, in file order
+        split, _ = load_calibration_folder(res / f"calibration/{source}", progress=False)
+        for row, col in ((0, 0), (9, 3)):
+            expected = split.images[np.flatnonzero(split.labels == row)[col]]
+            assert np.array_equal(grid_tile(res / f"figures/samples/{source}.png", row, col), expected)
     teacher_cal = json.loads((res / "calibration/tinyteacher/manifest.json").read_text())
     assert len(teacher_cal["dump_indices"]) == 40
     # the dump's quality gate: its label agreement with each configured classifier (no FID: quality is off here)
@@ -192,6 +198,25 @@ def test_corrupt_image_in_cifar_copy_fails_preparation_without_output(tmp_path, 
     assert not list((tmp_path / "results/data").rglob("*.npz"))
 
 
+def test_a_teacher_that_returns_nan_stops_the_dump_naming_the_file(tmp_path, project):
+    """A TorchScript generator whose images are not finite never becomes a dump (nor a calibration source)."""
+    import torch
+
+    class NaNGenerator(torch.nn.Module):
+        def forward(self, z: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+            return torch.full((z.shape[0], 3, 32, 32), float("nan"))
+
+    torch.jit.script(NaNGenerator()).save(str(tmp_path / "nan.pt"))
+    config = tiny_config(project, **{"teacher.torchscript.path": str(tmp_path / "nan.pt")})
+    cfg = write_config(tmp_path / "c.yaml", config)
+    proc = snakemake(tmp_path, "--cores", "1", "--configfile", str(cfg), target="results/teacher/dump", check=False)
+    assert proc.returncode != 0
+    log = (tmp_path / "results/logs/teacher_dump.log").read_text()
+    assert f"the torchscript teacher {tmp_path / 'nan.pt'} returned values that are not finite" in log
+    assert not (tmp_path / "results/teacher/dump").exists()
+    assert not list((tmp_path / "results/teacher").glob(".dump*"))
+
+
 def test_offline_without_local_copy_names_the_key(tmp_path, project):
     config = tiny_config(project, **{"data.cifar10.local_path": None,
                                       "data.cifar10.url": "http://127.0.0.1:9/cifar-10-python.tar.gz"})
@@ -301,16 +326,33 @@ def cloned(project, tmp_path_factory):
     return root, snakefile, config
 
 
-def _plan_after_edit(cloned, module: str, text: str) -> dict[str, int]:
+def _plan_after_edit(cloned, module: str, text: str = "", edit=None) -> dict[str, int]:
+    """The dry-run plan after appending ``text`` to a module of the clone (or applying ``edit`` to its text)."""
     root, snakefile, config = cloned
     path = root / "workflow" / module
     original = path.read_text()
-    path.write_text(original + text)
+    changed = edit(original) if edit else original + text
+    assert changed != original
+    path.write_text(changed)
     try:
         return planned_jobs(snakemake(root / "run", "-n", "--cores", "1", "--configfile", str(config),
                                       snakefile=snakefile))
     finally:
         path.write_text(original)
+
+
+def test_comments_docstrings_and_formatting_rerun_nothing(cloned):
+    """Edits that cannot change an output schedule no job, in the library and in a script."""
+    def comment_and_docstring(text):
+        return (text.replace('"""DiStyleGAN objectives', '"""The DiStyleGAN objectives (reworded)', 1)
+                .replace("def hinge_real(", "# a comment\n\n\ndef hinge_real(", 1))
+    assert _plan_after_edit(cloned, "synthcal/gan/losses.py", edit=comment_and_docstring) == {}
+    assert _plan_after_edit(cloned, "synthcal/__init__.py", edit=lambda t: t.replace("Modules:", "Modules (all):")) == {}
+    assert _plan_after_edit(cloned, "workflow_scripts/quantize.py",
+                            edit=lambda t: t.replace("p = sm.params", "p = (\n    sm.params  # reformatted\n)")) == {}
+    # a script edit that changes what it does reruns its jobs, as a library edit does
+    jobs = _plan_after_edit(cloned, "workflow_scripts/evaluate.py", "\nEXTRA = 1\n")
+    assert jobs["evaluate_fp32"] == 1 and "quantize_default" not in jobs
 
 
 def test_a_drawing_edit_reruns_only_drawing(cloned):
@@ -382,3 +424,27 @@ def test_filtered_source_and_calibration_size_sweep(project_aa):
     quantized = json.loads((res / "quantized/size/2/noise.r1/tiny_aka/quantization.json").read_text())
     assert quantized["n_calibration"] == 20 and quantized["images_used"] == 20
     assert (res / "figures/drop_vs_calibration_size.png").stat().st_size > 10_000
+
+
+def test_a_loss_edit_retrains_from_scratch_and_a_comment_does_not(project, tmp_path):
+    """After DiStyleGAN was trained, a change of what a loss returns reruns the training, which ignores the old
+    code's checkpoints (the log says why), trains from epoch 1 and releases other weights; the teacher dump, which
+    does not run the losses, is kept."""
+    snakefile = clone_workflow(tmp_path / "workflow")
+    config = write_config(tmp_path / "c.yaml", tiny_config(project, **{
+        "experiment.models": ["tiny_aka"], "experiment.sources": ["distylegan"]}))
+    run = tmp_path / "run"
+    snakemake(run, "--cores", "2", "--configfile", str(config), snakefile=snakefile)
+    before = load_released(run / "results/distylegan").state_dict()
+    losses = tmp_path / "workflow/synthcal/gan/losses.py"
+    text = losses.read_text()
+    losses.write_text(text.replace("return F.relu(1.0 - logits).mean()", "return F.relu(1.0 - logits).mean() * 2.0", 1))
+    jobs = planned_jobs(snakemake(run, "-n", "--cores", "1", "--configfile", str(config), snakefile=snakefile))
+    assert jobs["distylegan_train"] == 1 and "teacher_dump" not in jobs and "prepare_cifar10" not in jobs
+    snakemake(run, "--cores", "2", "--configfile", str(config), snakefile=snakefile)
+    summary = json.loads((run / "results/distylegan/training.json").read_text())
+    assert summary["resumed_after_epoch"] is None
+    log = (run / "results/logs/distylegan_train.log").read_text()
+    assert "code of synthcal/gan/losses.py changed" in log and "training from epoch 1" in log
+    after = load_released(run / "results/distylegan").state_dict()
+    assert any(not torch.equal(before[k], after[k]) for k in before)

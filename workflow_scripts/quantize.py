@@ -38,7 +38,7 @@ with step_logging(sm.log[0]) as log:
         model, report = quantize_default(sm.input.xml, calibration.images, mean, std, settings, p.seed)
     save_ir(model, sm.output.xml)
     report.update(model=sm.wildcards.model, source=sm.wildcards.source, repeat=p.repeat,
-                  calibration_manifest_source=manifest.get("source"))
+                  calibration_manifest_source=manifest.get("source"), calibration_data=manifest.get("description"))
     write_json(sm.output.report, report)
     log.info("%d FakeQuantize ops in the INT8 model; NNCF read %d images in %d items; %.1f s",
              report["fake_quantize_ops"], report["images_used"], report["calibration_items"], report["seconds"])

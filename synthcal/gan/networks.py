@@ -171,11 +171,30 @@ def load_released(path: str | Path, map_location: str | torch.device = "cpu") ->
     for path in (cfg_path, weights):
         if not path.exists():
             raise FileNotFoundError(f"{path} not found: a released DiStyleGAN needs generator.pt and config.json")
-    cfg = json.loads(cfg_path.read_text())
+    try:
+        cfg = json.loads(cfg_path.read_text())
+    except ValueError as exc:
+        raise ValueError(f"{cfg_path} is not valid JSON ({exc}): expected the released config.json") from exc
+    if not isinstance(cfg, dict):
+        raise ValueError(f"{cfg_path} holds a {type(cfg).__name__}, expected an object with ngf, z_dim, c_dim, "
+                         "project_dim")
     missing = [k for k in ("ngf", "z_dim", "c_dim", "project_dim") if k not in cfg]
     if missing:
         raise ValueError(f"{cfg_path} lacks {', '.join(missing)}")
-    generator = Generator(ngf=int(cfg["ngf"]), z_dim=int(cfg["z_dim"]), c_dim=int(cfg["c_dim"]),
-                          project_dim=int(cfg["project_dim"]))
-    generator.load_state_dict(torch.load(weights, map_location=map_location, weights_only=True), strict=True)
+    bad = [k for k in ("ngf", "z_dim", "c_dim", "project_dim") if not isinstance(cfg[k], int) or cfg[k] < 1]
+    if bad:
+        raise ValueError(f"{cfg_path}: {', '.join(f'{k} = {cfg[k]!r}' for k in bad)}; expected positive integers")
+    if cfg["c_dim"] != 10:
+        raise ValueError(f"{cfg_path}: c_dim = {cfg['c_dim']}, expected 10 (a CIFAR-10 generator)")
+    try:
+        generator = Generator(ngf=cfg["ngf"], z_dim=cfg["z_dim"], c_dim=cfg["c_dim"], project_dim=cfg["project_dim"])
+        state = torch.load(weights, map_location=map_location, weights_only=True)
+        generator.load_state_dict(state, strict=True)
+    except Exception as exc:
+        raise ValueError(f"{weights} does not hold the generator {cfg_path} describes ({type(exc).__name__}: "
+                         f"{exc}); expected the state_dict of a DiStyleGAN generator of that size") from exc
+    nonfinite = [k for k, v in state.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    if nonfinite:
+        raise ValueError(f"{weights} holds values that are not finite in {', '.join(nonfinite[:3])}"
+                         f"{' ...' if len(nonfinite) > 3 else ''}: the generator is broken")
     return generator.eval()

@@ -64,9 +64,18 @@ def load_stylegan2_ada(pickle_path: str | Path | None, repo: str | Path | None, 
         sys.path.insert(0, str(repo_path))
     try:
         with open(pickle_path, "rb") as fh:
-            network = pickle.load(fh)["G_ema"]  # NVIDIA pickles embed their classes' source (torch_utils)
+            networks = pickle.load(fh)  # NVIDIA pickles embed their classes' source (torch_utils)
     except Exception as exc:
-        raise TeacherError(f"cannot unpickle {pickle_path} with the checkout {repo_path}: {exc}") from exc
+        raise TeacherError(f"cannot unpickle {pickle_path} with the checkout {repo_path}: {type(exc).__name__}: "
+                           f"{exc}") from exc
+    if not isinstance(networks, dict) or "G_ema" not in networks:
+        held = sorted(networks) if isinstance(networks, dict) else type(networks).__name__
+        raise TeacherError(f"{pickle_path} holds no 'G_ema' generator (found {held}): expected a StyleGAN2-ADA "
+                           "network pickle such as NVIDIA's cifar10.pkl")
+    network = networks["G_ema"]
+    if not isinstance(network, torch.nn.Module) or not hasattr(network, "z_dim"):
+        raise TeacherError(f"the 'G_ema' entry of {pickle_path} is a {type(network).__name__}, not a StyleGAN2-ADA "
+                           "generator (a module with z_dim, c_dim and img_resolution)")
     network = network.to(device).eval().requires_grad_(False)
     shape = (getattr(network, "c_dim", None), getattr(network, "img_resolution", None))
     if shape != (10, 32):
@@ -139,4 +148,4 @@ def make_dump(provider: str, out_dir: str | Path, *, n_per_class: int | None = N
     identity = {**teacher.identity, "sha256": sha256, "z_dim": teacher.z_dim}
     return dump_teacher(teacher.generate, out_dir, n_per_class, seed, teacher.z_dim, latent, batch_size, dev,
                         {"teacher": identity, "truncation_psi": truncation_psi if provider == "stylegan2_ada" else None,
-                         "device": str(dev)})
+                         "device": str(dev)}, name=f"the {provider} teacher {source}")

@@ -10,11 +10,13 @@ Determinism: every random draw comes from generators seeded by (seed, purpose, e
 and noise do not depend on what ran before. A checkpoint (every ``checkpoint_every`` epochs and at the end) holds
 both networks, both optimizers, the generator-update counter, the loss history and the RNG states.
 
-Checkpoints belong to the settings and data that made them: each run writes into its own folder
-``<checkpoint_dir>/<fingerprint>/`` (the first 16 hex digits of a hash of the settings and the data, with a
-``run.json`` naming them), keeps the two newest checkpoints *of that folder* and resumes only from there, so
-switching settings and back never deletes or mixes another run's checkpoints. A resumed run reaches bitwise the
-same weights as an uninterrupted one; the log says which checkpoint was taken and why others were ignored.
+Checkpoints belong to the code, settings and data that made them: each run writes into its own folder
+``<checkpoint_dir>/<fingerprint>/`` (the first 16 hex digits of a hash of the training code, the settings and the
+data, with a ``run.json`` naming them), keeps the two newest checkpoints *of that folder* and resumes only from
+there, so switching settings and back never deletes or mixes another run's checkpoints, and a change of the code
+that computes the training (this module and what it imports, :func:`synthcal.codedeps.module_code`; comments and
+docstrings aside) trains afresh. A resumed run reaches bitwise the same weights as an uninterrupted one; the log
+says which checkpoint was taken and why others were ignored.
 
 Differences from the authors' code (original-implementation.md, section 7): seeded everything; the resume
 restores the pixel-loss schedule and everything else; teacher features for the feature loss are computed with the
@@ -43,6 +45,7 @@ import torch
 from tqdm import tqdm
 
 from synthcal.calibration import balanced_labels
+from synthcal.codedeps import module_code
 from synthcal.data import load_split
 from synthcal.gan.augment import Augmentation, parse_policy
 from synthcal.gan.dump import read_dump, to_uint8
@@ -176,7 +179,9 @@ class Trainer:
     def __init__(self, settings: TrainSettings, real: TrainingData, teacher: TrainingData | None = None,
                  device: str = "auto", checkpoint_dir: str | Path | None = None,
                  on_epoch_end: Callable[[int, Generator, dict[str, float]], None] | None = None,
-                 progress: bool = True) -> None:
+                 progress: bool = True, code: dict[str, str] | None = None) -> None:
+        """``code``: the fingerprint of the training code (default: :func:`synthcal.codedeps.module_code` of this
+        module), part of the checkpoints' identity."""
         if settings.mode not in ("distill", "gan"):
             raise ValueError(f"unknown training mode {settings.mode!r}")
         if settings.discriminator not in ("distylegan", "projection"):
@@ -207,9 +212,11 @@ class Trainer:
         self.iterations = len(main.labels) // settings.batch_size
         if self.iterations == 0:
             raise ValueError(f"batch_size {settings.batch_size} exceeds the {len(main.labels)} training images")
+        self.code = dict(code) if code is not None else module_code(__file__)
         self.fingerprint = hashlib.sha256(json.dumps(
             {"settings": settings.fingerprint_fields(), "real": real.digest(),
-             "teacher": teacher.digest() if teacher is not None else None}, sort_keys=True).encode()).hexdigest()
+             "teacher": teacher.digest() if teacher is not None else None, "code": self.code},
+            sort_keys=True).encode()).hexdigest()
         self.pixel_weight = PixelWeight(settings.lambda_pixel, settings.pixel_schedule, settings.pixel_decay)
 
     # ----------------------------------------------------------------------------------------------------------
@@ -241,7 +248,8 @@ class Trainer:
 
     def _identity(self) -> dict[str, Any]:
         return {"fingerprint": self.fingerprint, "settings": self.settings.fingerprint_fields(),
-                "real": self.real.digest(), "teacher": self.teacher.digest() if self.teacher is not None else None}
+                "real": self.real.digest(), "teacher": self.teacher.digest() if self.teacher is not None else None,
+                "code": self.code}
 
     def _save_checkpoint(self, epoch: int) -> None:
         if self.run_dir is None:
@@ -285,6 +293,12 @@ class Trainer:
             changed = [f"{k}: {v} -> {mine['settings'].get(k)}" for k, v in other.get("settings", {}).items()
                        if mine["settings"].get(k) != v]
             changed += [f"{what} data changed" for what in ("real", "teacher") if other.get(what) != mine[what]]
+            if "code" not in other:
+                changed.append("written before checkpoints recorded their code")
+            else:
+                theirs = other["code"]
+                changed += [f"code of {path} changed" for path in sorted(set(theirs) | set(self.code))
+                            if theirs.get(path) != self.code.get(path)]
             n = len(list(entry.glob("epoch_*.pt")))
             log.info("ignoring %d checkpoint(s) of another run in %s (%s)", n, entry.name,
                      "; ".join(changed) or "different settings")
@@ -318,7 +332,7 @@ class Trainer:
                 torch.cuda.set_rng_state_all(state["rng"]["cuda"])
             log.info("resuming from %s (epoch %d of %d done)", path, state["epoch"], self.settings.epochs)
             return int(state["epoch"]) + 1
-        log.info("no checkpoint of these settings and data in %s: training from epoch 1", self.run_dir)
+        log.info("no checkpoint of this code, these settings and data in %s: training from epoch 1", self.run_dir)
         return 1
 
     # ----------------------------------------------------------------------------------------------------------
@@ -517,7 +531,8 @@ def train_run(settings: TrainSettings, real_npz: str | Path, out_dir: str | Path
     write_json(out / "config.json", released_config(generator, settings.ndf, lambdas))
     seconds = sum(row["seconds"] for row in result.history)
     n_images = sum(row["iterations"] for row in result.history) * settings.batch_size
-    summary = {"label": label, "settings": asdict(settings), "device": str(dev), "epochs": settings.epochs,
+    summary = {"label": label, "settings": asdict(settings), "code": trainer.code, "device": str(dev),
+               "epochs": settings.epochs,
                "resumed_after_epoch": result.resumed_from, "checkpoints": str(trainer.run_dir),
                "train_seconds": round(seconds, 2), "images_per_s": round(n_images / seconds, 2) if seconds else None,
                "generator_parameters": sum(p.numel() for p in generator.parameters()),

@@ -98,6 +98,10 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
         obj = obj["state_dict"]
     if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
         raise WeightsError(f"{path} is not a state_dict (a dict of tensors, or a dict with a 'state_dict' entry)")
+    nonfinite = [k for k, v in obj.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    if nonfinite:
+        raise WeightsError(f"weights file {path} holds values that are not finite (NaN or infinite) in "
+                           f"{', '.join(nonfinite[:3])}{' ...' if len(nonfinite) > 3 else ''}: the checkpoint is broken")
     return {(k[len("module."):] if k.startswith("module.") else k): v for k, v in obj.items()}
 
 
