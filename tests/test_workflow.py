@@ -43,7 +43,9 @@ def test_tables_hold_one_consistent_row_per_model_and_source(project):
         assert row.drop_points == pytest.approx(row.fp32_accuracy - row.int8_accuracy, abs=1e-3)
         assert row.fp32_images_per_s > 0 and row.int8_images_per_s > 0
     paper = pd.read_csv(project / "results/tables/table1a.csv", index_col="source")
-    assert list(paper.columns) == ["tiny_zoo", "tiny_aka"] and list(paper.index) == SOURCES
+    assert list(paper.columns) == ["tiny_zoo", "tiny_aka", "calibration_data"] and list(paper.index) == SOURCES
+    assert "random two-colour gradient" in paper.loc["fractal", "calibration_data"]  # not Datumaro's colouring
+    assert paper.loc["noise", "calibration_data"] == "Gaussian pixel noise (std 40)"
     for row in table.itertuples():
         assert paper.loc[row.source, row.model] == pytest.approx(row.drop_percent, abs=0.006)
 
@@ -288,7 +290,8 @@ def test_repeats_accuracy_aware_and_reports(project_aa):
     assert {"max_drop", "reverted_ops"} <= set(aa.columns) and (aa.max_drop == 0.0).all()
     assert set(aa.validation) == {"holdout"} and (aa.repeats == 2).all()
     table1b = pd.read_csv(res / "tables/table1b.csv", index_col="source")
-    assert list(table1b.columns) == ["tiny_aka"] and list(table1b.index) == ["cifar10", "noise", "cifar10_energy"]
+    assert list(table1b.columns) == ["tiny_aka", "calibration_data"]
+    assert list(table1b.index) == ["cifar10", "noise", "cifar10_energy"]
     report = json.loads((res / "quantized/accuracy_aware/noise.r1/tiny_aka/quantization.json").read_text())
     assert report["n_validation"] == 20 and report["repeat"] == 1  # the held-out real split, 2 per class
     assert report["n_calibration"] == 30
