@@ -145,7 +145,10 @@ def decode_image(raw: bytes, name: str, size: int = IMAGE_SIZE) -> np.ndarray:
         with Image.open(io.BytesIO(raw)) as img:
             img.load()
             rgb = img.convert("RGB")
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
+    except UnidentifiedImageError as exc:
+        raise DataFormatError(f"cannot decode image {name}: not an image file PIL can identify (PNG, JPEG, ...). "
+                              "Replace or remove this file.") from exc
+    except (OSError, ValueError) as exc:
         raise DataFormatError(f"cannot decode image {name}: {exc}. Replace or remove this file.") from exc
     if rgb.size != (size, size):
         raise DataFormatError(f"image {name} is {rgb.size[0]}x{rgb.size[1]}, expected {size}x{size}")

@@ -129,9 +129,11 @@ def generate(generator: GeneratorFn, z: np.ndarray, labels: np.ndarray, batch_si
             images = generator(zb, cb)
         except Exception as exc:
             reason = (str(exc).strip().splitlines() or [""])[-1]  # TorchScript prefixes its traceback
+            if not reason.startswith(f"{type(exc).__name__}:"):
+                reason = f"{type(exc).__name__}: {reason}"
             raise GeneratorOutputError(
                 f"{name} fails when called as G(z, one-hot) with z {tuple(zb.shape)} and one-hot {tuple(cb.shape)}: "
-                f"{type(exc).__name__}: {reason}. Check its latent size (z_dim) and that it takes (z, one-hot).") from exc
+                f"{reason}. Check its latent size (z_dim) and that it takes (z, one-hot).") from exc
         if not isinstance(images, torch.Tensor):
             raise GeneratorOutputError(f"{name} returned a {type(images).__name__}, expected a tensor of images "
                                        "(B, 3, 32, 32) in [-1, 1]")
