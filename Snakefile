@@ -39,5 +39,5 @@ include: "rules/reports.smk"
 
 rule all:
     input:
-        final_targets(),
+        PLAN.final_targets(),
     default_target: True

@@ -1,21 +1,22 @@
-# Calibration folders: results/calibration/<source>/<class>/<n>.png + manifest.json, one per source (per model for
-# bn_inversion). Repeat r > 0 (config `repeats`) writes results/calibration/<source>.r<r>/ with seed + r.
+# Calibration folders, one rule per source (synthcal.sources.<source>): results/calibration/<source><rep>/, or
+# <source><rep>/<model>/ for the per-model sources, each <class>/<n>.png + manifest.json. Repeat r > 0 (config
+# `repeats`) writes <source>.r<r>/ with seed + r. Plus the held-out validation split and the sample grids.
 
 
 rule calibration_cifar10:
     input:
-        train=f"{RES}/data/cifar10/train.npz",
+        train="results/data/cifar10/train.npz",
     output:
-        directory(f"{RES}/calibration/cifar10{{rep}}"),
+        directory("results/calibration/cifar10{rep}"),
     params:
         code=script_code("calibration_cifar10.py"),
         seed=rep_seed,
         # the whole training set when calibration.cifar10_full_train (the authors' notebook), else n_per_class
         n_per_class=None if config["calibration"]["cifar10_full_train"] else config["calibration"]["n_per_class"],
     log:
-        f"{RES}/logs/calibration/cifar10{{rep}}.log",
+        "results/logs/calibration/cifar10{rep}.log",
     benchmark:
-        f"{RES}/benchmarks/calibration_cifar10/cifar10{{rep}}.tsv"
+        "results/benchmarks/calibration_cifar10/cifar10{rep}.tsv"
     threads: 1
     resources:
         mem_mb=2000,
@@ -28,17 +29,17 @@ rule calibration_cifar10:
 
 rule holdout_cifar10:
     input:
-        train=f"{RES}/data/cifar10/train.npz",
+        train="results/data/cifar10/train.npz",
     output:
-        f"{RES}/data/cifar10/holdout.npz",
+        "results/data/cifar10/holdout.npz",
     params:
         code=script_code("holdout_cifar10.py"),
         seed=config["seed"],
-        calibration_seeds=[rep_seed(Namespace(rep=r)) for r in REPS],
+        calibration_seeds=[PLAN.rep_seed(r) for r in PLAN.reps],
         n_per_class=config["calibration"]["n_per_class"],
-        holdout_per_class=AA["holdout_per_class"],
+        holdout_per_class=config["quantization"]["accuracy_aware"]["holdout_per_class"],
     log:
-        f"{RES}/logs/holdout_cifar10.log",
+        "results/logs/holdout_cifar10.log",
     threads: 1
     resources:
         mem_mb=2000,
@@ -51,18 +52,18 @@ rule holdout_cifar10:
 
 rule calibration_teacher:
     input:
-        dump=f"{RES}/teacher/dump",
+        dump="results/teacher/dump",
     output:
-        directory(f"{RES}/calibration/{TEACHER_NAME}{{rep}}"),
+        directory(f"results/calibration/{PLAN.teacher_name}{{rep}}"),
     params:
         code=script_code("calibration_teacher.py"),
-        source=TEACHER_NAME,
+        source=PLAN.teacher_name,
         seed=rep_seed,
         n_per_class=config["calibration"]["n_per_class"],
     log:
-        f"{RES}/logs/calibration/{TEACHER_NAME}{{rep}}.log",
+        f"results/logs/calibration/{PLAN.teacher_name}{{rep}}.log",
     benchmark:
-        f"{RES}/benchmarks/calibration_teacher/{TEACHER_NAME}{{rep}}.tsv"
+        f"results/benchmarks/calibration_teacher/{PLAN.teacher_name}{{rep}}.tsv"
     threads: 1
     resources:
         mem_mb=3000,
@@ -75,24 +76,24 @@ rule calibration_teacher:
 
 rule calibration_distylegan:
     input:
-        unpack(distylegan_inputs),
+        **PLAN.distylegan_files(),
     output:
-        directory(f"{RES}/calibration/distylegan{{rep}}"),
+        directory("results/calibration/distylegan{rep}"),
     params:
         code=script_code("calibration_distylegan.py"),
         seed=rep_seed,
         n_per_class=config["calibration"]["n_per_class"],
-        batch_size=DSG["sample_batch_size"],
-        device=DSG["device"],
+        batch_size=config["distylegan"]["sample_batch_size"],
+        device=config["distylegan"]["device"],
     log:
-        f"{RES}/logs/calibration/distylegan{{rep}}.log",
+        "results/logs/calibration/distylegan{rep}.log",
     benchmark:
-        f"{RES}/benchmarks/calibration_distylegan/distylegan{{rep}}.tsv"
-    threads: DSG["threads"]
+        "results/benchmarks/calibration_distylegan/distylegan{rep}.tsv"
+    threads: config["distylegan"]["threads"]
     resources:
         mem_mb=3000,
         runtime=30,
-        gpu=gpus(DSG["device"]),
+        gpu=gpus(config["distylegan"]["device"]),
     conda:
         "../envs/torch.yaml"
     script:
@@ -101,19 +102,16 @@ rule calibration_distylegan:
 
 rule calibration_fractal:
     output:
-        directory(f"{RES}/calibration/fractal{{rep}}"),
+        directory("results/calibration/fractal{rep}"),
     params:
         code=script_code("calibration_fractal.py"),
         seed=rep_seed,
         n_per_class=config["calibration"]["n_per_class"],
-        points=config["fractal"]["points"],
-        chains=config["fractal"]["chains"],
-        fill_rate=config["fractal"]["fill_rate"],
-        colorizer_dir=config["fractal"]["colorizer_dir"],
+        settings=PLAN.source_settings("fractal"),
     log:
-        f"{RES}/logs/calibration/fractal{{rep}}.log",
+        "results/logs/calibration/fractal{rep}.log",
     benchmark:
-        f"{RES}/benchmarks/calibration_fractal/fractal{{rep}}.tsv"
+        "results/benchmarks/calibration_fractal/fractal{rep}.tsv"
     threads: config["fractal"]["threads"]
     resources:
         mem_mb=3000,
@@ -126,15 +124,14 @@ rule calibration_fractal:
 
 rule calibration_noise:
     output:
-        directory(f"{RES}/calibration/noise{{rep}}"),
+        directory("results/calibration/noise{rep}"),
     params:
         code=script_code("calibration_noise.py"),
         seed=rep_seed,
         n_per_class=config["calibration"]["n_per_class"],
-        distribution=config["noise"]["distribution"],
-        std=config["noise"]["std"] if config["noise"]["distribution"] == "gaussian" else None,
+        settings=PLAN.source_settings("noise"),
     log:
-        f"{RES}/logs/calibration/noise{{rep}}.log",
+        "results/logs/calibration/noise{rep}.log",
     threads: 1
     resources:
         mem_mb=1000,
@@ -147,23 +144,20 @@ rule calibration_noise:
 
 rule calibration_bn_inversion:
     input:
-        weights=weights_file,
+        weights=weights,
     output:
-        directory(f"{RES}/calibration/bn_inversion{{rep}}/{{model}}"),
+        directory("results/calibration/bn_inversion{rep}/{model}"),
     params:
         code=script_code("calibration_bn_inversion.py"),
         seed=rep_seed,
-        arch=lambda wc: model_entry(wc)["arch"],
-        mean_std=model_mean_std,
+        arch=arch,
+        mean_std=mean_std,
         n_per_class=config["bn_inversion"]["n_per_class"],
-        iterations=config["bn_inversion"]["iterations"],
-        lr=config["bn_inversion"]["lr"],
-        batch_size=config["bn_inversion"]["batch_size"],
-        ce_weight=config["bn_inversion"]["ce_weight"],
+        settings=PLAN.bn_inversion_settings(),
     log:
-        f"{RES}/logs/calibration/bn_inversion{{rep}}/{{model}}.log",
+        "results/logs/calibration/bn_inversion{rep}/{model}.log",
     benchmark:
-        f"{RES}/benchmarks/calibration_bn_inversion/bn_inversion{{rep}}/{{model}}.tsv"
+        "results/benchmarks/calibration_bn_inversion/bn_inversion{rep}/{model}.tsv"
     threads: config["bn_inversion"]["threads"]
     resources:
         mem_mb=6000,
@@ -176,30 +170,30 @@ rule calibration_bn_inversion:
 
 rule calibration_filtered:
     """A filtered source <base>_<filter> for one model: a pool from the generator (or the real training set) scored
-    by the FP32 model, the best n_per_class per class kept (synthcal.filtering). A fused RepVGG shares its
+    by the FP32 model, the best n_per_class per class kept (synthcal.sources.filtered). A fused RepVGG shares its
     multi-branch twin's folder (the same function)."""
     input:
-        unpack(filter_pool_input),
-        weights=weights_file,
+        pool=lambda wc: PLAN.filter_pool(wc.base)[1],
+        weights=weights,
     output:
-        directory(f"{RES}/calibration/{{base}}_{{filter}}{{rep}}/{{model}}"),
+        directory("results/calibration/{base}_{filter}{rep}/{model}"),
     params:
         code=script_code("calibration_filtered.py"),
-        kind=lambda wc: filter_pool_kind(wc.base),
+        kind=lambda wc: PLAN.filter_pool(wc.base)[0],
         seed=rep_seed,
-        arch=lambda wc: model_entry(wc)["arch"],
-        mean_std=model_mean_std,
+        arch=arch,
+        mean_std=mean_std,
         n_per_class=config["calibration"]["n_per_class"],
         pool_factor=config["calibration"]["filter"]["pool_factor"],
         batch_size=config["calibration"]["filter"]["batch_size"],
-        device=lambda wc: DSG["device"] if filter_pool_kind(wc.base) == "generator" else None,
+        device=lambda wc: config["distylegan"]["device"] if PLAN.filter_pool(wc.base)[0] == "generator" else None,
     wildcard_constraints:
-        base="|".join(FILTER_BASES),
-        filter="|".join(FILTER_NAMES),
+        base="|".join(PLAN.filter_bases()),
+        filter="|".join(FILTERS),
     log:
-        f"{RES}/logs/calibration/{{base}}_{{filter}}{{rep}}/{{model}}.log",
+        "results/logs/calibration/{base}_{filter}{rep}/{model}.log",
     benchmark:
-        f"{RES}/benchmarks/calibration_filtered/{{base}}_{{filter}}{{rep}}/{{model}}.tsv"
+        "results/benchmarks/calibration_filtered/{base}_{filter}{rep}/{model}.tsv"
     threads: config["calibration"]["filter"]["threads"]
     resources:
         mem_mb=6000,
@@ -211,15 +205,18 @@ rule calibration_filtered:
 
 
 rule sample_grid:
+    """A figure of a calibration folder, one row per class (per model for the per-model sources)."""
     input:
-        folder=calibration_folder,
+        folder=lambda wc: PLAN.set_folder(wc.name),
     output:
-        report(f"{RES}/figures/samples/{{source}}.png", caption="../report/samples.rst", category="Calibration sets",
-               labels={"source": "{source}"}),
+        report("results/figures/samples/{name}.png", caption="../report/samples.rst", category="Calibration sets",
+               labels={"set": "{name}"}),
     params:
         code=script_code("sample_grid.py"),
+    wildcard_constraints:
+        name="[A-Za-z0-9_]+(/[A-Za-z0-9_]+)?",
     log:
-        f"{RES}/logs/figures/samples_{{source}}.log",
+        "results/logs/figures/samples_{name}.log",
     threads: 1
     resources:
         mem_mb=1000,
@@ -228,11 +225,3 @@ rule sample_grid:
         "../envs/tables.yaml"
     script:
         "../workflow_scripts/sample_grid.py"
-
-
-use rule sample_grid as sample_grid_per_model with:
-    output:
-        report(f"{RES}/figures/samples/{{source}}/{{model}}.png", caption="../report/samples.rst",
-               category="Calibration sets", labels={"source": "{source}", "model": "{model}"}),
-    log:
-        f"{RES}/logs/figures/samples_{{source}}_{{model}}.log",

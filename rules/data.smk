@@ -1,21 +1,24 @@
-# CIFAR-10 acquisition: download the canonical archive (or take a local copy from config) and normalise it to
-# results/data/cifar10/{train,test}.npz (uint8 images + labels), which every later rule reads.
+# Downloads (CIFAR-10, checkpoints, NVIDIA's pickle, Inception weights: whatever the configuration has no local copy
+# of) and CIFAR-10 normalised to results/data/cifar10/{train,test}.npz (uint8 images + labels), which every later
+# rule reads.
 
 
-
-rule download_cifar10:
+rule download:
+    """One download for every file the configuration fetches (synthcal.plan.Plan.downloads), checked against its
+    checksum; an error names the config keys of its URL and of the local copy that replaces it."""
     output:
-        "resources/downloads/cifar-10-python.tar.gz",
+        "resources/{path}",
     params:
-        url=config["data"]["cifar10"]["url"],
-        checksum=f"md5:{config['data']['cifar10']['md5']}",
-        config_keys={"url": "data.cifar10.url", "checksum": "data.cifar10.md5", "local": "data.cifar10.local_path"},
+        code=script_code("download.py"),
+        download=lambda wc: PLAN.download(f"resources/{wc.path}"),
+    wildcard_constraints:
+        path=PLAN.download_pattern(),
     log:
-        f"{RES}/logs/download_cifar10.log",
+        "results/logs/download/{path}.log",
     threads: 1
     resources:
         mem_mb=500,
-        runtime=30,
+        runtime=60,
     conda:
         "../envs/torch.yaml"
     script:
@@ -24,18 +27,18 @@ rule download_cifar10:
 
 rule prepare_cifar10:
     input:
-        source=cifar10_input,
+        source=config["data"]["cifar10"]["local_path"] or "resources/downloads/cifar-10-python.tar.gz",
     output:
-        train=f"{RES}/data/cifar10/train.npz",
-        test=f"{RES}/data/cifar10/test.npz",
-        manifest=f"{RES}/data/cifar10/manifest.json",
+        train="results/data/cifar10/train.npz",
+        test="results/data/cifar10/test.npz",
+        manifest="results/data/cifar10/manifest.json",
     params:
         code=script_code("prepare_cifar10.py"),
         checksum=config["data"]["cifar10"]["checksum"],
     log:
-        f"{RES}/logs/prepare_cifar10.log",
+        "results/logs/prepare_cifar10.log",
     benchmark:
-        f"{RES}/benchmarks/prepare_cifar10/prepare_cifar10.tsv"
+        "results/benchmarks/prepare_cifar10/prepare_cifar10.tsv"
     threads: 1
     resources:
         mem_mb=3000,

@@ -1,21 +1,23 @@
 # Aggregation: per algorithm, one CSV row per (model, source) (mean and std over repeats), the individual runs, and
-# the paper's Table 1a (default) / Table 1b (accuracy-aware) layout.
+# the paper's Table 1a (default) / Table 1b (accuracy-aware) layout; RepVGG fused vs multi-branch; the
+# calibration-size sweep.
 
 
 rule table_default:
     input:
-        **algorithm_inputs("default"),
-        speed=speed_records("default"),
+        unpack(lambda wc: PLAN.table_inputs("default")),
     output:
-        table=report(f"{RES}/tables/default_quantization.csv", caption="../report/quantization.rst", category="Tables"),
-        runs=f"{RES}/tables/default_quantization_runs.csv",
-        paper=report(f"{RES}/tables/table1a.csv", caption="../report/table1.rst", category="Tables"),
+        table=report("results/tables/default_quantization.csv", caption="../report/quantization.rst",
+                     category="Tables"),
+        runs="results/tables/default_quantization_runs.csv",
+        paper=report("results/tables/table1a.csv", caption="../report/table1.rst", category="Tables"),
     params:
         code=script_code("aggregate.py"),
-        models=MODELS,
-        sources=SOURCES,
+        # the table's models: the algorithm's (accuracy-aware runs on its listed models only)
+        models=lambda wc, output: PLAN.variant_models(Path(output.table).name.removesuffix("_quantization.csv")),
+        sources=PLAN.sources,
     log:
-        f"{RES}/logs/tables/default.log",
+        "results/logs/tables/default.log",
     threads: 1
     resources:
         mem_mb=1000,
@@ -28,31 +30,26 @@ rule table_default:
 
 use rule table_default as table_accuracy_aware with:
     input:
-        **algorithm_inputs("accuracy_aware"),
-        speed=speed_records("accuracy_aware"),
+        unpack(lambda wc: PLAN.table_inputs("accuracy_aware")),
     output:
-        table=report(f"{RES}/tables/accuracy_aware_quantization.csv", caption="../report/quantization.rst",
+        table=report("results/tables/accuracy_aware_quantization.csv", caption="../report/quantization.rst",
                      category="Tables"),
-        runs=f"{RES}/tables/accuracy_aware_quantization_runs.csv",
-        paper=report(f"{RES}/tables/table1b.csv", caption="../report/table1.rst", category="Tables"),
-    params:
-        code=script_code("aggregate.py"),
-        models=AA_MODELS,
-        sources=SOURCES,
+        runs="results/tables/accuracy_aware_quantization_runs.csv",
+        paper=report("results/tables/table1b.csv", caption="../report/table1.rst", category="Tables"),
     log:
-        f"{RES}/logs/tables/accuracy_aware.log",
+        "results/logs/tables/accuracy_aware.log",
 
 
 rule table_repvgg_fusion:
     input:
-        tables=[f"{RES}/tables/{a}_quantization.csv" for a in ALGORITHMS if grid(a)],
+        tables=[f"results/tables/{a}_quantization.csv" for a in PLAN.active_algorithms()],
     output:
-        report(f"{RES}/tables/repvgg_fusion.csv", caption="../report/quantization.rst", category="Tables"),
+        report("results/tables/repvgg_fusion.csv", caption="../report/quantization.rst", category="Tables"),
     params:
         code=script_code("table_fusion.py"),
-        pairs=fusion_pairs(),
+        pairs=PLAN.fusion_pairs(),
     log:
-        f"{RES}/logs/tables/repvgg_fusion.log",
+        "results/logs/tables/repvgg_fusion.log",
     threads: 1
     resources:
         mem_mb=1000,
@@ -63,28 +60,21 @@ rule table_repvgg_fusion:
         "../workflow_scripts/table_fusion.py"
 
 
-localrules:
-    table_default,
-    table_accuracy_aware,
-    table_repvgg_fusion,
-
-
 rule table_calibration_size:
     """The calibration-size sweep (experiment.calibration_sizes): drop against images per source, per model."""
     input:
-        fp32=sorted({f"{RES}/evaluation/{m}/fp32.json" for m in MODELS}),
-        sweep=[f"{RES}/evaluation/{m}/size/{k}/{s}{r}.json" for m in MODELS for s in SOURCES
-               for k in config["experiment"]["calibration_sizes"] for r in REPS],
-        full=[f"{RES}/tables/default_quantization.csv"] if "default" in ALGORITHMS else [],
+        fp32=sorted({f"results/evaluation/{m}/fp32.json" for m in PLAN.models}),
+        sweep=PLAN.size_sweep_inputs(),
+        full=["results/tables/default_quantization.csv"] if "default" in PLAN.algorithms else [],
     output:
-        table=report(f"{RES}/tables/calibration_size.csv", caption="../report/calibration_size.rst",
+        table=report("results/tables/calibration_size.csv", caption="../report/calibration_size.rst",
                      category="Tables"),
-        figure=report(f"{RES}/figures/drop_vs_calibration_size.png", caption="../report/calibration_size.rst",
+        figure=report("results/figures/drop_vs_calibration_size.png", caption="../report/calibration_size.rst",
                       category="Figures"),
     params:
         code=script_code("table_calibration_size.py"),
     log:
-        f"{RES}/logs/tables/calibration_size.log",
+        "results/logs/tables/calibration_size.log",
     threads: 1
     resources:
         mem_mb=1000,
@@ -96,4 +86,7 @@ rule table_calibration_size:
 
 
 localrules:
+    table_default,
+    table_accuracy_aware,
+    table_repvgg_fusion,
     table_calibration_size,

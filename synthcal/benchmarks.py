@@ -2,9 +2,10 @@
 
 Every rule that costs time writes ``results/benchmarks/<rule>/<wildcards>.tsv`` (Snakemake's columns ``s``,
 ``max_rss`` (MB), ``cpu_time``, ...). :func:`read_benchmarks` reads them all, attributing each to its rule (the first
-folder), its stage (the ``rules/<stage>.smk`` file that defines the rule) and its model (a path part that names a
-configured model; jobs shared by every model, such as data preparation or GAN training, have none), and
-:func:`summarise` totals them: wall seconds and CPU seconds summed, peak memory the maximum.
+folder; ``quantize default``, ``quantize accuracy_aware``, ``quantize size`` for the quantization variants, whose
+costs differ by orders of magnitude), its stage (the ``rules/<stage>.smk`` file that defines the rule) and its model
+(a path part that names a configured model; jobs shared by every model, such as data preparation or GAN training,
+have none), and :func:`summarise` totals them: wall seconds and CPU seconds summed, peak memory the maximum.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import pandas as pd
 
 #: Columns of results/tables/benchmark.csv.
 SUMMARY_COLUMNS = ["level", "stage", "rule", "model", "jobs", "wall_s", "cpu_s", "peak_mb"]
+#: Folders after a rule's that name a quantization variant (results/quantized/<variant>/), summarised apart.
+VARIANTS = ("default", "accuracy_aware", "size")
 ALL = "all"
 
 _RULE = re.compile(r"^(?:rule (\w+)|use rule \w+ as (\w+) with)\s*:", re.M)
@@ -46,9 +49,9 @@ def read_benchmarks(folder: str | Path, models: Iterable[str], stages: Mapping[s
             continue
         if frame.empty or "s" not in frame:
             continue
-        rule = parts[0]
+        rule = f"{parts[0]} {parts[1]}" if len(parts) > 2 and parts[1] in VARIANTS else parts[0]
         model = next((p for p in parts[1:] if p in models), None)
-        rows.append({"file": path.relative_to(folder).as_posix(), "rule": rule, "stage": stages.get(rule, "other"),
+        rows.append({"file": path.relative_to(folder).as_posix(), "rule": rule, "stage": stages.get(parts[0], "other"),
                      "model": model, "wall_s": float(frame["s"].mean()),
                      "cpu_s": float(pd.to_numeric(frame.get("cpu_time"), errors="coerce").mean()),
                      "peak_mb": float(pd.to_numeric(frame.get("max_rss"), errors="coerce").max())})

@@ -1,8 +1,8 @@
 """Calibration folders: ``<root>/<class>/<n>.png`` plus ``<root>/manifest.json``.
 
-Every calibration source (real CIFAR-10 here; GAN, fractal and data-free sources later) produces a folder of this
-shape, and quantization reads any of them the same way (:func:`load_calibration_folder`,
-:func:`calibration_order`).
+Every calibration source (:mod:`synthcal.sources`) writes a folder of this shape with
+:func:`write_calibration_folder`, and quantization reads any of them the same way (:func:`load_calibration_folder`,
+:func:`calibration_order`). The manifest's ``description`` says in words what the images are.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from synthcal.data import Split, load_split, read_class_folder, save_split, write_class_folder
+from synthcal.data import Split, read_class_folder, write_class_folder
 from synthcal.io import atomic_path, read_json, write_json
 from synthcal.seeding import rng
 
@@ -61,11 +61,6 @@ def nested_subset(labels: np.ndarray, per_class: int, seed: int, num_classes: in
     return np.concatenate(chosen)
 
 
-def cifar10_selection(train: Split, n_per_class: int, seed: int) -> np.ndarray:
-    """Training-set indices of the ``cifar10`` calibration folder of ``seed`` (:func:`select_balanced`)."""
-    return select_balanced(train.labels, n_per_class, seed, purpose="cifar10", num_classes=len(train.classes))
-
-
 def write_calibration_folder(root: str | Path, split: Split, manifest: Mapping[str, Any]) -> dict[str, Any]:
     """Write ``split`` as lossless PNGs under ``root`` with a manifest, atomically (all or nothing).
 
@@ -107,43 +102,3 @@ def calibration_order(n: int, seed: int, subset_size: int | None = None,
     """
     order = rng(seed, purpose).permutation(n)
     return order if subset_size is None else order[: min(subset_size, n)]
-
-
-def cifar10_calibration_folder(train_npz: str | Path, root: str | Path, n_per_class: int | None,
-                               seed: int) -> dict[str, Any]:
-    """The ``cifar10`` source: ``n_per_class`` seeded training images per class (None: the whole training set, as
-    the authors' notebook calibrated), written as a calibration folder.
-
-    The manifest records the chosen training-set indices (or ``all``), so the selection can be audited.
-    """
-    train = load_split(train_npz)
-    if n_per_class is None:
-        chosen = np.argsort(train.labels, kind="stable")
-        subset = Split(train.images[chosen], train.labels[chosen], train.classes)
-        return write_calibration_folder(root, subset, {
-            "source": "cifar10", "seed": seed, "n_per_class": None, "origin": str(train_npz), "train_indices": "all",
-            "description": f"real CIFAR-10: the whole training split ({len(train)} images, the authors' notebook)"})
-    chosen = cifar10_selection(train, n_per_class, seed)
-    subset = Split(train.images[chosen], train.labels[chosen], train.classes)
-    manifest = {"source": "cifar10", "seed": seed, "n_per_class": n_per_class,
-                "description": f"real CIFAR-10: {n_per_class} training images per class",
-                "origin": str(train_npz), "train_indices": chosen.tolist()}
-    return write_calibration_folder(root, subset, manifest)
-
-
-def holdout_split(train_npz: str | Path, out_npz: str | Path, per_class: int, seed: int,
-                  calibration_seeds: list[int], n_per_class: int) -> dict[str, Any]:
-    """A labelled validation split from the training set, disjoint from every ``cifar10`` calibration folder.
-
-    The calibration selections of ``calibration_seeds`` (``n_per_class`` each) are excluded, then ``per_class``
-    images per class are drawn with ``seed``. Never the test split: that one measures the final accuracy.
-    """
-
-    train = load_split(train_npz)
-    excluded = set()
-    for s in calibration_seeds:
-        excluded.update(cifar10_selection(train, n_per_class, s).tolist())
-    pool = np.array(sorted(set(range(len(train))) - excluded))
-    chosen = pool[select_balanced(train.labels[pool], per_class, seed, purpose="holdout")]
-    save_split(out_npz, Split(train.images[chosen], train.labels[chosen], train.classes))
-    return {"count": int(len(chosen)), "indices": chosen.tolist()}

@@ -16,7 +16,9 @@ import jsonschema
 import yaml
 from jsonschema import validators
 
+from synthcal.data import DataFormatError, check_checksum_target
 from synthcal.models import ARCHITECTURES
+from synthcal.sources.filtered import FILTERS
 
 #: Input normalisation presets: (mean, std) of RGB values in [0, 1].
 NORMALIZATIONS: dict[str, tuple[tuple[float, float, float], tuple[float, float, float]]] = {
@@ -119,18 +121,15 @@ def resolve_protocol(config: dict[str, Any]) -> dict[str, Any]:
     return config
 
 
-#: Filters of the filtered sources ``<base>_<filter>`` (synthcal.filtering), chosen per model.
-FILTER_NAMES = ("confidence", "energy", "bn_distance")
-
-
-def filter_bases(config: Mapping[str, Any]) -> list[str]:
-    """Sources a filter can be applied to: the generators (teacher, DiStyleGAN) and real CIFAR-10 (a control)."""
-    return [config["teacher"]["name"], "distylegan", "cifar10"]
+def filter_bases(config: Mapping[str, Any]) -> dict[str, str]:
+    """Sources a filter can be applied to, with the kind of pool each is drawn from: the teacher's dump, DiStyleGAN
+    (fresh samples) and real CIFAR-10 (the control)."""
+    return {config["teacher"]["name"]: "dump", "distylegan": "generator", "cifar10": "images"}
 
 
 def filtered_source(source: str, config: Mapping[str, Any]) -> tuple[str, str] | None:
     """(base, filter) of a filtered source name such as ``distylegan_energy``; None for other sources."""
-    for name in FILTER_NAMES:
+    for name in FILTERS:
         base = source.removesuffix(f"_{name}")
         if base != source and base in filter_bases(config):
             return base, name
@@ -146,7 +145,7 @@ def is_per_model(source: str, config: Mapping[str, Any]) -> bool:
 def known_sources(config: Mapping[str, Any]) -> list[str]:
     """Calibration sources this configuration can produce."""
     plain = ["cifar10", config["teacher"]["name"], "distylegan", "fractal", "noise", "bn_inversion"]
-    return plain + [f"{base}_{name}" for base in filter_bases(config) for name in FILTER_NAMES]
+    return plain + [f"{base}_{name}" for base in filter_bases(config) for name in FILTERS]
 
 
 def _check_consistency(config: dict[str, Any]) -> None:
@@ -155,7 +154,7 @@ def _check_consistency(config: dict[str, Any]) -> None:
         if source not in sources:
             raise ConfigError(f"config key 'experiment.sources' names {source!r}; known sources: "
                               f"{', '.join(sources)} (the teacher's source is named by 'teacher.name'; a filtered "
-                              f"source is <base>_<filter>, filter one of {', '.join(FILTER_NAMES)})")
+                              f"source is <base>_<filter>, filter one of {', '.join(FILTERS)})")
     cal = config["calibration"]
     too_big = [k for k in config["experiment"]["calibration_sizes"] if k > cal["n_per_class"]]
     if too_big:
@@ -223,11 +222,11 @@ def check_local_paths(config: Mapping[str, Any], base: str | Path = ".") -> None
             raise ConfigError(f"config key '{key}': {value} does not exist (relative paths start at "
                               f"{Path(base).resolve()}); fix the path or set the key to null to download")
     cifar = config["data"]["cifar10"]
-    if cifar["checksum"] and cifar["local_path"] and (Path(base) / cifar["local_path"]).is_dir():
-        raise ConfigError(
-            f"config key 'data.cifar10.checksum' needs a file, but 'data.cifar10.local_path' ({cifar['local_path']}) "
-            "is a folder: a checksum verifies one file's bytes. Point local_path at the archive, or set the "
-            "checksum to null")
+    if cifar["local_path"]:
+        try:
+            check_checksum_target(Path(base) / cifar["local_path"], cifar["checksum"])
+        except DataFormatError as exc:
+            raise ConfigError(f"config key 'data.cifar10.checksum' {exc}") from None
 
 
 def load_config(*paths: str | Path) -> dict[str, Any]:

@@ -10,14 +10,10 @@ import openvino as ov
 import torch
 from torch import nn
 
-from synthcal.ir import compile_f32, save_ir
+from synthcal.ir import ConversionCheckError, compile_f32, save_ir
 from synthcal.models import load_classifier
 
 INPUT_SHAPE = [-1, 3, 32, 32]
-
-
-class ConversionCheckError(RuntimeError):
-    """The converted model disagrees with the PyTorch reference beyond tolerance."""
 
 
 @dataclass

@@ -320,6 +320,17 @@ def write_class_folder(root: str | Path, split: Split, digits: int = 4) -> list[
     return written
 
 
+def check_checksum_target(source: str | Path, checksum: str | None) -> None:
+    """A checksum verifies one file's bytes: refuse one given for a folder.
+
+    Raises:
+        DataFormatError: ``checksum`` is set and ``source`` is a folder.
+    """
+    if checksum and Path(source).is_dir():
+        raise DataFormatError(f"needs a file, but {source} is a folder: a checksum verifies one file's bytes. Point "
+                              "local_path at the archive, or set the checksum to null")
+
+
 def prepare_cifar10(source: str | Path, train_path: str | Path, test_path: str | Path,
                     checksum: str | None = None) -> dict:
     """Verify and load a CIFAR-10 copy (any supported layout) and store it as ``train``/``test`` ``.npz``.
@@ -332,9 +343,7 @@ def prepare_cifar10(source: str | Path, train_path: str | Path, test_path: str |
     """
 
     source = Path(source)
-    if checksum and source.is_dir():
-        raise DataFormatError(f"a checksum ({checksum}) was given for {source}, which is a folder: a checksum "
-                              "verifies one file; give the archive, or no checksum")
+    check_checksum_target(source, checksum)
     digest = verify_checksum(source, checksum, what="CIFAR-10 copy") if checksum else None
     splits, layout, lossy = load_cifar10(source)
     for name, split in splits.items():

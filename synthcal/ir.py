@@ -25,6 +25,10 @@ QUANTIZABLE_TYPES = frozenset({
 QUANTIZER_TYPES = frozenset({"FakeQuantize", "FakeConvert"})
 
 
+class ConversionCheckError(RuntimeError):
+    """A converted IR disagrees with the PyTorch model it came from beyond tolerance (nothing is written then)."""
+
+
 def save_ir(model: ov.Model, xml_path: str | Path, compress_to_fp16: bool = False) -> Path:
     """Save an IR atomically (the .bin first, then the .xml); FP32 weights unless ``compress_to_fp16``."""
     xml_path = Path(xml_path)

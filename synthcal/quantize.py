@@ -5,8 +5,7 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
-import traceback
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -171,68 +170,60 @@ def calibration_set(images: np.ndarray, mean: Sequence[float], std: Sequence[flo
     return CalibrationSet(order, [inputs[i:i + batch_size] for i in range(0, len(inputs), batch_size)], batch_size)
 
 
+#: What the reports say when channel alignment was asked for but its verdict says NNCF cannot run it.
+ALIGNMENT_FAILED = "failed in NNCF, not applied"
+
+
+def channel_alignment_verdict(fp32_xml: str | Path, settings: DefaultQuantizationSettings,
+                              seed: int = 0) -> dict[str, Any]:
+    """Whether NNCF's ChannelAlignment runs on a model, decided once per model (its own workflow rule).
+
+    NNCF 3.4's ChannelAlignment fails on every model where it finds a pair of convolutions to align (it casts a
+    statistic with ``astype(np.float32)``, which its own tensor type rejects: MobileNetV2, ShuffleNetV2, ...) and
+    changes nothing on models without such pairs (CIFAR ResNets, VGG). The failure depends on the graph, not on the
+    data, so it is found on one item of seeded noise: ``nncf.quantize`` with alignment; if that raises and the same
+    call without alignment succeeds, alignment is not applicable (the error is recorded). If both raise, the model
+    cannot be quantized with these settings at all, and the error is raised.
+    """
+    model = read_model(fp32_xml)
+    item = np.random.default_rng(seed).standard_normal((8, 3, 32, 32), dtype=np.float32)
+    run = {"preset": settings.preset, "target_device": settings.target_device,
+           "ignored_types": list(settings.ignored_types), "nncf_version": nncf.__version__}
+    try:
+        nncf.quantize(model, nncf.Dataset([item]), **replace(settings, channel_alignment=True).nncf_kwargs(1))
+        return {"applicable": True, "error": None, **run}
+    except Exception as exc:
+        nncf.quantize(model, nncf.Dataset([item]), **replace(settings, channel_alignment=False).nncf_kwargs(1))
+        log.warning("NNCF's ChannelAlignment fails on %s (%s: %s); it is quantized without alignment", fp32_xml,
+                    type(exc).__name__, exc)
+        return {"applicable": False, "error": f"{type(exc).__name__}: {exc}", **run}
+
+
+def _applied_alignment(settings: DefaultQuantizationSettings,
+                       alignment_applicable: bool) -> tuple[DefaultQuantizationSettings, bool | str]:
+    """The settings NNCF gets (alignment only where it runs) and what the report says was applied."""
+    if settings.channel_alignment and not alignment_applicable:
+        return replace(settings, channel_alignment=False), ALIGNMENT_FAILED
+    return settings, settings.channel_alignment
+
+
 def quantize_default(fp32_xml: str | Path, images: np.ndarray, mean: Sequence[float], std: Sequence[float],
-                     settings: DefaultQuantizationSettings, seed: int) -> tuple[ov.Model, dict[str, Any]]:
+                     settings: DefaultQuantizationSettings, seed: int,
+                     alignment_applicable: bool = True) -> tuple[ov.Model, dict[str, Any]]:
     """Quantize an FP32 IR to INT8 with ``nncf.quantize`` on calibration ``images`` (uint8 NHWC).
 
-    Returns (quantized model, report). The report records the settings, the number of images NNCF used (and how
-    many bias correction saw), the number of FakeQuantize operations inserted and the wall time.
+    ``alignment_applicable``: the model's :func:`channel_alignment_verdict`; alignment asked for where it is not
+    applicable is left out, and the report says so. Returns (quantized model, report). The report records the
+    settings, the images NNCF was given (and how many it read, and bias correction saw), the activation quantizers
+    and the rule of their ranges, the FakeQuantize operations inserted and the wall time.
     """
     model = read_model(fp32_xml)
     calibration = calibration_set(images, mean, std, seed, settings.subset_size, settings.batch_size)
+    applied, alignment = _applied_alignment(settings, alignment_applicable)
     start = time.perf_counter()
-    quantized, alignment = _with_channel_alignment(
-        settings, lambda s: nncf.quantize(model, calibration.dataset(), **s.nncf_kwargs(len(calibration.items))),
-        probe=lambda s: _probe(model, calibration, s))
+    quantized = nncf.quantize(model, calibration.dataset(), **applied.nncf_kwargs(len(calibration.items)))
     return quantized, _report("default", settings, images, calibration, seed, quantized, time.perf_counter() - start,
                               channel_alignment_applied=alignment)
-
-
-def _probe(model: ov.Model, calibration: CalibrationSet, settings: DefaultQuantizationSettings) -> ov.Model:
-    """``nncf.quantize`` with ``settings`` on the first calibration item only (not counted in ``passes``)."""
-    first = CalibrationSet(calibration.order[:len(calibration.items[0])], calibration.items[:1], calibration.batch_size)
-    return nncf.quantize(model, first.dataset(), **settings.nncf_kwargs(1))
-
-
-def _failed_in_channel_alignment(exc: BaseException) -> bool:
-    """Whether an exception was raised inside NNCF's ChannelAlignment algorithm."""
-    return any("channel_alignment" in frame.filename for frame in traceback.extract_tb(exc.__traceback__))
-
-
-def _with_channel_alignment(settings: DefaultQuantizationSettings,
-                            run: Callable[[DefaultQuantizationSettings], ov.Model],
-                            probe: Callable[[DefaultQuantizationSettings], object] | None = None,
-                            ) -> tuple[ov.Model, str | bool]:
-    """Run a quantization with ``settings``; returns (model, whether channel alignment was applied).
-
-    NNCF 3.4's ChannelAlignment fails on every model where it finds a pair of convolutions to align (it casts a
-    statistic with ``astype(np.float32)``, which its own tensor type rejects: MobileNetV2, ShuffleNetV2, ...). Then the
-    quantization is run again without it, and the report says so instead of the run stopping; on models without
-    such pairs (CIFAR ResNets, VGG) alignment changes nothing anyway.
-
-    ``probe`` (the same quantization on one calibration item) is run first when alignment is requested: the
-    failure comes after NNCF's first statistics pass over the whole calibration set, so finding it on one item
-    saves that pass (a quarter to a half of the job on those models; on models where alignment works the
-    probe costs 2-12 s). The model is the same either way: the probe
-    only decides whether the full run asks for alignment; an error the probe meets elsewhere is left to the full
-    run to raise.
-    """
-    if settings.channel_alignment and probe is not None:
-        try:
-            probe(settings)
-        except Exception as exc:
-            if _failed_in_channel_alignment(exc):
-                log.warning("NNCF's ChannelAlignment fails on this model (%s: %s, found on one calibration item); "
-                            "quantizing without channel alignment", type(exc).__name__, exc)
-                return run(replace(settings, channel_alignment=False)), "failed in NNCF, not applied"
-    try:
-        return run(settings), settings.channel_alignment
-    except Exception as exc:
-        if not settings.channel_alignment or not _failed_in_channel_alignment(exc):
-            raise
-        log.warning("NNCF's ChannelAlignment failed (%s: %s); quantizing without channel alignment",
-                    type(exc).__name__, exc)
-        return run(replace(settings, channel_alignment=False)), "failed in NNCF, not applied"
 
 
 def _quantizer_kinds(model: ov.Model) -> dict[str, int]:
@@ -347,7 +338,8 @@ def reverted_operations(before: ov.Model | str | Path, after: ov.Model | str | P
 def quantize_accuracy_aware(fp32_xml: str | Path, images: np.ndarray, mean: Sequence[float], std: Sequence[float],
                             settings: DefaultQuantizationSettings, aa: AccuracyAwareSettings, seed: int,
                             validation: tuple[np.ndarray, np.ndarray], threads: int | None = None,
-                            validation_kind: str = "calibration") -> tuple[ov.Model, dict[str, Any]]:
+                            validation_kind: str = "calibration",
+                            alignment_applicable: bool = True) -> tuple[ov.Model, dict[str, Any]]:
     """Accuracy-aware INT8 quantization: default quantization, then ops reverted to FP32 until the drop on the
     labelled ``validation`` set (images, labels; see :func:`validation_data`, ``validation_kind`` names it in the
     report) is at most ``aa.max_drop``.
@@ -360,20 +352,18 @@ def quantize_accuracy_aware(fp32_xml: str | Path, images: np.ndarray, mean: Sequ
     model = read_model(fp32_xml)
     calibration = calibration_set(images, mean, std, seed, settings.subset_size, settings.batch_size)
     val_items = validation_items(validation[0], validation[1], mean, std)
+    applied, alignment = _applied_alignment(settings, alignment_applicable)
 
     def validate_batched(compiled: ov.CompiledModel, items: Any) -> tuple[float, list[float]]:
         return validate(compiled, items, settings.batch_size)
 
+    kwargs = applied.nncf_kwargs(len(calibration.items))
+    kwargs["advanced_quantization_parameters"] = kwargs.pop("advanced_parameters")
     with tempfile.TemporaryDirectory(prefix="synthcal-aa-") as workdir:
-        def run(s: DefaultQuantizationSettings) -> ov.Model:
-            kwargs = s.nncf_kwargs(len(calibration.items))
-            kwargs["advanced_quantization_parameters"] = kwargs.pop("advanced_parameters")
-            return nncf.quantize_with_accuracy_control(model, calibration.dataset(), nncf.Dataset(val_items),
-                                                       validate_batched, **kwargs,
-                                                       **aa.nncf_kwargs(threads, workdir, calibration.n_images))
-
         start = time.perf_counter()
-        quantized, alignment = _with_channel_alignment(settings, run, lambda s: _probe(model, calibration, s))
+        quantized = nncf.quantize_with_accuracy_control(model, calibration.dataset(), nncf.Dataset(val_items),
+                                                        validate_batched, **kwargs,
+                                                        **aa.nncf_kwargs(threads, workdir, calibration.n_images))
         seconds = time.perf_counter() - start
         intermediate = Path(workdir) / "intermediate_model.xml"
         if intermediate.exists():

@@ -20,19 +20,20 @@ def _bench(path, seconds, rss, cpu):
 
 def test_summary_groups_per_rule_model_stage_and_sums(tmp_path):
     b = tmp_path / "benchmarks"
-    _bench(b / "quantize_default/cifar10/m1.tsv", 10.0, 500, 18.0)
-    _bench(b / "quantize_default/noise.r1/m1.tsv", 12.0, 700, 20.0)
-    _bench(b / "quantize_default/cifar10/m2.tsv", 30.0, 900, 55.0)
+    _bench(b / "quantize/default/cifar10/m1.tsv", 10.0, 500, 18.0)
+    _bench(b / "quantize/default/noise.r1/m1.tsv", 12.0, 700, 20.0)
+    _bench(b / "quantize/accuracy_aware/cifar10/m2.tsv", 30.0, 900, 55.0)
     _bench(b / "evaluate_int8/m2/default/cifar10.tsv", 5.0, 300, 9.0)
     _bench(b / "teacher_train/teacher_train.tsv", 100.0, 2000, 190.0)
     (b / "broken").mkdir()
     (b / "broken/empty.tsv").write_text("")
-    stages = {"quantize_default": "quantize", "evaluate_int8": "evaluate", "teacher_train": "teacher"}
+    stages = {"quantize": "quantize", "evaluate_int8": "evaluate", "teacher_train": "teacher"}
     jobs = read_benchmarks(b, ["m1", "m2"], stages)
     assert len(jobs) == 5 and set(jobs.stage) == {"quantize", "evaluate", "teacher"}
     table = summarise(jobs).set_index(["level", "stage", "rule", "model"])
-    q1 = table.loc[("rule", "quantize", "quantize_default", "m1")]
+    q1 = table.loc[("rule", "quantize", "quantize default", "m1")]  # the variants apart
     assert (q1.jobs, q1.wall_s, q1.cpu_s, q1.peak_mb) == (2, 22.0, 38.0, 700.0)
+    assert table.loc[("rule", "quantize", "quantize accuracy_aware", "m2")].wall_s == 30.0
     stage = table.loc[("stage", "quantize", "all", "all")]
     assert (stage.jobs, stage.wall_s, stage.peak_mb) == (3, 52.0, 900.0)
     m2 = table.loc[("model", "all", "all", "m2")]
@@ -45,7 +46,8 @@ def test_summary_groups_per_rule_model_stage_and_sums(tmp_path):
 
 def test_stages_come_from_the_rule_files():
     stages = rule_stages(REPO / "rules")
-    assert stages["quantize_default"] == stages["quantize_accuracy_aware"] == "quantize"
+    assert stages["quantize"] == "quantize" and stages["channel_alignment"] == "models"
+    assert stages["table_accuracy_aware"] == "tables"  # `use rule` lives where it is written
     assert stages["distylegan_train"] == "distylegan" and stages["prepare_cifar10"] == "data"
 
 

@@ -3,14 +3,9 @@ import hashlib
 import numpy as np
 import pytest
 
-from synthcal.calibration import (
-    CalibrationError,
-    calibration_order,
-    cifar10_calibration_folder,
-    load_calibration_folder,
-    select_balanced,
-)
+from synthcal.calibration import CalibrationError, calibration_order, load_calibration_folder, select_balanced
 from synthcal.data import DataFormatError, Split, save_split
+from synthcal.sources.cifar10 import cifar10_calibration_folder
 
 from helpers import random_images
 

@@ -42,7 +42,7 @@ def test_workflow_runs_through_slurm_with_the_profile(cluster, project, tmp_path
         rule = fields.get("Comment", "").removeprefix("rule_").split("_wildcards_")[0]
         submitted.setdefault(rule, []).append(fields.get("JobState"))
     for rule, count in (("prepare_cifar10", 1), ("convert_model", 1), ("calibration_cifar10", 1),
-                        ("calibration_noise", 1), ("quantize_default", 2), ("evaluate_fp32", 1),
+                        ("calibration_noise", 1), ("quantize", 2), ("evaluate_fp32", 1),
                         ("evaluate_int8", 2), ("throughput", 1), ("label_agreement", 2), ("sample_grid", 2)):
         assert submitted.get(rule) == ["COMPLETED"] * count, f"{rule}: {submitted.get(rule)}"
     assert "table_default" not in submitted  # a localrule: run by snakemake itself, not submitted

@@ -21,8 +21,7 @@ from helpers import REPO
 #: The rules whose jobs cost minutes to days, and the modules that draw, report, log or place CPUs: an edit of
 #: those must never rerun these.
 EXPENSIVE = ("teacher_train", "distylegan_train", "teacher_dump", "calibration_distylegan", "calibration_teacher",
-             "calibration_bn_inversion", "calibration_fractal", "convert_model", "quantize_default",
-             "quantize_accuracy_aware")
+             "calibration_bn_inversion", "calibration_fractal", "convert_model", "quantize", "channel_alignment")
 PRESENTATION = ("synthcal/figures.py", "synthcal/aggregate.py", "synthcal/logs.py", "synthcal/cpus.py",
                 "synthcal/speed.py", "synthcal/evaluate.py", "synthcal/quality.py")
 
@@ -77,7 +76,7 @@ def test_expensive_rules_never_depend_on_drawing_reporting_or_logging_code():
         found = _found(REPO / "workflow_scripts" / scripts[rule], REPO)
         assert not found & set(PRESENTATION), f"{rule} depends on {sorted(found & set(PRESENTATION))}"
     # what they do depend on is there: quantization reads IRs and calibration folders, training its networks
-    quantize = _found(REPO / "workflow_scripts" / scripts["quantize_default"], REPO)
+    quantize = _found(REPO / "workflow_scripts" / scripts["quantize"], REPO)
     assert {"synthcal/quantize.py", "synthcal/ir.py", "synthcal/calibration.py", "synthcal/preprocess.py"} <= quantize
     assert not any(m.startswith("synthcal/models/") for m in quantize)  # an IR, not the PyTorch architectures
     train = _found(REPO / "workflow_scripts" / scripts["distylegan_train"], REPO)
@@ -90,11 +89,11 @@ def test_expensive_rules_never_depend_on_drawing_reporting_or_logging_code():
 
 def test_rule_scripts_and_the_listing_command(capsys):
     scripts = rule_scripts(REPO / "rules")
-    assert scripts["quantize_accuracy_aware"] == scripts["quantize_default"] == "quantize.py"  # `use rule` inherits
-    assert scripts["sample_grid_per_model"] == "sample_grid.py"
+    assert scripts["table_accuracy_aware"] == scripts["table_default"] == "aggregate.py"  # `use rule` inherits
+    assert scripts["quantize"] == "quantize.py" and scripts["sample_grid"] == "sample_grid.py"
     main([str(REPO)])
     text = capsys.readouterr().out
-    block = text.split("quantize_default (quantize.py):\n")[1].split(":\n")[0]
+    block = text.split("quantize (quantize.py):\n")[1].split(":\n")[0]
     assert "  synthcal/quantize.py" in block and "synthcal/figures.py" not in block
     digest = module_fingerprint(REPO / "synthcal/quantize.py")
     assert f"    {digest}  synthcal/quantize.py" in block and "  workflow_scripts/quantize.py" in block

@@ -141,11 +141,12 @@ def test_the_default_config_downloads_everything_and_runs_the_papers_protocol(st
     assert sorted(zip(default.model, default.source)) == sorted((m, s) for m in MODELS for s in sources)
     assert default.int8_accuracy.notna().all() and (default.n_calibration[default.source == "cifar10"] == 40).all()
     table1a = pd.read_csv(res / "tables/table1a.csv", index_col="source")
-    assert list(table1a.index) == sources and list(table1a.columns) == list(MODELS)
+    assert list(table1a.index) == sources and list(table1a.columns) == [*MODELS, "calibration_data"]
     aa = pd.read_csv(res / "tables/accuracy_aware_quantization.csv")
     assert set(aa.model) == {"shufflenetv2_x2_0"} and len(aa) == 6 and (aa.max_drop == 0.02).all()
     table2 = pd.read_csv(res / "tables/table2.csv")
-    assert list(table2.columns) == ["source", "is_mean", "is_std", "n_images", "fid", "n_reference"]
+    assert list(table2.columns) == ["source", "is_mean", "is_std", "n_images", "is_splits", "fid", "n_reference",
+                                    "extractor", "description", "fid_reference"]
     generated = table2[table2.source.isin(["stylegan2_ada", "distylegan", "fractal", "noise", "cifar10"])]
     assert len(generated) == 5 and (generated.n_images == 12).all()
     assert generated.is_mean.notna().all() and (generated.is_mean >= 1.0).all()  # logits: IS >= 1 by definition

@@ -167,11 +167,12 @@ def test_a_fresh_venv_with_only_the_tables_environment_runs_its_scripts(tmp_path
                "int8": {"model": "m", "arch": "m", "source": "cifar10", "algorithm": "default", "accuracy": 0.75,
                         "repeat": 0},
                "quantization": {"model": "m", "source": "cifar10", "algorithm": "default", "n_calibration": 50,
-                                "subset_size": 50, "seed": 1, "fake_quantize_ops": 3, "seconds": 1.0, "repeat": 0}}
+                                "subset_size": 50, "seed": 1, "fake_quantize_ops": 3, "seconds": 1.0, "repeat": 0,
+                                "calibration_data": "real images"}}
     for name, record in records.items():
         (tmp_path / f"{name}.json").write_text(json.dumps(record))
     run("table_default", "aggregate.py",
         input={k: [str(tmp_path / f"{k}.json")] for k in records} | {"speed": []},
         output={"table": str(tmp_path / "t.csv"), "runs": str(tmp_path / "r.csv"), "paper": str(tmp_path / "p.csv")},
         params={"models": ["m"], "sources": ["cifar10"]}, log={"_": [str(tmp_path / "table.log")]})
-    assert "m,m,cifar10,default,80.0,75.0,5.0" in (tmp_path / "t.csv").read_text()
+    assert "m,m,cifar10,default,real images,80.0,75.0,5.0" in (tmp_path / "t.csv").read_text()

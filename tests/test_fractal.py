@@ -3,7 +3,8 @@ import hashlib
 import numpy as np
 import pytest
 
-from synthcal.fractal import (
+from synthcal.seeding import rng
+from synthcal.sources.fractal import (
     FractalSettings,
     chaos_game,
     fill_rate,
@@ -16,7 +17,6 @@ from synthcal.fractal import (
     search_system,
     weight_variants,
 )
-from synthcal.seeding import rng
 
 FAST = FractalSettings(points=4000, chains=200, fill_points=20000, fill_size=128)
 
@@ -98,7 +98,7 @@ def test_generation_is_deterministic_and_independent_of_workers():
 
 def test_fractal_calibration_folder_fills_class_folders_in_order(tmp_path):
     from synthcal.calibration import load_calibration_folder
-    from synthcal.fractal import fractal_calibration_folder
+    from synthcal.sources.fractal import fractal_calibration_folder
 
     settings = FractalSettings(points=500, chains=50)
     manifest = fractal_calibration_folder(tmp_path / "fractal", 2, seed=3, settings=settings)
@@ -109,7 +109,7 @@ def test_fractal_calibration_folder_fills_class_folders_in_order(tmp_path):
 
 
 def test_caffe_colorizer_needs_its_files(tmp_path):
-    from synthcal.fractal import CaffeColorizer
+    from synthcal.sources.fractal import CaffeColorizer
 
     with pytest.raises(FileNotFoundError, match="colorization_release_v2.caffemodel"):
         CaffeColorizer(tmp_path)

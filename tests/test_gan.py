@@ -548,8 +548,9 @@ def test_distillation_rejects_a_dump_with_another_latent_size():
 def test_train_run_writes_the_release_format_and_its_figures_are_drawn_from_it(tmp_path):
     from synthcal.data import Split, save_split
     from synthcal.figures import training_figures
-    from synthcal.gan.dump import sample_to_calibration, write_dump
+    from synthcal.gan.dump import write_dump
     from synthcal.gan.train import fixed_samples, train_run
+    from synthcal.sources.distylegan import sample_to_calibration
 
     real, teacher = _tiny_data()
     save_split(tmp_path / "train.npz", Split(real.images, real.labels))

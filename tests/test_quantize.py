@@ -1,7 +1,6 @@
 import os
 import subprocess
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -310,78 +309,30 @@ def test_the_ranking_subset_reaches_nncf_in_images(fp32_ir):
         assert ast.literal_eval(restorer)["ranking_subset_size"] == expected
 
 
-def test_channel_alignment_failing_inside_nncf_falls_back_and_says_so():
-    """NNCF 3.4's ChannelAlignment raises on models with convolution pairs to align; the quantization is then run
-    without it and the report records that. Errors raised elsewhere, or without alignment requested, propagate."""
-    from synthcal.quantize import _with_channel_alignment
-
-    def nncf_like_failure(settings):
-        if settings.channel_alignment:  # raised from a file of NNCF's channel_alignment package
-            exec(compile("raise KeyError('float32')", "nncf/quantization/algorithms/channel_alignment/algorithm.py",
-                         "exec"))
-        return "model without alignment"
-
-    with_ca = DefaultQuantizationSettings(channel_alignment=True)
-    assert _with_channel_alignment(with_ca, nncf_like_failure) == ("model without alignment",
-                                                                   "failed in NNCF, not applied")
-    assert _with_channel_alignment(with_ca, lambda s: "aligned") == ("aligned", True)
-
-    def other_failure(settings):
-        raise KeyError("elsewhere")
-
-    with pytest.raises(KeyError, match="elsewhere"):
-        _with_channel_alignment(with_ca, other_failure)
-
-
-def test_channel_alignment_probe_spares_the_failing_full_pass():
-    """With a probe (the quantization on one item), a model on which NNCF's ChannelAlignment fails is quantized by a
-    single full run without it; where the probe passes, the full run asks for alignment; an error the probe meets
-    outside alignment is left to the full run."""
-    from synthcal.quantize import _with_channel_alignment
-
-    def fail_in_alignment(settings):
-        if settings.channel_alignment:
-            exec(compile("raise KeyError('float32')", "nncf/quantization/algorithms/channel_alignment/algorithm.py",
-                         "exec"))
-        return "probe without alignment"
-
-    full_runs = []
-
-    def run(settings):
-        full_runs.append(settings.channel_alignment)
-        return "quantized"
-
-    with_ca = DefaultQuantizationSettings(channel_alignment=True)
-    assert _with_channel_alignment(with_ca, run, fail_in_alignment) == ("quantized", "failed in NNCF, not applied")
-    assert full_runs == [False]
-    assert _with_channel_alignment(with_ca, run, lambda s: "probe aligned") == ("quantized", True)
-    assert full_runs == [False, True]
-
-    def fail_elsewhere(settings):
-        raise MemoryError("one item")
-
-    assert _with_channel_alignment(with_ca, run, fail_elsewhere) == ("quantized", True)
-    assert _with_channel_alignment(DefaultQuantizationSettings(channel_alignment=False), run, fail_in_alignment) \
-        == ("quantized", False)
-    assert full_runs == [False, True, True, False]
-
-
-def test_pot_protocol_quantizes_a_model_with_convolution_pairs(tmp_path):
-    """MobileNetV2 has convolution pairs that ChannelAlignment would align: the POT protocol still quantizes it, and
-    the report says whether alignment was applied."""
+def test_channel_alignment_is_decided_once_per_model_and_the_report_says_what_was_applied(tmp_path, fp32_ir):
+    """NNCF 3.4's ChannelAlignment fails on models with convolution pairs to align (MobileNetV2): its verdict, found
+    once on one item of noise, says so; a quantization that asks for alignment then runs without it, in one pass
+    over the calibration set, and the report and the IR's NNCF record say so. On a ResNet-20 alignment runs."""
     from synthcal.convert import convert
+    from synthcal.quantize import ALIGNMENT_FAILED, channel_alignment_verdict
 
     from helpers import random_weights
 
-    convert("mobilenetv2_x0_5", random_weights("mobilenetv2_x0_5", tmp_path / "w.pt"), tmp_path / "fp32.xml")
+    xml = tmp_path / "fp32.xml"
+    convert("mobilenetv2_x0_5", random_weights("mobilenetv2_x0_5", tmp_path / "w.pt"), xml)
     settings = DefaultQuantizationSettings(subset_size=16, batch_size=8, channel_alignment=True, range_estimator="pot")
-    model, report = quantize_default(tmp_path / "fp32.xml", random_images(16, 1), MEAN, STD, settings, seed=0)
+    verdict = channel_alignment_verdict(xml, settings)
+    assert verdict["applicable"] is False and verdict["error"] and verdict["nncf_version"]
+    model, report = quantize_default(xml, random_images(16, 1), MEAN, STD, settings, seed=0,
+                                     alignment_applicable=verdict["applicable"])
+    assert report["channel_alignment_applied"] == ALIGNMENT_FAILED and report["settings"]["channel_alignment"]
+    assert _advanced(model)["disable_channel_alignment"] is True and report["calibration_passes"] == 1
     assert report["fake_quantize_ops"] > 20
-    assert report["channel_alignment_applied"] in (True, "failed in NNCF, not applied")
-    if report["channel_alignment_applied"] is not True:  # found on one item: no full pass spent on the failure
-        _, plain = quantize_default(tmp_path / "fp32.xml", random_images(16, 1), MEAN, STD,
-                                    replace(settings, channel_alignment=False), seed=0)
-        assert report["calibration_passes"] == plain["calibration_passes"]
+    resnet = channel_alignment_verdict(fp32_ir, settings)
+    assert resnet["applicable"] is True and resnet["error"] is None
+    model, report = quantize_default(fp32_ir, random_images(16, 1), MEAN, STD, settings, seed=0,
+                                     alignment_applicable=True)
+    assert report["channel_alignment_applied"] is True and _advanced(model)["disable_channel_alignment"] is False
 
 
 def _pot_rule_by_hand(activations: np.ndarray, per_channel: bool) -> tuple[np.ndarray, np.ndarray]:

@@ -61,7 +61,7 @@ def test_intermediate_outputs_logs_and_benchmarks(project):
     q = json.loads((res / "quantized/default/cifar10/tiny_aka/quantization.json").read_text())
     assert q["fake_quantize_ops"] > 0 and q["subset_size"] == 30
     assert "IR vs PyTorch" in (res / "logs/convert_model/tiny_zoo.log").read_text()
-    for bench in ["prepare_cifar10/prepare_cifar10.tsv", "quantize_default/cifar10/tiny_zoo.tsv",
+    for bench in ["prepare_cifar10/prepare_cifar10.tsv", "quantize/default/cifar10/tiny_zoo.tsv",
                   "evaluate_fp32/tiny_aka/fp32.tsv"]:
         assert (res / "benchmarks" / bench).read_text().startswith("s\th:m:s")
     data_manifest = json.loads((res / "data/cifar10/manifest.json").read_text())
@@ -117,7 +117,7 @@ def test_changing_a_quantization_parameter_reruns_only_downstream_jobs(project):
     assert planned_jobs(snakemake(project, "-n", "--cores", "1", "--configfile", str(project / "tiny.yaml"))) == {}
     changed = write_config(project / "changed.yaml", tiny_config(project, **{"quantization.default.subset_size": 20}))
     jobs = planned_jobs(snakemake(project, "-n", "--cores", "1", "--configfile", str(changed)))
-    assert jobs == {"quantize_default": 12, "evaluate_int8": 12, "table_default": 1, "throughput": 2,
+    assert jobs == {"quantize": 12, "evaluate_int8": 12, "table_default": 1, "throughput": 2,
                     "report_tables": 1, "all": 1}
 
 
@@ -125,7 +125,7 @@ def test_changing_calibration_size_keeps_data_preparation_conversion_and_gans(pr
     changed = write_config(project / "changed2.yaml", tiny_config(project, **{"calibration.n_per_class": 3}))
     jobs = planned_jobs(snakemake(project, "-n", "--cores", "1", "--configfile", str(changed)))
     assert jobs == {"calibration_cifar10": 1, "calibration_teacher": 1, "calibration_distylegan": 1,
-                    "calibration_fractal": 1, "calibration_noise": 1, "sample_grid": 5, "quantize_default": 10,
+                    "calibration_fractal": 1, "calibration_noise": 1, "sample_grid": 5, "quantize": 10,
                     "evaluate_int8": 10, "table_default": 1, "label_agreement": 10, "teacher_gate": 1,
                     "throughput": 2, "report_tables": 1, "all": 1}
 
@@ -134,7 +134,7 @@ def test_changing_a_distillation_weight_retrains_only_the_student(project):
     changed = write_config(project / "changed4.yaml", tiny_config(project, **{"distylegan.lambda_pixel": 0.1}))
     jobs = planned_jobs(snakemake(project, "-n", "--cores", "1", "--configfile", str(changed)))
     assert jobs == {"distylegan_train": 1, "training_figures": 1, "calibration_distylegan": 1, "sample_grid": 1,
-                    "quantize_default": 2, "evaluate_int8": 2, "throughput": 2, "table_default": 1,
+                    "quantize": 2, "evaluate_int8": 2, "throughput": 2, "table_default": 1,
                     "label_agreement": 2, "report_tables": 1, "all": 1}
 
 
@@ -143,7 +143,7 @@ def test_changing_a_model_normalization_reruns_only_that_model(project):
     config["models"]["tiny_aka"]["normalization"] = "cifar10"
     changed = write_config(project / "changed3.yaml", config)
     jobs = planned_jobs(snakemake(project, "-n", "--cores", "1", "--configfile", str(changed)))
-    assert jobs == {"calibration_bn_inversion": 1, "sample_grid_per_model": 1, "quantize_default": 6,
+    assert jobs == {"calibration_bn_inversion": 1, "sample_grid": 1, "quantize": 6,
                     "evaluate_fp32": 1, "evaluate_int8": 6, "table_default": 1, "label_agreement": 6,
                     "teacher_gate": 1, "throughput": 1, "report_tables": 1, "all": 1}
 
@@ -226,23 +226,25 @@ def test_offline_without_local_copy_names_the_key(tmp_path, project):
     proc = snakemake(tmp_path, "--cores", "1", "--configfile", str(cfg), target="results/data/cifar10/train.npz",
                      check=False)
     assert proc.returncode != 0
-    assert "set the config key 'data.cifar10.local_path'" in (tmp_path / "results/logs/download_cifar10.log").read_text()
+    log = tmp_path / "results/logs/download/downloads/cifar-10-python.tar.gz.log"
+    assert "set the config key 'data.cifar10.local_path'" in log.read_text()
     assert not (tmp_path / "resources/downloads/cifar-10-python.tar.gz").exists()
 
 
 def test_default_config_plans_the_paper_grid(tmp_path):
     jobs = planned_jobs(snakemake(tmp_path, "-n", "--cores", "1"))
     assert jobs["convert_model"] == 6 and jobs["evaluate_int8"] == 6 * 6 + 3 * 6
-    assert jobs["download_weights"] == 5  # repvgg_a2 and repvgg_a2_fused share one checkpoint
-    assert jobs["download_cifar10"] == 1 and jobs["calibration_cifar10"] == 1
-    assert jobs["download_teacher_pickle"] == 1 and jobs["teacher_dump"] == 1 and jobs["distylegan_train"] == 1
+    # one download rule: 5 checkpoints (repvgg_a2 and repvgg_a2_fused share one), CIFAR-10, NVIDIA's pickle and
+    # torch-fidelity's Inception weights
+    assert jobs["download"] == 5 + 3 and jobs["calibration_cifar10"] == 1
+    assert jobs["teacher_dump"] == 1 and jobs["distylegan_train"] == 1
     assert "teacher_train" not in jobs
     # the paper's Table 1b: ShuffleNetV2 and RepVGG (both forms) accuracy-aware, on every source
-    assert jobs["quantize_accuracy_aware"] == 3 * 6 and jobs["quantize_default"] == 6 * 6
+    assert jobs["quantize"] == 3 * 6 + 6 * 6 and jobs["channel_alignment"] == 6  # one verdict per model
     # BN inversion distils from the multi-branch form: repvgg_a2_fused shares repvgg_a2's folder (5, not 6)
     assert jobs["calibration_bn_inversion"] == 5 and jobs["calibration_fractal"] == 1
     assert jobs["table_repvgg_fusion"] == 1 and jobs["quality_features"] == 5 + 5 + 1
-    assert jobs["download_inception"] == 1 and jobs["throughput"] == 6 + 3  # per model and algorithm
+    assert jobs["throughput"] == 6 + 3  # per model and algorithm
     assert jobs["training_figures"] == 1 and "teacher_train" not in jobs
 
 
@@ -355,7 +357,7 @@ def test_comments_docstrings_and_formatting_rerun_nothing(cloned):
                             edit=lambda t: t.replace("p = sm.params", "p = (\n    sm.params  # reformatted\n)")) == {}
     # a script edit that changes what it does reruns its jobs, as a library edit does
     jobs = _plan_after_edit(cloned, "workflow_scripts/evaluate.py", "\nEXTRA = 1\n")
-    assert jobs["evaluate_fp32"] == 1 and "quantize_default" not in jobs
+    assert jobs["evaluate_fp32"] == 1 and "quantize" not in jobs
 
 
 def test_a_drawing_edit_reruns_only_drawing(cloned):
@@ -365,7 +367,7 @@ def test_a_drawing_edit_reruns_only_drawing(cloned):
 
 def test_a_quantization_edit_reruns_quantization_and_what_reads_it(cloned):
     jobs = _plan_after_edit(cloned, "synthcal/quantize.py", "\nDEFAULT_BATCH = 1\n")
-    assert jobs == {"quantize_default": 3, "evaluate_int8": 3, "throughput": 1, "table_default": 1,
+    assert jobs == {"channel_alignment": 1, "quantize": 3, "evaluate_int8": 3, "throughput": 1, "table_default": 1,
                     "report_tables": 1, "all": 1}
 
 

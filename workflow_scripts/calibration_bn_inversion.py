@@ -1,11 +1,11 @@
-"""Rule adapter: the per-model bn_inversion calibration folder (synthcal.datafree.bn_inversion_calibration_folder)."""
+"""Rule adapter: the per-model bn_inversion calibration folder (synthcal.sources.bn_inversion)."""
 
 import _synthcal_path  # noqa: F401 (the workflow's own synthcal first on sys.path)
 
 from synthcal.cpus import limit_cpus
-from synthcal.datafree import BNInversionSettings, bn_inversion_calibration_folder
 from synthcal.logs import step_logging
 from synthcal.models import load_classifier
+from synthcal.sources.bn_inversion import BNInversionSettings, bn_inversion_calibration_folder
 
 sm = snakemake  # noqa: F821 (injected by snakemake)
 p = sm.params
@@ -13,7 +13,7 @@ with step_logging(sm.log[0]) as log:
     limit_cpus(sm.threads)
     # BatchNorm statistics live in the multi-branch form; a fused RepVGG shares its twin's folder (same function)
     model, _ = load_classifier(p.arch, sm.input.weights, fuse=False)
-    settings = BNInversionSettings(iterations=p.iterations, lr=p.lr, batch_size=p.batch_size, ce_weight=p.ce_weight)
+    settings = BNInversionSettings(**p.settings)
     manifest = bn_inversion_calibration_folder(sm.output[0], model, sm.wildcards.model, p.n_per_class, *p.mean_std,
                                                settings, p.seed)
     log.info("distilled %d images from %s in %.1f s; BN loss %.4g -> %.4g", manifest["count"], sm.wildcards.model,

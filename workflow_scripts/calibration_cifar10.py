@@ -1,9 +1,9 @@
-"""Rule adapter: the cifar10 calibration folder (synthcal.calibration.cifar10_calibration_folder)."""
+"""Rule adapter: the cifar10 calibration folder (synthcal.sources.cifar10)."""
 
 import _synthcal_path  # noqa: F401 (the workflow's own synthcal first on sys.path)
 
-from synthcal.calibration import cifar10_calibration_folder
 from synthcal.logs import step_logging
+from synthcal.sources.cifar10 import cifar10_calibration_folder
 
 sm = snakemake  # noqa: F821 (injected by snakemake)
 with step_logging(sm.log[0]) as log:

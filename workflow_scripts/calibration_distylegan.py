@@ -1,10 +1,10 @@
-"""Rule adapter: the distylegan calibration folder, sampled from the student (sample_to_calibration)."""
+"""Rule adapter: the distylegan calibration folder, sampled from the student (synthcal.sources.distylegan)."""
 
 import _synthcal_path  # noqa: F401 (the workflow's own synthcal first on sys.path)
 
 from synthcal.cpus import limit_cpus
-from synthcal.gan.dump import sample_to_calibration
 from synthcal.logs import step_logging
+from synthcal.sources.distylegan import sample_to_calibration
 
 sm = snakemake  # noqa: F821 (injected by snakemake)
 p = sm.params

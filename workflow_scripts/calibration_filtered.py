@@ -1,11 +1,11 @@
-"""Rule adapter: a filtered source for one model (synthcal.filtering.filtered_calibration_folder)."""
+"""Rule adapter: a filtered source for one model (synthcal.sources.filtered)."""
 
 import _synthcal_path  # noqa: F401 (the workflow's own synthcal first on sys.path)
 
 from synthcal.cpus import limit_cpus
-from synthcal.filtering import filtered_calibration_folder
 from synthcal.logs import step_logging
 from synthcal.models import load_classifier
+from synthcal.sources.filtered import filtered_calibration_folder
 
 sm = snakemake  # noqa: F821 (injected by snakemake)
 p, wc = sm.params, sm.wildcards

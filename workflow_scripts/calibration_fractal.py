@@ -1,16 +1,16 @@
-"""Rule adapter: the fractal calibration folder (synthcal.fractal.fractal_calibration_folder)."""
+"""Rule adapter: the fractal calibration folder (synthcal.sources.fractal)."""
 
 import _synthcal_path  # noqa: F401 (the workflow's own synthcal first on sys.path)
 
 from synthcal.cpus import limit_cpus
-from synthcal.fractal import FractalSettings, fractal_calibration_folder
 from synthcal.logs import step_logging
+from synthcal.sources.fractal import FractalSettings, fractal_calibration_folder
 
 sm = snakemake  # noqa: F821 (injected by snakemake)
 p = sm.params
 with step_logging(sm.log[0]) as log:
     limit_cpus(sm.threads)
-    settings = FractalSettings(points=p.points, chains=p.chains, fill_rate=p.fill_rate, colorizer_dir=p.colorizer_dir)
+    settings = FractalSettings(**p.settings)
     manifest = fractal_calibration_folder(sm.output[0], p.n_per_class, p.seed, settings, workers=sm.threads)
     log.info("wrote %d fractals from %d IFS systems (colouring: %s)", manifest["count"], manifest["categories"],
              manifest["colorize"])

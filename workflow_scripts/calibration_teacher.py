@@ -1,9 +1,9 @@
-"""Rule adapter: the teacher's calibration folder, chosen from its dump (synthcal.gan.dump.calibration_from_dump)."""
+"""Rule adapter: the teacher's calibration folder, chosen from its dump (synthcal.sources.teacher)."""
 
 import _synthcal_path  # noqa: F401 (the workflow's own synthcal first on sys.path)
 
-from synthcal.gan.dump import calibration_from_dump
 from synthcal.logs import step_logging
+from synthcal.sources.teacher import calibration_from_dump
 
 sm = snakemake  # noqa: F821 (injected by snakemake)
 with step_logging(sm.log[0]) as log:

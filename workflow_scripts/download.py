@@ -6,7 +6,8 @@ from synthcal.download import ConfigKeys, download
 from synthcal.logs import step_logging
 
 sm = snakemake  # noqa: F821 (injected by snakemake)
+spec = sm.params.download
 with step_logging(sm.log[0]) as log:
-    log.info("downloading %s", sm.params.url)
-    download(sm.params.url, sm.output[0], sm.params.checksum, ConfigKeys(**sm.params.config_keys))
+    log.info("downloading %s", spec["url"])
+    download(spec["url"], sm.output[0], spec["checksum"], ConfigKeys(**spec["keys"]))
     log.info("saved %s", sm.output[0])

@@ -12,13 +12,10 @@ sm = snakemake  # noqa: F821 (injected by snakemake)
 p = sm.params
 with step_logging(sm.log[0]) as log:
     limit_cpus(sm.threads)
-    test = load_split(sm.input.test)
     mean, std = p.mean_std
-    report = evaluate_ir(sm.input.xml, test, mean, std, threads=sm.threads, batch_size=p.batch_size)
-    record = {"model": sm.wildcards.model, "arch": p.arch, "precision": p.precision, "algorithm": p.algorithm,
-              "source": p.source, "repeat": p.repeat, "ir": sm.input.xml, **report}
-    if p.get("size"):
-        record["images_per_class"] = p.size  # the calibration-size sweep
+    report = evaluate_ir(sm.input.xml, load_split(sm.input.test), mean, std, threads=sm.threads,
+                         batch_size=p.batch_size)
+    record = {"model": sm.wildcards.model, **p.record, "ir": sm.input.xml, **report}
     write_json(sm.output[0], record)
-    log.info("%s %s: top-1 %.2f%% on %d images", sm.wildcards.model, p.precision, 100 * record["accuracy"],
+    log.info("%s %s: top-1 %.2f%% on %d images", sm.wildcards.model, p.record["precision"], 100 * record["accuracy"],
              record["n_images"])

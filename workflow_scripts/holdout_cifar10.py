@@ -1,9 +1,9 @@
-"""Rule adapter: a labelled real validation split held out from the CIFAR-10 training set (holdout_split)."""
+"""Rule adapter: a labelled real validation split held out from the CIFAR-10 training set (synthcal.sources.cifar10)."""
 
 import _synthcal_path  # noqa: F401 (the workflow's own synthcal first on sys.path)
 
-from synthcal.calibration import holdout_split
 from synthcal.logs import step_logging
+from synthcal.sources.cifar10 import holdout_split
 
 sm = snakemake  # noqa: F821 (injected by snakemake)
 p = sm.params

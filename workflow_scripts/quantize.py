@@ -4,7 +4,7 @@ import _synthcal_path  # noqa: F401 (the workflow's own synthcal first on sys.pa
 
 from synthcal.calibration import load_calibration_folder, nested_subset
 from synthcal.cpus import limit_cpus
-from synthcal.io import write_json
+from synthcal.io import read_json, write_json
 from synthcal.ir import save_ir
 from synthcal.logs import step_logging
 from synthcal.quantize import (
@@ -16,26 +16,27 @@ from synthcal.quantize import (
 )
 
 sm = snakemake  # noqa: F821 (injected by snakemake)
-p = sm.params
+p, job = sm.params, sm.params.job
 with step_logging(sm.log[0]) as log:
     limit_cpus(sm.threads)
     calibration, manifest = load_calibration_folder(sm.input.calibration)
-    if p.get("per_class"):  # the calibration-size sweep: a nested subset of the folder, every image of it used
-        calibration = calibration.subset(nested_subset(calibration.labels, p.per_class, p.seed))
-    settings = DefaultQuantizationSettings(**{**p.settings, "ignored_types": tuple(p.settings["ignored_types"])})
+    if job["per_class"]:  # the calibration-size sweep: a nested subset of the folder, every image of it used
+        calibration = calibration.subset(nested_subset(calibration.labels, job["per_class"], p.seed))
+    settings = DefaultQuantizationSettings(**{**job["settings"], "ignored_types": tuple(job["settings"]["ignored_types"])})
+    applicable = read_json(sm.input.alignment)["applicable"] if sm.input.get("alignment") else True
     mean, std = p.mean_std
-    log.info("quantizing %s on %s (%d images, seed %d) with rule %s: %s", sm.wildcards.model, sm.input.calibration,
-             len(calibration), p.seed, sm.rule, settings)
-    if sm.rule == "quantize_accuracy_aware":
-        validation = validation_data(p.validation, calibration, sm.input.get("holdout"))
-        aa = AccuracyAwareSettings(**p.aa_settings)
-        model, report = quantize_accuracy_aware(sm.input.xml, calibration.images, mean, std, settings, aa, p.seed,
-                                                validation, sm.threads, validation_kind=p.validation)
+    log.info("quantizing %s on %s (%d images, seed %d), %s: %s", sm.wildcards.model, sm.input.calibration,
+             len(calibration), p.seed, job["algorithm"], settings)
+    if job["algorithm"] == "accuracy_aware":
+        validation = validation_data(job["validation"], calibration, sm.input.get("holdout"))
+        model, report = quantize_accuracy_aware(sm.input.xml, calibration.images, mean, std, settings,
+                                                AccuracyAwareSettings(**job["aa_settings"]), p.seed, validation,
+                                                sm.threads, job["validation"], applicable)
         log.info("accuracy-aware: %s of %s quantized operations reverted; validation accuracy %.4f -> %.4f",
                  report["reverted_ops"], report["quantized_ops"], report["validation_fp32_accuracy"],
                  report["validation_int8_accuracy"])
     else:
-        model, report = quantize_default(sm.input.xml, calibration.images, mean, std, settings, p.seed)
+        model, report = quantize_default(sm.input.xml, calibration.images, mean, std, settings, p.seed, applicable)
     save_ir(model, sm.output.xml)
     report.update(model=sm.wildcards.model, source=sm.wildcards.source, repeat=p.repeat,
                   calibration_manifest_source=manifest.get("source"), calibration_data=manifest.get("description"))

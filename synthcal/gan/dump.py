@@ -24,10 +24,10 @@ from PIL import Image
 from tqdm import tqdm
 
 from synthcal import CIFAR10_CLASSES
-from synthcal.calibration import balanced_labels, select_balanced, write_calibration_folder
+from synthcal.calibration import balanced_labels
 from synthcal.data import DataFormatError, Split, decode_image
-from synthcal.gan.networks import load_released, one_hot, released_files, resolve_device
-from synthcal.io import atomic_path, file_digest, read_json, write_json
+from synthcal.gan.networks import one_hot
+from synthcal.io import atomic_path, read_json, write_json
 from synthcal.seeding import rng
 
 log = logging.getLogger(__name__)
@@ -303,31 +303,3 @@ def sample_generator(generator: GeneratorFn, n_per_class: int, seed: int, z_dim:
     z = np.stack([latent(seed, i, z_dim, "gaussian", purpose=purpose) for i in range(len(labels))])
     images, checked = generate(generator, z, labels, batch_size, device, desc=f"sample {purpose}", name=name)
     return Split(images, labels), z, checked
-
-
-def calibration_from_dump(dump_root: str | Path, root: str | Path, source: str, n_per_class: int,
-                          seed: int) -> dict[str, Any]:
-    """The teacher's calibration source: ``n_per_class`` dump images per class chosen with ``seed``."""
-    chosen = select_balanced(read_dump_arrays(dump_root)[1], n_per_class, seed, purpose=source)
-    _, images, labels, manifest = read_dump(dump_root, chosen)
-    subset = Split(images, labels)
-    provider = (manifest.get("teacher") or {}).get("provider", "unknown")
-    return write_calibration_folder(root, subset, {
-        "source": source, "seed": seed, "n_per_class": n_per_class, "origin": str(dump_root),
-        "description": f"the teacher's dump ({provider} provider), {n_per_class} images per class",
-        "teacher": manifest.get("teacher"), "dump_indices": chosen.tolist()})
-
-
-def sample_to_calibration(generator_dir: str | Path, root: str | Path, *, source: str, n_per_class: int, seed: int,
-                          batch_size: int = 500, device: str = "auto") -> dict[str, Any]:
-    """Sample ``n_per_class`` images per class (Gaussian z, seeded) from a released-format generator (its folder
-    or its ``generator.pt``)."""
-    dev = resolve_device(device)
-    generator = load_released(generator_dir, map_location=dev).to(dev)
-    split, _, checked = sample_generator(generator, n_per_class, seed, generator.z_dim, batch_size, dev,
-                                         purpose=source, name=f"the generator in {generator_dir}")
-    return write_calibration_folder(root, split, {
-        "source": source, "seed": seed, "n_per_class": n_per_class, "generator": str(generator_dir),
-        "description": f"samples of the generator in {generator_dir} (Gaussian latents)",
-        "generator_sha256": file_digest(released_files(generator_dir)[1]), "latent": "gaussian",
-        "mapping": "floor(x*127.5+128) clipped (fixed, no per-image stretch)", "output_range": checked.to_dict()})

@@ -3,8 +3,9 @@ import pytest
 import torch
 from torch import nn
 
-from synthcal.datafree import BNInversionSettings, NoBatchNormError, bn_inversion, noise_images, statistics_gap
 from synthcal.preprocess import to_model_input
+from synthcal.sources.bn_inversion import BNInversionSettings, NoBatchNormError, bn_inversion, statistics_gap
+from synthcal.sources.noise import noise_images
 
 
 def test_noise_images():
@@ -70,7 +71,8 @@ def test_models_without_batchnorm_are_rejected():
 
 def test_noise_and_bn_inversion_calibration_folders(tmp_path):
     from synthcal.calibration import load_calibration_folder
-    from synthcal.datafree import bn_inversion_calibration_folder, noise_calibration_folder
+    from synthcal.sources.bn_inversion import bn_inversion_calibration_folder
+    from synthcal.sources.noise import noise_calibration_folder
 
     manifest = noise_calibration_folder(tmp_path / "noise", 3, seed=1)
     split, _ = load_calibration_folder(tmp_path / "noise", progress=False)

@@ -29,14 +29,14 @@ from tqdm import tqdm
 
 from synthcal.calibration import calibration_order, select_balanced, write_calibration_folder
 from synthcal.data import Split, load_split
-from synthcal.datafree import zeroq_distance
 from synthcal.gan.dump import read_dump, read_dump_arrays, sample_generator
 from synthcal.gan.networks import load_released, resolve_device
 from synthcal.preprocess import to_model_input
+from synthcal.sources.bn_inversion import zeroq_distance
 
-FILTERS = ("confidence", "energy", "bn_distance")
-#: Whether a higher score is better, per filter.
+#: The filters (the suffix of a filtered source ``<base>_<filter>``) and whether a higher score is better.
 HIGHER_IS_BETTER = {"confidence": True, "energy": False, "bn_distance": False}
+FILTERS = tuple(HIGHER_IS_BETTER)
 
 
 class _Moments:
@@ -58,7 +58,7 @@ class _Moments:
 
 
 def _zeroq_distance(m1: torch.Tensor, m2: torch.Tensor, layer: nn.modules.batchnorm._BatchNorm) -> torch.Tensor:
-    """ZeroQ's distance (:func:`synthcal.datafree.zeroq_distance`) from first and second moments (..., C)."""
+    """ZeroQ's distance (:func:`synthcal.sources.bn_inversion.zeroq_distance`) from first and second moments (..., C)."""
     return zeroq_distance(m1, (m2 - m1 * m1).clamp_min(0).add(layer.eps).sqrt(), layer)
 
 

@@ -1,10 +1,9 @@
-"""Data-free calibration sources: pixel noise, and ZeroQ-style BatchNorm inversion ("distilled data").
+"""The ``bn_inversion`` source: ZeroQ-style BatchNorm inversion ("distilled data"), per model.
 
-* :func:`noise_images` - uniform or Gaussian noise in pixel space: the floor any calibration set must beat.
-* :func:`bn_inversion` - starting from Gaussian noise, optimise input images so that the per-channel mean and
-  standard deviation of every BatchNorm layer's input match the layer's running statistics (Cai et al., ZeroQ,
-  CVPR 2020), optionally plus a cross-entropy term towards assigned labels so the images carry labels (useful for
-  accuracy-aware quantization). The images are distilled from one classifier, so this source is per model.
+Starting from Gaussian noise, :func:`bn_inversion` optimises input images so that the per-channel mean and standard
+deviation of every BatchNorm layer's input match the layer's running statistics (Cai et al., ZeroQ, CVPR 2020),
+optionally plus a cross-entropy term towards assigned labels so the images carry labels (useful for accuracy-aware
+quantization). The images are distilled from one classifier, so this source has one folder per model.
 """
 
 from __future__ import annotations
@@ -22,29 +21,7 @@ from tqdm import tqdm
 
 from synthcal.calibration import balanced_labels, write_calibration_folder
 from synthcal.data import Split
-from synthcal.seeding import rng, seed_int
-
-
-def noise_images(count: int, seed: int, distribution: str = "uniform", std: float = 64.0,
-                 size: int = 32) -> np.ndarray:
-    """``count`` uint8 RGB noise images: uniform on 0..255, or N(127.5, std) clipped to [0, 255]."""
-    gen = rng(seed, "noise-images")
-    if distribution == "uniform":
-        return gen.integers(0, 256, size=(count, size, size, 3), dtype=np.uint8)
-    if distribution == "gaussian":
-        return np.clip(np.rint(gen.normal(127.5, std, size=(count, size, size, 3))), 0, 255).astype(np.uint8)
-    raise ValueError(f"unknown noise distribution {distribution!r} (uniform or gaussian)")
-
-
-def noise_calibration_folder(root: str | Path, n_per_class: int, seed: int, distribution: str = "uniform",
-                             std: float = 64.0) -> dict:
-    """The ``noise`` source: ``10 * n_per_class`` noise images (arbitrary labels) written as a calibration folder."""
-
-    images = noise_images(10 * n_per_class, seed, distribution, std)
-    return write_calibration_folder(root, Split(images, balanced_labels(n_per_class)), {
-        "source": "noise", "seed": seed, "n_per_class": n_per_class, "distribution": distribution,
-        "std": std if distribution == "gaussian" else None, "labels": "arbitrary",
-        "description": "uniform pixel noise" if distribution == "uniform" else f"Gaussian pixel noise (std {std:g})"})
+from synthcal.seeding import seed_int
 
 
 class NoBatchNormError(ValueError):

@@ -1,4 +1,4 @@
-"""Filtered sources (synthcal.filtering): scores, selection, the BN-statistics distance, and nested subsets."""
+"""Filtered sources (synthcal.sources.filtered): scores, selection, the BN-statistics distance, and nested subsets."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ import torch
 from torch import nn
 
 from synthcal.calibration import nested_subset
-from synthcal.config import FILTER_NAMES
-from synthcal.filtering import FILTERS, HIGHER_IS_BETTER, score_images, select_best
+from synthcal.sources.filtered import FILTERS, HIGHER_IS_BETTER, score_images, select_best
 
 # with mean 0 and std 1/255 the model input is the raw pixel value, so a stand-in can read an image's id
 IDENTITY = ((0.0, 0.0, 0.0), (1 / 255, 1 / 255, 1 / 255))
@@ -51,8 +50,8 @@ def test_filters_keep_the_expected_images_of_a_scored_pool():
         assert np.array_equal(select_best(values, labels, 2, higher), expected)
     with pytest.raises(ValueError, match="class 0 has 6 pool images, fewer than n_per_class=7"):
         select_best(confidence, labels, 7, True)
-    assert set(FILTERS) == set(FILTER_NAMES) and HIGHER_IS_BETTER == {"confidence": True, "energy": False,
-                                                                    "bn_distance": False}
+    assert FILTERS == ("confidence", "energy", "bn_distance") and HIGHER_IS_BETTER == {
+        "confidence": True, "energy": False, "bn_distance": False}
 
 
 def test_bn_distance_is_each_images_leave_one_out_contribution():

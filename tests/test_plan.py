@@ -1,0 +1,167 @@
+"""The experiment plan (synthcal.plan) from configurations alone: grids, paths, settings, targets, downloads."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+
+import pytest
+import yaml
+
+from synthcal.config import load_config, validate_config
+from synthcal.gan.train import TrainSettings
+from synthcal.plan import Plan, gpus, train_runtime
+from synthcal.quantize import DefaultQuantizationSettings
+from synthcal.sources.bn_inversion import BNInversionSettings
+
+from helpers import REPO
+
+
+@pytest.fixture(scope="module")
+def paper() -> Plan:
+    return Plan(load_config(REPO / "config.yaml"))
+
+
+RAW = yaml.safe_load((REPO / "config.yaml").read_text())
+
+
+def _plan(**overrides) -> Plan:
+    """The plan of config.yaml with ``overrides`` (dotted keys), validated as the workflow validates it."""
+    config = copy.deepcopy(RAW)
+    for key, value in overrides.items():
+        node = config
+        *parents, leaf = key.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return Plan(validate_config(config))
+
+
+def test_the_paper_grid(paper):
+    assert len(paper.grid("default")) == 6 * 6 and paper.variant_models("accuracy_aware") == [
+        "shufflenetv2_x2_0", "repvgg_a2", "repvgg_a2_fused"]
+    assert paper.grid("accuracy_aware")[0] == ("shufflenetv2_x2_0", "cifar10") and len(paper.grid("accuracy_aware")) == 18
+    assert paper.active_algorithms() == ["default", "accuracy_aware"] and paper.reps == [""]
+    # the fused RepVGG shares its multi-branch twin's per-model folders, and is paired with it
+    assert paper.multi_branch_twin("repvgg_a2_fused") == "repvgg_a2" and paper.multi_branch_twin("resnet20") == "resnet20"
+    assert paper.calibration_folder("repvgg_a2_fused", "bn_inversion") == "results/calibration/bn_inversion/repvgg_a2"
+    assert paper.calibration_folder("repvgg_a2_fused", "fractal", ".r2") == "results/calibration/fractal.r2"
+    assert paper.fusion_pairs() == [("repvgg_a2", "repvgg_a2_fused")]
+    assert paper.per_model_sets("bn_inversion") == [f"bn_inversion/{m}" for m in paper.models[:5]]
+    assert paper.calibration_sets()[:5] == ["cifar10", "stylegan2_ada", "distylegan", "fractal", "noise"]
+    assert paper.set_folder("bn_inversion/resnet20") == "results/calibration/bn_inversion/resnet20"
+
+
+def test_repeats_and_seeds():
+    plan = _plan(repeats=3)
+    assert plan.reps == ["", ".r1", ".r2"] and [plan.rep_seed(r) for r in plan.reps] == [42, 43, 44]
+    inputs = plan.algorithm_inputs("default")
+    assert len(inputs["int8"]) == len(inputs["quantization"]) == 36 * 3 and len(inputs["fp32"]) == 6
+    assert "results/quantized/default/noise.r2/resnet20/quantization.json" in inputs["quantization"]
+
+
+def test_generators_and_trainings_follow_the_sources():
+    assert Plan.training_runs(_plan()) == ["distylegan"]
+    only_real = _plan(**{"experiment.sources": ["cifar10", "noise"]})
+    assert only_real.training_runs() == [] and only_real.generators_used() == {"teacher": False, "distylegan": False}
+    trained = _plan(**{"teacher.provider": "trained", "teacher.name": "cgan", "experiment.sources": ["cgan_energy"]})
+    assert trained.training_runs() == ["teacher/trained"] and trained.generators_used()["teacher"]
+    assert trained.is_per_model("cgan_energy") and trained.filter_pool("cgan") == ("dump", "results/teacher/dump")
+    pretrained = _plan(**{"distylegan.pretrained": "released", "experiment.sources": ["distylegan"]})
+    assert pretrained.training_runs() == [] and pretrained.generators_used() == {"teacher": False, "distylegan": True}
+    assert pretrained.distylegan_files()["generator"] == "released/generator.pt"
+    assert pretrained.filter_pool("distylegan") == ("generator", "released/generator.pt")
+    assert _plan().filter_pool("cifar10") == ("images", "results/data/cifar10/train.npz")
+
+
+def test_settings_are_the_dataclasses_fields(paper):
+    gan = _plan(**{"teacher.provider": "trained"}).train_settings("teacher/trained")
+    distill = paper.train_settings("distylegan")
+    fields = {f.name for f in dataclasses.fields(TrainSettings)}
+    assert set(gan) <= fields and set(distill) <= fields
+    assert gan["mode"] == "gan" and gan["discriminator"] == "projection" and "gstep" not in gan
+    assert distill["mode"] == "distill" and distill["gstep"] == 10 and "discriminator" not in distill
+    TrainSettings(**{**distill, "betas": tuple(distill["betas"])})  # every key is a field
+    default = paper.default_settings()
+    assert DefaultQuantizationSettings(**{**default, "ignored_types": ()}).subset_size is None  # pot: every image
+    assert default["range_estimator"] == "pot" and default["channel_alignment"] is True and default["batch_size"] == 100
+    assert BNInversionSettings(**paper.bn_inversion_settings()) == BNInversionSettings(100, 0.2, 50, 0.0)
+    assert paper.source_settings("noise") == {"distribution": "uniform", "std": None}  # the std only when Gaussian
+    assert _plan(**{"noise.distribution": "gaussian"}).source_settings("noise")["std"] == 64.0
+    assert set(paper.source_settings("fractal")) == {"points", "chains", "fill_rate", "colorizer_dir"}
+
+
+def test_quantization_variants_share_one_definition(paper):
+    default, aa = paper.quantization_job("default"), paper.quantization_job("accuracy_aware")
+    size = paper.quantization_job("size/5")
+    assert default["algorithm"] == size["algorithm"] == "default" and aa["algorithm"] == "accuracy_aware"
+    assert aa["settings"] == default["settings"] and aa["aa_settings"]["max_drop"] == 0.02
+    assert size["per_class"] == 5 and size["settings"]["subset_size"] is None and default["per_class"] is None
+    assert paper.int8_record("resnet20", "size/5", "noise", ".r1") == {
+        "arch": "resnet20", "precision": "int8", "algorithm": "default", "source": "noise", "repeat": 1,
+        "images_per_class": 5}
+    inputs = paper.quantize_inputs("repvgg_a2_fused", "accuracy_aware", "bn_inversion", "")
+    assert inputs["calibration"] == "results/calibration/bn_inversion/repvgg_a2"
+    assert inputs["alignment"] == "results/models/repvgg_a2_fused/channel_alignment.json" and "holdout" not in inputs
+    holdout = _plan(**{"quantization.accuracy_aware.validation": "holdout"})
+    assert "holdout" in holdout.quantize_inputs("resnet20", "accuracy_aware", "cifar10", "")
+    assert "holdout" not in holdout.quantize_inputs("resnet20", "default", "cifar10", "")
+    nncf = _plan(**{"quantization.protocol": "nncf"})
+    assert "alignment" not in nncf.quantize_inputs("resnet20", "default", "cifar10", "")  # no alignment, no verdict
+    assert paper.quantization_resources("accuracy_aware")["runtime"] > paper.quantization_resources("default")["runtime"]
+
+
+def test_quality_sets_never_share_a_split(paper):
+    reference, real = paper.quality_set("reference"), paper.quality_set("cifar10")
+    assert reference.source == "results/data/cifar10/test.npz" and real.source == "results/data/cifar10/train.npz"
+    assert paper.quality_images("reference") == 10000 and paper.quality_images("cifar10") == 50000
+    assert paper.quality_set("fractal").kind == "fractal" and paper.quality_set("fractal").source is None
+    assert paper.quality_set("distylegan").source == "results/distylegan/generator.pt"
+    assert paper.quality_set("bn_inversion/resnet20").source == "results/calibration/bn_inversion/resnet20"
+    assert paper.quality_inputs("fractal") == {"extractor": "results/models/inception/extractor.xml"}
+    torch_backend = _plan(**{"quality.backend": "torch"})
+    assert torch_backend.quality_network() == {
+        "inception": "resources/inception/weights-inception-2015-12-05-6726825d.pth"}
+
+
+def test_downloads_are_what_the_config_has_no_local_copy_of(paper):
+    downloads = paper.downloads()
+    assert len([p for p in downloads if p.startswith("resources/weights/")]) == 5  # repvgg_a2 twins: one file
+    cifar = downloads["resources/downloads/cifar-10-python.tar.gz"]
+    assert cifar.checksum == "md5:c58f30108f718f92721af3b95e74349a" and cifar.keys["local"] == "data.cifar10.local_path"
+    weights = downloads["resources/weights/cifar10_resnet20-4118986f.pt"]
+    assert weights.checksum == "sha256:4118986f" and weights.keys["url"] == "models.resnet20.weights.url"
+    assert "resources/teacher/cifar10.pkl" in downloads
+    assert paper.download("resources/teacher/cifar10.pkl")["keys"]["local"] == "teacher.stylegan2_ada.pickle.path"
+    local = _plan(**{"data.cifar10.local_path": "x.tar.gz", "quality.enabled": False,
+                     "experiment.sources": ["cifar10"], "teacher.provider": "dump", "teacher.dump.path": "d"})
+    assert all(p.startswith("resources/weights/") for p in local.downloads())
+    assert r"weights/cifar10_resnet20\-4118986f\.pt" in paper.download_pattern()
+
+
+def test_targets(paper):
+    targets = paper.final_targets()
+    for path in ("results/tables/table1a.csv", "results/tables/table1b.csv", "results/teacher/gate.json",
+                 "results/tables/table2.csv", "results/tables/repvgg_fusion.csv", "results/distylegan/samples.png",
+                 "results/figures/samples/bn_inversion/repvgg_a2.png"):
+        assert path in targets, path
+    assert "results/figures/samples/bn_inversion/repvgg_a2_fused.png" not in targets  # the twin's folder, once
+    small = _plan(**{"experiment.sources": ["cifar10"], "experiment.algorithms": ["default"],
+                     "experiment.models": ["resnet20"], "quality.enabled": False,
+                     "experiment.calibration_sizes": [1, 5]})
+    assert small.final_targets() == [
+        "results/tables/default_quantization.csv", "results/tables/table1a.csv", "results/tables/throughput.csv",
+        "results/reports/label_agreement.csv", "results/figures/accuracy_drop.png",
+        "results/tables/calibration_size.csv", "results/figures/drop_vs_calibration_size.png",
+        "results/figures/samples/cifar10.png"]
+    assert small.size_sweep_inputs() == ["results/evaluation/resnet20/size/1/cifar10.json",
+                                         "results/evaluation/resnet20/size/5/cifar10.json"]
+
+
+def test_resources():
+    assert gpus("cuda:1") == 1 and gpus("auto") == 0 and gpus("cpu") == 0
+    assert train_runtime(50000, 150, "cpu") == int(60 + 1.5 * 150 * 50000 / 30 / 60)
+    assert train_runtime(50000, 150, "cuda") < train_runtime(50000, 150, "cpu")
+    plan = _plan(**{"distylegan.device": "cuda"})
+    assert plan.train_resources("distylegan")["gpu"] == 1 and plan.train_resources("distylegan")["mem_mb"] == 12000
+    assert _plan().quality_resources()["mem_mb"] == 4000 + 50000 // 10
