@@ -1,15 +1,17 @@
 # Post-training INT8 quantization of CIFAR-10 classifiers calibrated on real and synthetic images.
 # Reproduces Masouris et al., "Post-training Model Quantization Using GANs for Synthetic Data Generation".
+# The README is the front door; docs/ has the method, every config key and what each rule writes.
 #
-#   data.smk         CIFAR-10 (download or local copy) -> results/data/cifar10/{train,test}.npz
-#   models.smk       weights -> results/models/<model>/fp32.xml (OpenVINO IR, checked against PyTorch)
-#   teacher.smk      teacher generator -> results/teacher/dump/ (images + noise + labels)
+#   common.smk       the config, validated, and the plan every rule asks (synthcal.plan)
+#   data.smk         downloads (with checksums) and CIFAR-10 -> results/data/cifar10/{train,test}.npz
+#   models.smk       weights -> results/models/<model>/fp32.xml (checked against PyTorch), channel alignment
+#   teacher.smk      teacher generator -> results/teacher/dump/ (images + noise + labels), its quality gate
 #   distylegan.smk   black-box distillation -> results/distylegan/generator.pt
-#   calibration.smk  results/calibration/<source>/<class>/<n>.png for every source (+ sample grids)
-#   quantize.smk     NNCF default / accuracy-aware INT8 -> results/quantized/<algorithm>/<source>/<model>/int8.xml
-#   evaluate.smk     test-split accuracy, throughput, latency -> results/evaluation/...json
-#   tables.smk       results/tables/{default,accuracy_aware}_quantization.csv, table1a.csv, table1b.csv
-#   reports.smk      IS/FID, label agreement, throughput, figures
+#   calibration.smk  results/calibration/<source>/ for every source, one rule each (+ sample grids)
+#   quantize.smk     NNCF INT8 -> results/quantized/<variant>/<source>/<model>/int8.xml
+#   evaluate.smk     test-split accuracy -> results/evaluation/...json
+#   tables.smk       results/tables/: the paper's Table 1a/1b and the full tables
+#   reports.smk      IS/FID (Table 2), label agreement, speed, figures
 import os
 import sys
 

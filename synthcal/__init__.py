@@ -1,15 +1,18 @@
 """synthcal: post-training INT8 quantization of CIFAR-10 classifiers calibrated on real and synthetic images.
 
-The library behind the Snakemake workflow of this repository. Modules:
+The library behind the Snakemake workflow of this repository (its rules' scripts are thin adapters to it):
 
-* :mod:`synthcal.config` - config schema, defaults and validation.
-* :mod:`synthcal.data` - CIFAR-10 acquisition (canonical archive or image folders) and image folders.
-* :mod:`synthcal.models` - the CIFAR-10 classifiers (chenyaofo zoo layouts, akamaster ResNets, RepVGG fusion).
-* :mod:`synthcal.convert` - PyTorch -> OpenVINO IR conversion with an output check.
-* :mod:`synthcal.calibration` - calibration folders (selection, writing, reading, ordering).
-* :mod:`synthcal.quantize` - NNCF default quantization.
-* :mod:`synthcal.evaluate` - accuracy, throughput and latency of OpenVINO IRs.
-* :mod:`synthcal.aggregate` - result tables.
+* :mod:`synthcal.config` - the config schema, validation, protocols; :mod:`synthcal.plan` - the experiment plan.
+* :mod:`synthcal.codedeps` - the code each rule runs and its fingerprint.
+* :mod:`synthcal.data`, :mod:`synthcal.download`, :mod:`synthcal.io` - CIFAR-10, checked downloads, atomic files.
+* :mod:`synthcal.models` - the classifiers; :mod:`synthcal.convert`, :mod:`synthcal.ir` - OpenVINO IRs.
+* :mod:`synthcal.gan` - the teacher providers and dump, DiStyleGAN and its training.
+* :mod:`synthcal.calibration` - calibration folders; :mod:`synthcal.sources` - one module per source.
+* :mod:`synthcal.preprocess`, :mod:`synthcal.quantize`, :mod:`synthcal.evaluate`, :mod:`synthcal.speed` -
+  normalisation, NNCF quantization, accuracy, speed.
+* :mod:`synthcal.quality`, :mod:`synthcal.quality_sets` - Inception Score, FID and their image sets.
+* :mod:`synthcal.aggregate`, :mod:`synthcal.figures`, :mod:`synthcal.benchmarks` - tables, figures, costs.
+* :mod:`synthcal.cpus`, :mod:`synthcal.logs`, :mod:`synthcal.seeding` - CPU placement, logging, random streams.
 """
 
 __version__ = "0.1.0"

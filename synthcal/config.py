@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Iterator, Mapping
 from importlib import resources
 from pathlib import Path
@@ -273,3 +274,59 @@ def normalization(entry: Mapping[str, Any]) -> tuple[list[float], list[float]]:
         mean, std = NORMALIZATIONS[norm]
         return list(mean), list(std)
     return [float(v) for v in norm["mean"]], [float(v) for v in norm["std"]]
+
+
+def _type_text(node: Mapping[str, Any]) -> str:
+    if "enum" in node:
+        return " \\| ".join(f"`{v}`" if v is not None else "null" for v in node["enum"])
+    if "oneOf" in node:
+        return " or ".join(_type_text(option) for option in node["oneOf"])
+    kind = node.get("type", "")
+    kinds = kind if isinstance(kind, list) else [kind]
+    text = " or ".join(k for k in kinds if k)
+    if "items" in node and "array" in kinds:
+        text = f"list of {_type_text(node['items'])}"
+    return text
+
+
+def _default_text(node: Mapping[str, Any]) -> str:
+    if "default" not in node:
+        return "required" if node.get("_required") else ""
+    return f"`{json.dumps(node['default'])}`"
+
+
+def _rows(node: Mapping[str, Any], prefix: str) -> Iterator[tuple[str, str, str, str]]:
+    properties = dict(node.get("properties", {}))
+    if isinstance(node.get("additionalProperties"), dict):  # a catalogue: models.<name>
+        properties = {"<name>": {**node["additionalProperties"], "description": node["additionalProperties"].get(
+            "description", "")}}
+    for name, sub in properties.items():
+        key = f"{prefix}{name}"
+        description = " ".join(str(sub.get("description", "")).split()).replace("|", "\\|")
+        if sub.get("type") == "object" and ("properties" in sub or isinstance(sub.get("additionalProperties"), dict)):
+            if description:
+                yield key, "object", "", description
+            required = set(sub.get("required", []))
+            children = {k: {**v, "_required": k in required} for k, v in sub.get("properties", {}).items()}
+            yield from _rows({**sub, "properties": children}, f"{key}.")
+        else:
+            yield key, _type_text(sub), _default_text(sub), description
+
+
+def reference_markdown() -> str:
+    """Every key of the schema as Markdown tables, one per top-level section: key, type, default, meaning (the
+    generated part of docs/configuration.md, ``python tools/config_docs.py``)."""
+    out = []
+    for section, sub in schema()["properties"].items():
+        out.append(f"### `{section}`\n")
+        description = " ".join(str(sub.get("description", "")).split())
+        if description:
+            out.append(description + "\n")
+        out.append("| key | type | default | meaning |\n|---|---|---|---|")
+        rows = list(_rows({"properties": {section: {**sub, "description": ""}}}, ""))
+        for key, kind, default, text in rows:
+            if kind == "object" and not text:
+                continue
+            out.append(f"| `{key}` | {kind} | {default} | {text} |")
+        out.append("")
+    return "\n".join(out)

@@ -147,3 +147,12 @@ def test_a_script_fingerprint_names_each_file_it_runs(tmp_path):
     _write(tmp_path / "synthcal/logs.py", "AFFECTS_OUTPUTS = False\nY = 1\n")
     second = script_fingerprint(tmp_path / "scripts/run.py", tmp_path)
     assert {k for k in first if first[k] != second[k]} == {"synthcal/a.py"}
+
+
+def test_the_package_docstring_names_every_module():
+    import synthcal
+
+    modules = {p.stem for p in (REPO / "synthcal").glob("*.py") if p.stem != "__init__"}
+    modules |= {p.name for p in (REPO / "synthcal").iterdir() if (p / "__init__.py").exists()}
+    missing = [m for m in sorted(modules) if f":mod:`synthcal.{m}`" not in synthcal.__doc__]
+    assert not missing, f"synthcal/__init__.py does not name {missing}"

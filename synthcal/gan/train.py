@@ -18,7 +18,7 @@ that computes the training (this module and what it imports, :func:`synthcal.cod
 docstrings aside) trains afresh. A resumed run reaches bitwise the same weights as an uninterrupted one; the log
 says which checkpoint was taken and why others were ignored.
 
-Differences from the authors' code (original-implementation.md, section 7): seeded everything; the resume
+Differences from the authors' code (docs/method.md): seeded everything; the resume
 restores the pixel-loss schedule and everything else; teacher features for the feature loss are computed with the
 current discriminator (the authors used the ones from before the D update, one step stale); losses are logged as
 epoch means rather than the last batch.
