@@ -144,13 +144,14 @@ rule calibration_noise:
 
 rule calibration_bn_inversion:
     input:
-        weights=weights,
+        unpack(model_files),
     output:
         directory("results/calibration/bn_inversion{rep}/{model}"),
     params:
         code=script_code("calibration_bn_inversion.py"),
         seed=rep_seed,
-        arch=arch,
+        classifier=classifier,
+        factory_code=factory_code,
         mean_std=mean_std,
         n_per_class=config["bn_inversion"]["n_per_class"],
         settings=PLAN.bn_inversion_settings(),
@@ -173,15 +174,15 @@ rule calibration_filtered:
     by the FP32 model, the best n_per_class per class kept (synthcal.sources.filtered). A fused RepVGG shares its
     multi-branch twin's folder (the same function)."""
     input:
-        pool=lambda wc: PLAN.filter_pool(wc.base)[1],
-        weights=weights,
+        unpack(lambda wc: PLAN.filter_inputs(wc.model, wc.base)),
     output:
         directory("results/calibration/{base}_{filter}{rep}/{model}"),
     params:
         code=script_code("calibration_filtered.py"),
         kind=lambda wc: PLAN.filter_pool(wc.base)[0],
         seed=rep_seed,
-        arch=arch,
+        classifier=classifier,
+        factory_code=factory_code,
         mean_std=mean_std,
         n_per_class=config["calibration"]["n_per_class"],
         pool_factor=config["calibration"]["filter"]["pool_factor"],
@@ -199,7 +200,7 @@ rule calibration_filtered:
         mem_mb=6000,
         runtime=60,
     conda:
-        "../envs/torch.yaml"
+        "../envs/convert.yaml"
     script:
         "../workflow_scripts/calibration_filtered.py"
 

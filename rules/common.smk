@@ -39,12 +39,16 @@ def mean_std(wildcards):
     return PLAN.mean_std(wildcards.model)
 
 
-def weights(wildcards):
-    return PLAN.weights_file(wildcards.model)
+def model_files(wildcards):
+    return PLAN.model_files(wildcards.model)
 
 
-def arch(wildcards):
-    return PLAN.model(wildcards.model)["arch"]
+def classifier(wildcards):
+    return PLAN.classifier(wildcards.model)
+
+
+def factory_code(wildcards):
+    return PLAN.factory_code(wildcards.model)
 
 
 def rep_seed(wildcards):

@@ -12,7 +12,7 @@ rule evaluate_fp32:
     params:
         code=script_code("evaluate.py"),
         mean_std=mean_std,
-        record=lambda wc: {"arch": PLAN.model(wc.model)["arch"], "precision": "fp32", "algorithm": None,
+        record=lambda wc: {"arch": PLAN.arch_label(wc.model), "precision": "fp32", "algorithm": None,
                            "source": None, "repeat": None},
         batch_size=config["evaluation"]["batch_size"],
     log:

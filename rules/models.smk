@@ -1,19 +1,19 @@
-# Classifiers: each model's checkpoint (downloaded or local) built into its architecture, loaded strictly, optionally
-# fused (RepVGG), converted to an FP32 OpenVINO IR checked against PyTorch; and, once per model, whether NNCF's
-# channel alignment can run on it.
+# Classifiers in any form (synthcal.classifiers: a built-in architecture and checkpoint, ONNX, OpenVINO IR,
+# torch.export program, Python factory) converted to an FP32 OpenVINO IR, checked against CIFAR-10's shapes and
+# against PyTorch where there is a PyTorch module; and, once per model, whether NNCF's channel alignment runs on it.
 
 
 rule convert_model:
     input:
-        weights=weights,
+        unpack(model_files),
     output:
         xml="results/models/{model}/fp32.xml",
         bin="results/models/{model}/fp32.bin",
         report="results/models/{model}/conversion.json",
     params:
         code=script_code("convert_model.py"),
-        arch=arch,
-        fuse=lambda wc: PLAN.model(wc.model)["fuse"],
+        classifier=classifier,
+        factory_code=factory_code,
         sha256=lambda wc: PLAN.model(wc.model)["weights"]["sha256"],
         seed=config["seed"],
         check_batch=config["conversion"]["check_batch"],

@@ -116,12 +116,13 @@ rule throughput:
     alternation. tables/throughput.csv and the speed columns of the quantization tables both come from it."""
     input:
         fp32="results/models/{model}/fp32.xml",
-        int8=lambda wc: [f"results/quantized/{wc.algorithm}/{s}/{wc.model}/int8.xml" for s in PLAN.sources],
+        int8=lambda wc: [f"results/quantized/{wc.algorithm}/{s}/{wc.model}/int8.xml"
+                         for s in PLAN.model_sources(wc.model)],
     output:
         "results/reports/throughput/{algorithm}/{model}.json",
     params:
         code=script_code("throughput.py"),
-        sources=PLAN.sources,
+        sources=lambda wc: PLAN.model_sources(wc.model),
         threads=config["throughput"]["threads"],  # a rerun trigger (the script uses the granted threads)
         batch_size=config["throughput"]["batch_size"],
         seconds=config["throughput"]["seconds"],
@@ -142,7 +143,7 @@ rule throughput:
 
 rule report_tables:
     input:
-        agreement=[f"results/reports/label_agreement/{m}/{s}.json" for m in PLAN.models for s in PLAN.sources],
+        agreement=[f"results/reports/label_agreement/{m}/{s}.json" for m, s in PLAN.pairs()],
         throughput=PLAN.speed_records(),
         tables=[f"results/tables/{a}_quantization.csv" for a in PLAN.active_algorithms()],
         quality=["results/reports/image_quality.csv"] if config["quality"]["enabled"] else [],

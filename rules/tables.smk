@@ -16,6 +16,7 @@ rule table_default:
         # the table's models: the algorithm's (accuracy-aware runs on its listed models only)
         models=lambda wc, output: PLAN.variant_models(Path(output.table).name.removesuffix("_quantization.csv")),
         sources=PLAN.sources,
+        left_out=lambda wc, output: PLAN.left_out_rows(Path(output.table).name.removesuffix("_quantization.csv")),
     log:
         "results/logs/tables/default.log",
     threads: 1

@@ -37,6 +37,7 @@ rule teacher_dump:
         directory("results/teacher/dump"),
     params:
         code=script_code("teacher_dump.py"),
+        teacher_code=PLAN.teacher_code(),
         settings=teacher_dump_settings(config),  # the active provider's settings only
     log:
         "results/logs/teacher_dump.log",

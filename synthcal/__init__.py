@@ -5,7 +5,8 @@ The library behind the Snakemake workflow of this repository (its rules' scripts
 * :mod:`synthcal.config` - the config schema, validation, protocols; :mod:`synthcal.plan` - the experiment plan.
 * :mod:`synthcal.codedeps` - the code each rule runs and its fingerprint.
 * :mod:`synthcal.data`, :mod:`synthcal.download`, :mod:`synthcal.io` - CIFAR-10, checked downloads, atomic files.
-* :mod:`synthcal.models` - the classifiers; :mod:`synthcal.convert`, :mod:`synthcal.ir` - OpenVINO IRs.
+* :mod:`synthcal.models` - the built-in classifiers; :mod:`synthcal.classifiers` - a classifier in any form;
+  :mod:`synthcal.convert`, :mod:`synthcal.ir` - OpenVINO IRs.
 * :mod:`synthcal.gan` - the teacher providers and dump, DiStyleGAN and its training.
 * :mod:`synthcal.calibration` - calibration folders; :mod:`synthcal.sources` - one module per source.
 * :mod:`synthcal.preprocess`, :mod:`synthcal.quantize`, :mod:`synthcal.evaluate`, :mod:`synthcal.speed` -

@@ -17,7 +17,7 @@ COLUMNS = [
     "n_calibration", "subset_size", "batch_size", "channel_alignment", "seed",
     "fp32_images_per_s", "int8_images_per_s", "speedup",
     "fp32_latency_ms", "int8_latency_ms", "fake_quantize_ops", "quantize_seconds",
-    "repeats", "int8_accuracy_std", "drop_points_std", "drop_percent_std",
+    "repeats", "int8_accuracy_std", "drop_points_std", "drop_percent_std", "note",
 ]
 
 #: Extra columns of the accuracy-aware table (from its quantization reports).
@@ -101,8 +101,10 @@ def quantization_runs(fp32: Iterable[Mapping[str, Any]], int8: Iterable[Mapping[
     return runs  # in input order: the workflow passes models, sources and repeats in config order
 
 
-def quantization_table(runs: pd.DataFrame) -> pd.DataFrame:
-    """Summarise repeats: one row per (model, source, algorithm) with means, standard deviations and ``repeats``.
+def quantization_table(runs: pd.DataFrame, left_out: Iterable[Mapping[str, Any]] = ()) -> pd.DataFrame:
+    """Summarise repeats: one row per (model, source, algorithm) with means, standard deviations and ``repeats``;
+    then one row per left-out (model, source) (``left_out``: model, source, note), empty but for its ``note``, so
+    that a pair that could not run says why instead of missing.
 
     The seed column holds the first repeat's seed (repeat r used seed + r). With one repeat the std columns are
     empty.
@@ -110,7 +112,7 @@ def quantization_table(runs: pd.DataFrame) -> pd.DataFrame:
     keys = ["model", "arch", "source", "algorithm"]
     extra = [c for c in ACCURACY_AWARE_COLUMNS if c in runs.columns]
     rows = []
-    for _, group in runs.groupby(keys, sort=False):
+    for _, group in runs.groupby(keys, sort=False, dropna=False):
         first = group.iloc[0]
         row = {c: first[c] for c in COLUMNS if c in group.columns}
         row.update({c: first[c] for c in extra})
@@ -122,6 +124,8 @@ def quantization_table(runs: pd.DataFrame) -> pd.DataFrame:
         for c in ("int8_accuracy", "drop_points", "drop_percent"):
             row[f"{c}_std"] = group[c].std(ddof=1) if len(group) > 1 else float("nan")
         rows.append(row)
+    algorithm = runs["algorithm"].iloc[0] if len(runs) else None
+    rows += [{"model": r["model"], "source": r["source"], "algorithm": algorithm, "note": r["note"]} for r in left_out]
     return pd.DataFrame(rows, columns=COLUMNS + extra)
 
 

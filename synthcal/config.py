@@ -137,6 +137,12 @@ def filtered_source(source: str, config: Mapping[str, Any]) -> tuple[str, str] |
     return None
 
 
+def needs_batchnorm(source: str, config: Mapping[str, Any]) -> bool:
+    """Whether a source computes from the model's BatchNorm layers (in PyTorch): BN inversion, the bn_distance
+    filter."""
+    return source == "bn_inversion" or (filtered_source(source, config) or ("", ""))[1] == "bn_distance"
+
+
 def is_per_model(source: str, config: Mapping[str, Any]) -> bool:
     """Whether a source's calibration set depends on the model (one folder per model): BN inversion and the
     filtered sources, whose images are chosen by the model."""
@@ -178,15 +184,33 @@ def _check_consistency(config: dict[str, Any]) -> None:
                 f"config key 'experiment.models' names {name!r}, which is not an entry of 'models' "
                 f"(defined: {', '.join(sorted(models)) or 'none'})")
     for name, entry in models.items():
+        _check_model(name, entry)
+
+
+def _check_model(name: str, entry: Mapping[str, Any]) -> None:
+    """One catalogue entry: the keys its ``format`` needs, and no key that it ignores."""
+    fmt, weights, key = entry["format"], entry["weights"], f"models.{name}"
+    has_file = bool(weights.get("path") or weights.get("url"))
+    if fmt == "builtin":
+        if not entry["arch"]:
+            raise ConfigError(f"config key '{key}.arch' is needed for format builtin (or set '{key}.format')")
         if entry["arch"] not in ARCHITECTURES:
-            raise ConfigError(
-                f"config key 'models.{name}.arch': unknown architecture {entry['arch']!r}; "
-                f"known: {', '.join(sorted(ARCHITECTURES))}")
-        weights = entry["weights"]
-        if not weights.get("path") and not weights.get("url"):
-            raise ConfigError(f"config key 'models.{name}.weights' needs a 'path' (local file) or a 'url'")
-        if entry["fuse"] and not entry["arch"].startswith("repvgg"):
-            raise ConfigError(f"config key 'models.{name}.fuse' is only valid for repvgg_* architectures")
+            raise ConfigError(f"config key '{key}.arch': unknown architecture {entry['arch']!r}; "
+                              f"known: {', '.join(sorted(ARCHITECTURES))}")
+    elif entry["arch"]:
+        raise ConfigError(f"config key '{key}.arch' is only for format builtin; this model's format is {fmt}")
+    if fmt == "python" and not entry["factory"]:
+        raise ConfigError(f"config key '{key}.factory' is needed for format python: module:function returning a "
+                          "torch.nn.Module")
+    if fmt != "python" and (entry["factory"] or entry["python_path"]):
+        raise ConfigError(f"config keys '{key}.factory' and '.python_path' are only for format python")
+    if fmt != "python" and not has_file:
+        raise ConfigError(f"config key '{key}.weights' needs a 'path' (local file) or a 'url' for format {fmt}")
+    if fmt == "openvino" and weights.get("url") and not weights.get("path"):
+        raise ConfigError(f"config key '{key}.weights.url': an OpenVINO IR is two files; give the local .xml as "
+                          f"'{key}.weights.path' (its .bin beside it)")
+    if entry["fuse"] and (fmt != "builtin" or not entry["arch"].startswith("repvgg")):
+        raise ConfigError(f"config key '{key}.fuse' is only valid for format builtin with a repvgg_* architecture")
 
 
 def check_local_paths(config: Mapping[str, Any], base: str | Path = ".") -> None:
@@ -202,11 +226,16 @@ def check_local_paths(config: Mapping[str, Any], base: str | Path = ".") -> None
         provider = teacher["provider"]
         if provider == "stylegan2_ada":
             checks.append(("teacher.stylegan2_ada.pickle.path", teacher["stylegan2_ada"]["pickle"]["path"]))
-        elif provider in ("torchscript", "dump"):
+        elif provider in ("torchscript", "dump", "export"):
             key = f"teacher.{provider}.path"
             if not teacher[provider]["path"]:
                 raise ConfigError(f"config key '{key}' must name a file for teacher.provider '{provider}'")
             checks.append((key, teacher[provider]["path"]))
+        elif provider == "python":
+            if not teacher["python"]["factory"]:
+                raise ConfigError("config key 'teacher.python.factory' must name module:function for "
+                                  "teacher.provider 'python'")
+            checks.append(("teacher.python.python_path", teacher["python"]["python_path"]))
     if "distylegan" in bases:
         checks.append(("distylegan.pretrained", config["distylegan"]["pretrained"]))
     if "fractal" in bases:
@@ -216,8 +245,11 @@ def check_local_paths(config: Mapping[str, Any], base: str | Path = ".") -> None
         checks.append(("quality.inception.path", quality["inception"]["path"]))
         if quality["fid_extractor"] != "auto":
             checks.append(("quality.fid_extractor", quality["fid_extractor"]))
-    checks += [(f"models.{m}.weights.path", config["models"][m]["weights"]["path"])
-               for m in config["experiment"]["models"]]
+    for m in config["experiment"]["models"]:
+        entry = config["models"][m]
+        checks += [(f"models.{m}.weights.path", entry["weights"]["path"]), (f"models.{m}.python_path", entry["python_path"])]
+        if entry["format"] == "openvino" and entry["weights"]["path"]:
+            checks.append((f"models.{m}.weights.path (the IR's .bin)", str(Path(entry["weights"]["path"]).with_suffix(".bin"))))
     for key, value in checks:
         if value and not (Path(base) / value).exists():
             raise ConfigError(f"config key '{key}': {value} does not exist (relative paths start at "
@@ -262,8 +294,11 @@ def teacher_dump_settings(config: Mapping[str, Any]) -> dict[str, Any]:
     if provider == "stylegan2_ada":
         sg = teacher["stylegan2_ada"]
         settings.update(repo=sg["repo"], truncation_psi=sg["truncation_psi"], checksum=sg["pickle"]["sha256"])
-    elif provider == "torchscript":
-        settings["z_dim"] = teacher["torchscript"]["z_dim"]
+    elif provider in ("torchscript", "export"):
+        settings["z_dim"] = teacher[provider]["z_dim"]
+    elif provider == "python":
+        settings.update(z_dim=teacher["python"]["z_dim"], factory=teacher["python"]["factory"],
+                        python_path=teacher["python"]["python_path"])
     return settings
 
 

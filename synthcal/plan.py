@@ -20,7 +20,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from synthcal.config import filter_bases, filtered_source, is_per_model, normalization
+from synthcal.classifiers import PYTORCH_FORMATS, factory_source
+from synthcal.codedeps import module_fingerprint
+from synthcal.config import filter_bases, filtered_source, is_per_model, needs_batchnorm, normalization
 from synthcal.gan.train import TrainSettings
 from synthcal.quantize import AccuracyAwareSettings, DefaultQuantizationSettings
 from synthcal.sources.bn_inversion import BNInversionSettings
@@ -105,8 +107,30 @@ class Plan:
         return self.models
 
     def grid(self, variant: str) -> list[tuple[str, str]]:
-        """(model, source) pairs a quantization variant runs on."""
-        return [(m, s) for m in self.variant_models(variant) for s in self.sources]
+        """(model, source) pairs a quantization variant runs on (those :meth:`left_out` excluded)."""
+        return [(m, s) for m in self.variant_models(variant) for s in self.sources if not self.left_out(m, s)]
+
+    def pairs(self) -> list[tuple[str, str]]:
+        """Every (model, source) of the experiment that runs (label agreement, the speed measurement)."""
+        return [(m, s) for m in self.models for s in self.sources if not self.left_out(m, s)]
+
+    def left_out(self, model: str, source: str) -> str | None:
+        """Why a (model, source) cannot run, or None: the sources that need a PyTorch module with BatchNorm
+        (BN inversion, the bn_distance filter) for a model that is an ONNX file or an OpenVINO IR."""
+        fmt = self.model(model)["format"]
+        if fmt not in PYTORCH_FORMATS and needs_batchnorm(source, self.config):
+            return (f"left out: {source} needs a PyTorch model with BatchNorm layers, and {model} is an {fmt} "
+                    "model (no PyTorch module)")
+        return None
+
+    def model_sources(self, model: str) -> list[str]:
+        """The sources that run for a model (in config order)."""
+        return [s for s in self.sources if not self.left_out(model, s)]
+
+    def left_out_rows(self, variant: str) -> list[dict[str, str]]:
+        """The (model, source) pairs of a variant's models that are left out, with the reason, for the tables."""
+        return [{"model": m, "source": s, "note": self.left_out(m, s)} for m in self.variant_models(variant)
+                for s in self.sources if self.left_out(m, s)]
 
     def active_algorithms(self) -> list[str]:
         """The configured algorithms that have a model to run."""
@@ -127,10 +151,53 @@ class Plan:
     def mean_std(self, name: str) -> tuple[list[float], list[float]]:
         return normalization(self.model(name))
 
-    def weights_file(self, name: str) -> str:
-        """A model's checkpoint: the local path from config, or where its URL is downloaded to."""
+    def weights_file(self, name: str) -> str | None:
+        """A model's file (a checkpoint, or the .onnx, .xml or .pt2): the local path from config, or where its URL
+        is downloaded to; None for a python factory without checkpoint."""
         weights = self.model(name)["weights"]
-        return weights["path"] or f"resources/weights/{_file_name(weights['url'])}"
+        if weights["path"]:
+            return weights["path"]
+        return f"resources/weights/{_file_name(weights['url'])}" if weights["url"] else None
+
+    def model_files(self, name: str) -> dict[str, str]:
+        """What a job that loads the model reads: its file, and an IR's .bin."""
+        path = self.weights_file(name)
+        if path is None:
+            return {}
+        files = {"weights": path}
+        if self.model(name)["format"] == "openvino":
+            files["weights_bin"] = str(Path(path).with_suffix(".bin"))
+        return files
+
+    def filter_inputs(self, model: str, base: str) -> dict[str, str]:
+        """What a filtering job reads: the pool, and the model (its file, or its FP32 IR where it has no PyTorch
+        module: confidence and energy need logits only)."""
+        inputs = {"pool": self.filter_pool(base)[1]}
+        if self.model(model)["format"] in PYTORCH_FORMATS:
+            return {**inputs, **self.model_files(model)}
+        return {**inputs, "fp32": f"results/models/{model}/fp32.xml"}
+
+    def arch_label(self, name: str) -> str:
+        """What the tables' ``arch`` column says of a model: its built-in architecture, else its format (and
+        factory)."""
+        entry = self.model(name)
+        if entry["format"] == "builtin":
+            return entry["arch"]
+        return f"python {entry['factory']}" if entry["format"] == "python" else entry["format"]
+
+    def classifier(self, name: str) -> dict[str, Any]:
+        """The :class:`synthcal.classifiers.Classifier` fields of a model but its file (a job's input)."""
+        entry = self.model(name)
+        return {"format": entry["format"], "arch": entry["arch"], "factory": entry["factory"],
+                "python_path": entry["python_path"], "fuse": entry["fuse"], "name": f"models.{name}"}
+
+    def factory_code(self, name: str) -> dict[str, str]:
+        """The fingerprint of a python factory's source file (its edits rerun what it computes), else {}."""
+        entry = self.model(name)
+        if entry["format"] != "python":
+            return {}
+        source = factory_source(entry["factory"], entry["python_path"])
+        return {str(source): module_fingerprint(source)} if source else {}
 
     def multi_branch_twin(self, name: str) -> str:
         """The model whose per-model calibration folder ``name`` uses: a fused model shares the folder of its
@@ -165,8 +232,10 @@ class Plan:
         return self.calibration_folder(model, source)
 
     def per_model_sets(self, source: str) -> list[str]:
-        """``source/model`` names of a per-model source's folders for the experiment's models (twins once)."""
-        return [f"{source}/{m}" for m in dict.fromkeys(self.multi_branch_twin(m) for m in self.models)]
+        """``source/model`` names of a per-model source's folders for the experiment's models (twins once, models
+        the source is left out for skipped)."""
+        return [f"{source}/{m}" for m in dict.fromkeys(self.multi_branch_twin(m) for m in self.models)
+                if not self.left_out(m, source)]
 
     def calibration_sets(self) -> list[str]:
         """Every calibration folder of repeat 0 by name (per model for per-model sources): one sample grid each,
@@ -210,7 +279,8 @@ class Plan:
 
     # ------------------------------------------------------------------------------------------- GAN chain
     def teacher_files(self) -> dict[str, str]:
-        """What the configured teacher provider reads: a pickle, a TorchScript file, a trained run or a dump."""
+        """What the configured teacher provider reads: a pickle, a .pt2 or TorchScript file, a trained run or a
+        dump (a python factory reads no file: its source is in :meth:`teacher_code`)."""
         provider = self.teacher["provider"]
         if provider == "stylegan2_ada":
             pickle = self.teacher["stylegan2_ada"]["pickle"]
@@ -218,7 +288,16 @@ class Plan:
         if provider == "trained":
             return {"teacher": "results/teacher/trained/generator.pt",
                     "teacher_config": "results/teacher/trained/config.json"}
+        if provider == "python":
+            return {}
         return {"teacher": self.teacher[provider]["path"]}
+
+    def teacher_code(self) -> dict[str, str]:
+        """The fingerprint of a python teacher factory's source file (its edits redo the dump), else {}."""
+        if self.teacher["provider"] != "python":
+            return {}
+        source = factory_source(self.teacher["python"]["factory"], self.teacher["python"]["python_path"])
+        return {str(source): module_fingerprint(source)} if source else {}
 
     def distylegan_files(self) -> dict[str, str]:
         """The student to sample: the released checkpoint named in config, or the one trained by the workflow."""
@@ -307,7 +386,7 @@ class Plan:
     def int8_record(self, model: str, variant: str, source: str, rep: str) -> dict[str, Any]:
         """What an INT8 evaluation record says of itself (the tables join on it)."""
         job = self.quantization_job(variant)
-        record = {"arch": self.model(model)["arch"], "precision": "int8", "algorithm": job["algorithm"],
+        record = {"arch": self.arch_label(model), "precision": "int8", "algorithm": job["algorithm"],
                   "source": source, "repeat": self.rep_index(rep)}
         if job["per_class"]:
             record["images_per_class"] = job["per_class"]  # the calibration-size sweep

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import pickle
 import tarfile
+import textwrap
 from pathlib import Path, PurePosixPath
 
 import numpy as np
@@ -148,3 +149,25 @@ def grid_tile(png: Path, row: int, col: int, scale: int = 2, titled: bool = True
     grid = np.asarray(Image.open(png).convert("RGB"))
     y, x = top + row * (size + pad), left + col * (size + pad)
     return grid[y:y + size:scale, x:x + size:scale]
+
+
+def export_onnx(model: torch.nn.Module, path: Path, shape=(1, 3, 32, 32)) -> Path:
+    """What a user does: torch.onnx.export with a dynamic batch."""
+    torch.onnx.export(model.eval(), (torch.zeros(*shape),), str(path), dynamo=False, input_names=["x"],
+                      output_names=["logits"], dynamic_axes={"x": {0: "batch"}, "logits": {0: "batch"}})
+    return path
+
+
+def export_program(model: torch.nn.Module, path: Path, shape=(2, 3, 32, 32)) -> Path:
+    """What a user does: torch.export with a dynamic batch, then torch.export.save."""
+    program = torch.export.export(model.eval(), (torch.zeros(*shape),),
+                                  dynamic_shapes=({0: torch.export.Dim("batch")},))
+    torch.export.save(program, str(path))
+    return path
+
+
+def write_factory(folder: Path, body: str, name: str = "user_nets") -> str:
+    """A user's module defining factories, importable from ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{name}.py").write_text(textwrap.dedent(body))
+    return str(folder)

@@ -183,3 +183,33 @@ def yaml_schema_defaults():
     for _ in _Validator(schema()).iter_errors(config):
         pass
     return config
+
+
+@pytest.mark.parametrize("entry, message", [
+    ({"format": "onnx"}, "'models.m.weights' needs a 'path' .* for format onnx"),
+    ({"format": "builtin", "weights": {"path": "w.pt"}}, "'models.m.arch' is needed for format builtin"),
+    ({"format": "onnx", "arch": "resnet20", "weights": {"path": "m.onnx"}}, "'models.m.arch' is only for format builtin"),
+    ({"format": "python"}, "'models.m.factory' is needed for format python"),
+    ({"format": "onnx", "factory": "a:b", "weights": {"path": "m.onnx"}}, "'models.m.factory' and '.python_path' are only"),
+    ({"format": "openvino", "weights": {"url": "http://x/m.xml"}}, "an OpenVINO IR is two files"),
+    ({"format": "export", "weights": {"path": "m.pt2"}, "fuse": True}, "'models.m.fuse' is only valid for format builtin"),
+    ({"format": "python", "factory": "no colon"}, "models.m.factory"),
+])
+def test_each_model_format_gets_the_keys_it_needs(entry, message):
+    config = {"models": {"m": entry}, "experiment": {"models": ["m"], "algorithms": ["default"]}}
+    with pytest.raises(ConfigError, match=message):
+        validate_config(config)
+
+
+def test_every_model_format_validates(tmp_path):
+    (tmp_path / "m.xml").write_text("")
+    config = {"models": {"a": {"format": "onnx", "weights": {"path": "m.onnx"}},
+                         "b": {"format": "openvino", "weights": {"path": str(tmp_path / "m.xml")}},
+                         "c": {"format": "export", "weights": {"url": "https://x/m.pt2", "sha256": "0" * 64}},
+                         "d": {"format": "python", "factory": "pkg.nets:small"}},
+              "experiment": {"models": ["b"], "algorithms": ["default"]}}
+    validate_config(config)
+    from synthcal.config import check_local_paths
+
+    with pytest.raises(ConfigError, match=r"models.b.weights.path \(the IR's .bin\)"):
+        check_local_paths(config)

@@ -165,3 +165,32 @@ def test_resources():
     plan = _plan(**{"distylegan.device": "cuda"})
     assert plan.train_resources("distylegan")["gpu"] == 1 and plan.train_resources("distylegan")["mem_mb"] == 12000
     assert _plan().quality_resources()["mem_mb"] == 4000 + 50000 // 10
+
+
+def test_sources_that_need_pytorch_batchnorm_are_left_out_for_onnx_and_ir_models_with_the_reason():
+    plan = _plan(**{"experiment.models": ["resnet20", "mine"], "experiment.algorithms": ["default"],
+                    "experiment.sources": ["cifar10", "bn_inversion", "cifar10_bn_distance", "cifar10_energy"],
+                    "models.mine": {"format": "onnx", "weights": {"path": "mine.onnx"}}})
+    assert plan.left_out("mine", "bn_inversion").startswith("left out: bn_inversion needs a PyTorch model")
+    assert plan.left_out("mine", "cifar10_bn_distance") and not plan.left_out("mine", "cifar10_energy")
+    assert not plan.left_out("resnet20", "bn_inversion")
+    assert ("mine", "bn_inversion") not in plan.grid("default") and ("mine", "cifar10_energy") in plan.grid("default")
+    assert [r["source"] for r in plan.left_out_rows("default")] == ["bn_inversion", "cifar10_bn_distance"]
+    assert plan.per_model_sets("bn_inversion") == ["bn_inversion/resnet20"]  # no folder, no grid, no quality set
+    assert plan.model_sources("mine") == ["cifar10", "cifar10_energy"]
+    assert ("mine", "bn_inversion") not in plan.pairs()
+    # an ONNX model is scored from its IR; a PyTorch model from its file
+    assert plan.filter_inputs("mine", "cifar10") == {"pool": "results/data/cifar10/train.npz",
+                                                     "fp32": "results/models/mine/fp32.xml"}
+    assert plan.filter_inputs("resnet20", "cifar10")["weights"].startswith("resources/weights/")
+
+
+def test_model_forms_and_their_files():
+    plan = _plan(**{"experiment.models": ["ir", "py"], "experiment.algorithms": ["default"],
+                    "models.ir": {"format": "openvino", "weights": {"path": "m.xml"}},
+                    "models.py": {"format": "python", "factory": "nets:small", "python_path": "src"}})
+    assert plan.model_files("ir") == {"weights": "m.xml", "weights_bin": "m.bin"}
+    assert plan.model_files("py") == {} and plan.weights_file("py") is None
+    assert plan.classifier("py") == {"format": "python", "arch": None, "factory": "nets:small", "python_path": "src",
+                                     "fuse": False, "name": "models.py"}
+    assert plan.factory_code("ir") == {}

@@ -453,3 +453,70 @@ def test_a_loss_edit_retrains_from_scratch_and_a_comment_does_not(project, tmp_p
     assert "code of synthcal/gan/losses.py changed" in log and "training from epoch 1" in log
     after = load_released(run / "results/distylegan").state_dict()
     assert any(not torch.equal(before[k], after[k]) for k in before)
+
+
+def test_a_users_model_in_every_form_gives_the_same_numbers(project, tmp_path):
+    """The tiny project's ResNet-20 weights as an ONNX file, an OpenVINO IR, a torch.export program and a Python
+    factory with a checkpoint: the FP32 accuracy and the INT8 results equal the built-in path's; BN inversion runs
+    for the PyTorch forms with the built-in's result and is left out for ONNX and IR, the table saying why."""
+    pytest.importorskip("onnx", reason="torch.onnx.export needs the onnx package")
+    from synthcal.convert import convert
+    from synthcal.models import build, load_weights
+
+    from helpers import export_onnx, export_program, write_factory
+
+    weights = project / "w_zoo.pt"
+    model = load_weights(build("resnet20"), weights)
+    convert("resnet20", weights, tmp_path / "ir" / "zoo.xml")
+    folder = write_factory(tmp_path / "src", """
+        from synthcal.models import build
+
+        def resnet():
+            return build("resnet20")
+    """, name="tiny_user_nets")
+    config = tiny_config(project, **{"experiment.sources": ["cifar10", "noise", "bn_inversion"],
+                                     "experiment.models": ["tiny_zoo", "as_onnx", "as_ir", "as_pt2", "as_python"]})
+    norm = config["models"]["tiny_zoo"]["normalization"]
+    config["models"].update({
+        "as_onnx": {"format": "onnx", "weights": {"path": str(export_onnx(model, tmp_path / "zoo.onnx"))},
+                    "normalization": norm},
+        "as_ir": {"format": "openvino", "weights": {"path": str(tmp_path / "ir" / "zoo.xml")}, "normalization": norm},
+        "as_pt2": {"format": "export", "weights": {"path": str(export_program(model, tmp_path / "zoo.pt2"))},
+                   "normalization": norm},
+        "as_python": {"format": "python", "factory": "tiny_user_nets:resnet", "python_path": folder,
+                      "weights": {"path": str(weights)}, "normalization": norm},
+    })
+    snakemake(tmp_path / "run", "--cores", "2", "--configfile", str(write_config(tmp_path / "c.yaml", config)))
+    table = pd.read_csv(tmp_path / "run/results/tables/default_quantization.csv").set_index(["model", "source"])
+    reference = table.loc["tiny_zoo"]
+    for form in ("as_onnx", "as_ir", "as_pt2", "as_python"):
+        rows = table.loc[form]
+        for source in ("cifar10", "noise"):
+            assert rows.loc[source, "fp32_accuracy"] == reference.loc[source, "fp32_accuracy"], form
+            assert rows.loc[source, "int8_accuracy"] == reference.loc[source, "int8_accuracy"], (form, source)
+    for form in ("as_pt2", "as_python"):
+        assert table.loc[(form, "bn_inversion"), "int8_accuracy"] == reference.loc["bn_inversion", "int8_accuracy"]
+    # the INT8 models compute the same function: the same predictions on every test image, the same logits but for
+    # float rounding (OpenVINO's ONNX frontend builds a slightly different graph, so its ranges round differently)
+    from synthcal.data import load_split
+    from synthcal.evaluate import predict
+    from synthcal.ir import compile_f32
+
+    test = load_split(tmp_path / "run/results/data/cifar10/test.npz")
+    mean, std = (0.4914, 0.4822, 0.4465), (0.2023, 0.1994, 0.2010)
+    logits = {m: predict(compile_f32(tmp_path / f"run/results/quantized/default/cifar10/{m}/int8.xml"), test.images,
+                         mean, std) for m in ("tiny_zoo", "as_onnx", "as_ir", "as_pt2", "as_python")}
+    for form, values in logits.items():
+        assert (values.argmax(1) == logits["tiny_zoo"].argmax(1)).all(), form
+        assert np.abs(values - logits["tiny_zoo"]).max() < (0.05 if form == "as_onnx" else 1e-5), form
+    assert set(table.arch) >= {"resnet20", "onnx", "openvino", "export", "python tiny_user_nets:resnet"}
+    for form, kind in (("as_onnx", "onnx"), ("as_ir", "openvino")):
+        row = table.loc[(form, "bn_inversion")]
+        assert np.isnan(row.int8_accuracy) and row.note.startswith("left out: bn_inversion needs a PyTorch model")
+        assert f"is an {kind} model" in row.note
+    paper = pd.read_csv(tmp_path / "run/results/tables/table1a.csv", index_col="source")
+    assert np.isnan(paper.loc["bn_inversion", "as_onnx"]) and not np.isnan(paper.loc["bn_inversion", "as_pt2"])
+    conversions = {m: json.loads((tmp_path / f"run/results/models/{m}/conversion.json").read_text())
+                   for m in ("as_onnx", "as_pt2", "as_python")}
+    assert conversions["as_onnx"]["max_abs_diff_ir"] is None and conversions["as_pt2"]["max_abs_diff_ir"] < 1e-4
+    assert conversions["as_onnx"]["weights_sha256"].startswith("sha256:")  # a local file, recorded by sha256

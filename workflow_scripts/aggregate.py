@@ -11,7 +11,7 @@ with step_logging(sm.log[0]) as log:
     speed = [row for f in sm.input.speed for row in speed_rows(read_json(f))]
     runs = quantization_runs([read_json(f) for f in sm.input.fp32], [read_json(f) for f in sm.input.int8],
                              [read_json(f) for f in sm.input.quantization], speed)
-    table = quantization_table(runs)
+    table = quantization_table(runs, sm.params.left_out)
     write_csv(runs, sm.output.runs)
     write_csv(table, sm.output.table)
     write_csv(paper_table(table, sm.params.models, sm.params.sources), sm.output.paper, index=True, decimals=2)

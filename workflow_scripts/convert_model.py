@@ -1,7 +1,8 @@
-"""Rule adapter: checkpoint -> FP32 OpenVINO IR, checked against PyTorch (synthcal.convert.convert)."""
+"""Rule adapter: a classifier in any form -> FP32 OpenVINO IR, checked (synthcal.convert.convert)."""
 
 import _synthcal_path  # noqa: F401 (the workflow's own synthcal first on sys.path)
 
+from synthcal.classifiers import Classifier
 from synthcal.convert import convert
 from synthcal.cpus import limit_cpus
 from synthcal.io import file_digest, verify_checksum, write_json
@@ -10,16 +11,20 @@ from synthcal.logs import step_logging
 sm = snakemake  # noqa: F821 (injected by snakemake)
 with step_logging(sm.log[0]) as log:
     limit_cpus(sm.threads)
-    spec = f"sha256:{sm.params.sha256}" if sm.params.sha256 else None
-    verify_checksum(sm.input.weights, spec, "model weights")
-    digest = f"sha256:{file_digest(sm.input.weights, 'sha256')}"
-    log.info("converting %s (arch %s, fuse %s) from %s", sm.wildcards.model, sm.params.arch, sm.params.fuse,
-             sm.input.weights)
-    report = convert(sm.params.arch, sm.input.weights, sm.output.xml, fuse=sm.params.fuse, seed=sm.params.seed,
-                     batch_size=sm.params.check_batch, tolerance=sm.params.tolerance, threads=sm.threads)
-    log.info("IR vs PyTorch on %d inputs: max |diff| %.3g, argmax agreement %.3f", report.check_batch,
-             report.max_abs_diff_ir, report.argmax_agreement_ir)
+    path = sm.input.get("weights")
+    classifier = Classifier(path=path, **sm.params.classifier)
+    digest = None
+    if path:
+        spec = f"sha256:{sm.params.sha256}" if sm.params.sha256 else None
+        verify_checksum(path, spec, f"{classifier.name} weights")
+        digest = f"sha256:{file_digest(path, 'sha256')}"
+    log.info("converting %s (%s) from %s", classifier.name, classifier.format, path or classifier.factory)
+    report = convert(classifier, xml_path=sm.output.xml, seed=sm.params.seed, batch_size=sm.params.check_batch,
+                     tolerance=sm.params.tolerance, threads=sm.threads)
+    if report.max_abs_diff_ir is not None:
+        log.info("IR vs PyTorch on %d inputs: max |diff| %.3g, argmax agreement %.3f", report.check_batch,
+                 report.max_abs_diff_ir, report.argmax_agreement_ir)
     if report.max_abs_diff_fuse is not None:
         log.info("fused vs multi-branch RepVGG: max |diff| %.3g", report.max_abs_diff_fuse)
-    write_json(sm.output.report, {"model": sm.wildcards.model, "weights": sm.input.weights,
-                                  "weights_sha256": digest, **report.to_dict()})
+    write_json(sm.output.report, {"model": sm.wildcards.model, "weights": path, "weights_sha256": digest,
+                                  "factory": classifier.factory, **report.to_dict()})

@@ -10,6 +10,7 @@ sm = snakemake  # noqa: F821 (injected by snakemake)
 settings = sm.params.settings
 with step_logging(sm.log[0]) as log:
     limit_cpus(sm.threads)
-    log.info("dumping from the %s teacher %s: %s", settings["provider"], sm.input.teacher, settings)
-    manifest = make_dump(out_dir=sm.output[0], source=sm.input.teacher, **settings)
+    source = sm.input.get("teacher")
+    log.info("dumping from the %s teacher %s: %s", settings["provider"], source or settings.get("factory"), settings)
+    manifest = make_dump(out_dir=sm.output[0], source=source, **settings)
     log.info("wrote %d images (latent %s) to %s", manifest["count"], manifest["latent"], sm.output[0])

@@ -3,7 +3,9 @@
 * ``stylegan2_ada`` - NVIDIA's StyleGAN2-ADA pickle (official CIFAR-10 network), unpickled with ``dnnlib`` and
   ``torch_utils`` from a user's checkout of NVlabs/stylegan2-ada-pytorch (its licence forbids bundling them), run
   with ``noise_mode='const'`` and ``force_fp32=True`` so that images depend only on (z, c);
-* ``torchscript`` - any TorchScript module with the call contract ``G(z, onehot)``;
+* ``export`` - a ``torch.export`` program with the call contract ``G(z, onehot)`` (``.pt2``);
+* ``python`` - a factory ``module:function`` of your own code returning ``G``;
+* ``torchscript`` - any TorchScript module with the call contract ``G(z, onehot)`` (deprecated by torch);
 * ``trained`` - a DiStyleGAN-architecture generator trained inside the workflow (authors' release format);
 * ``dump`` - an existing dump in the authors' layout, imported (no generator; see
   :func:`synthcal.gan.dump.import_authors_dump`).
@@ -20,6 +22,7 @@ from typing import Any
 
 import torch
 
+from synthcal.classifiers import ClassifierError, factory_source, import_factory, inference_mode
 from synthcal.gan.dump import GeneratorFn, dump_teacher, import_authors_dump, write_dump
 from synthcal.gan.networks import load_released, released_files, resolve_device
 from synthcal.io import file_digest, verify_checksum
@@ -99,6 +102,57 @@ def load_torchscript(path: str | Path, z_dim: int, device: torch.device | str = 
     return Teacher(lambda z, c: module(z, c), z_dim, {"provider": "torchscript", "path": str(path)})
 
 
+def _z_dim(found: int | None, configured: int | None, what: str, key: str) -> int:
+    """The latent size: the configured one, which must agree with what the generator declares, else the declared."""
+    if configured is not None and found is not None and configured != found:
+        raise TeacherError(f"{what} takes latents of size {found}, but '{key}' is {configured}; set it to {found} "
+                           "or null")
+    if configured is None and found is None:
+        raise TeacherError(f"{what} does not declare its latent size: set '{key}'")
+    return int(configured if configured is not None else found)
+
+
+def load_export(path: str | Path, z_dim: int | None = None, device: torch.device | str = "cpu") -> Teacher:
+    """Load a ``torch.export`` generator ``G(z, onehot) -> images`` (``.pt2``); ``z_dim`` is read from the
+    program's first input when its size is static (and must then agree with a configured one)."""
+    if not Path(path).is_file():
+        raise TeacherError(f"exported teacher {path} does not exist; set 'teacher.export.path'")
+    try:
+        program = torch.export.load(str(path))
+    except Exception as exc:
+        raise TeacherError(f"{path} is not a torch.export program saved with torch.export.save "
+                           f"({type(exc).__name__}: {exc})") from exc
+    user = torch.export.graph_signature.InputKind.USER_INPUT
+    names = [spec.arg.name for spec in program.graph_signature.input_specs if spec.kind == user]
+    if len(names) != 2:
+        raise TeacherError(f"exported teacher {path} takes {len(names)} inputs; a teacher is called as G(z, onehot)")
+    shapes = {n.name: n.meta["val"].shape for n in program.graph.nodes if n.op == "placeholder" and n.name in names}
+    z_shape = shapes[names[0]]
+    declared = z_shape[1] if len(z_shape) == 2 and isinstance(z_shape[1], int) else None
+    module = program.module().to(device)
+    return Teacher(lambda z, c: module(z, c), _z_dim(declared, z_dim, f"exported teacher {path}", "teacher.export.z_dim"),
+                   {"provider": "export", "path": str(path)})
+
+
+def load_python(factory: str, python_path: str | None = None, z_dim: int | None = None,
+                device: torch.device | str = "cpu") -> Teacher:
+    """A generator from a factory ``module:function`` returning a ``torch.nn.Module`` or a callable
+    ``G(z, onehot)``; ``z_dim`` is the configured one or the generator's ``z_dim`` attribute."""
+    try:
+        generator = import_factory(factory, python_path, "the teacher's factory")()
+    except ClassifierError as exc:
+        raise TeacherError(str(exc)) from exc
+    if not callable(generator):
+        raise TeacherError(f"the teacher's factory {factory} returned a {type(generator).__name__}, expected a "
+                           "torch.nn.Module or a callable G(z, onehot)")
+    if isinstance(generator, torch.nn.Module):
+        generator = inference_mode(generator).to(device)
+    declared = getattr(generator, "z_dim", None)
+    return Teacher(generator, _z_dim(declared if isinstance(declared, int) else None, z_dim,
+                                     f"the teacher of {factory}", "teacher.python.z_dim"),
+                   {"provider": "python", "factory": factory, "python_path": python_path})
+
+
 def load_trained(directory: str | Path, device: torch.device | str = "cpu") -> Teacher:
     """Load a generator trained by the workflow (``generator.pt`` + ``config.json``)."""
     generator = load_released(directory, map_location=device).to(device)
@@ -107,15 +161,18 @@ def load_trained(directory: str | Path, device: torch.device | str = "cpu") -> T
 
 def make_dump(provider: str, out_dir: str | Path, *, n_per_class: int | None = None, seed: int | None = None,
               latent: str | None = None, batch_size: int = 64, device: str = "auto", source: str | Path | None = None,
-              repo: str | Path | None = None, truncation_psi: float = 1.0, z_dim: int = 512,
-              checksum: str | None = None) -> dict[str, Any]:
+              repo: str | Path | None = None, truncation_psi: float = 1.0, z_dim: int | None = 512,
+              checksum: str | None = None, factory: str | None = None,
+              python_path: str | None = None) -> dict[str, Any]:
     """Write the teacher dump with the configured provider (the keyword arguments a provider uses are those of
     :func:`synthcal.config.teacher_dump_settings`; the others are ignored).
 
     Args:
-        provider: ``stylegan2_ada`` (``source`` = pickle, ``repo`` = checkout), ``torchscript`` (``source`` = .pt
-            file, ``z_dim`` its latent size), ``trained`` (``source`` = training output folder or its
-            ``generator.pt``) or ``dump`` (``source`` = a dump in the authors' layout, imported as it is).
+        provider: ``stylegan2_ada`` (``source`` = pickle, ``repo`` = checkout), ``export`` (``source`` = .pt2
+            program, ``z_dim`` read from it or given), ``python`` (``factory`` = module:function, imported with
+            ``python_path`` first), ``torchscript`` (``source`` = .pt file, ``z_dim`` its latent size),
+            ``trained`` (``source`` = training output folder or its ``generator.pt``) or ``dump`` (``source`` = a
+            dump in the authors' layout, imported as it is).
         checksum: expected checksum of the teacher file (``[algo:]hex``), verified before use; the manifest
             records the file's sha256 either way.
     """
@@ -137,15 +194,24 @@ def make_dump(provider: str, out_dir: str | Path, *, n_per_class: int | None = N
         assert source is not None
         teacher = load_torchscript(source, z_dim, dev)
         checked = Path(source)
+    elif provider == "export":
+        assert source is not None
+        teacher = load_export(source, z_dim, dev)
+        checked = Path(source)
+    elif provider == "python":
+        assert factory is not None
+        teacher = load_python(factory, python_path, z_dim, dev)
+        checked = factory_source(factory, python_path)
     elif provider == "trained":
         assert source is not None
         teacher = load_trained(source, dev)
         checked = released_files(source)[1]
     else:
         raise ValueError(f"unknown teacher provider {provider!r}")
-    verified = verify_checksum(checked, checksum, what=f"{provider} teacher")
-    sha256 = verified.split(":", 1)[1] if verified and verified.startswith("sha256:") else file_digest(checked)
+    verified = verify_checksum(checked, checksum, what=f"{provider} teacher") if checked else None
+    sha256 = (verified.split(":", 1)[1] if verified and verified.startswith("sha256:")
+              else file_digest(checked) if checked else None)
     identity = {**teacher.identity, "sha256": sha256, "z_dim": teacher.z_dim}
     return dump_teacher(teacher.generate, out_dir, n_per_class, seed, teacher.z_dim, latent, batch_size, dev,
                         {"teacher": identity, "truncation_psi": truncation_psi if provider == "stylegan2_ada" else None,
-                         "device": str(dev)}, name=f"the {provider} teacher {source}")
+                         "device": str(dev)}, name=f"the {provider} teacher {source or factory}")

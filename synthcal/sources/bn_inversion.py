@@ -12,6 +12,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -20,6 +21,7 @@ from torch import nn
 from tqdm import tqdm
 
 from synthcal.calibration import balanced_labels, write_calibration_folder
+from synthcal.classifiers import inference_mode
 from synthcal.data import Split
 from synthcal.seeding import seed_int
 
@@ -38,7 +40,85 @@ class BNInversionSettings:
     ce_weight: float = 0.0  # 0: pure ZeroQ; > 0: also pull each image towards its assigned label
 
 
-def zeroq_distance(mean: torch.Tensor, std: torch.Tensor, layer: nn.modules.batchnorm._BatchNorm) -> torch.Tensor:
+@dataclass(frozen=True)
+class BatchNormLayer:
+    """What the statistics need of one BatchNorm: its running mean and variance and its epsilon."""
+
+    running_mean: torch.Tensor
+    running_var: torch.Tensor
+    eps: float
+
+
+#: BatchNorm operations of a torch.fx graph (a torch.export program's module) and the positions of their running
+#: mean, running variance and epsilon arguments.
+_BN_OPS = {torch.ops.aten.batch_norm.default: (3, 4, 7),
+           torch.ops.aten._native_batch_norm_legit_no_training.default: (3, 4, 6)}
+
+
+class _Tap(nn.Module):
+    """An identity before one BatchNorm operation of a graph that records its input."""
+
+    def __init__(self, taps: BatchNormTaps, layer: BatchNormLayer) -> None:
+        super().__init__()
+        self.taps, self.layer = [taps], layer  # in a list: not a submodule
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.taps[0].record(self.layer, x)
+        return x
+
+
+class BatchNormTaps:
+    """Every BatchNorm of a model and its input at each forward, in execution order (``records``: (layer, input)).
+
+    A torch.nn model's BatchNorm modules are tapped with forward pre-hooks; a torch.fx graph (the module of a
+    ``torch.export`` program, whose BatchNorms are graph operations) gets an identity inserted before each
+    batch-norm operation. ``layers`` is empty when the model has no BatchNorm.
+    """
+
+    def __init__(self, model: nn.Module) -> None:
+        self.records: list[tuple[BatchNormLayer | nn.Module, torch.Tensor]] = []
+        self.active = True
+        modules = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+        self.layers: list[BatchNormLayer | nn.Module] = list(modules)
+        self.handles = [m.register_forward_pre_hook(lambda module, args: self.record(module, args[0]))
+                        for m in modules]
+        if not modules and isinstance(model, torch.fx.GraphModule):
+            self._tap_graph(model)
+
+    def _tap_graph(self, graph_module: torch.fx.GraphModule) -> None:
+        def attribute(node: Any) -> Any:
+            value = graph_module
+            for part in node.target.split("."):
+                value = getattr(value, part)
+            return value
+
+        for node in list(graph_module.graph.nodes):
+            if node.op != "call_function" or node.target not in _BN_OPS:
+                continue
+            mean_at, var_at, eps_at = _BN_OPS[node.target]
+            layer = BatchNormLayer(attribute(node.args[mean_at]), attribute(node.args[var_at]), float(node.args[eps_at]))
+            name = f"_synthcal_bn_tap_{len(self.layers)}"
+            graph_module.add_submodule(name, _Tap(self, layer))
+            with graph_module.graph.inserting_before(node):
+                tapped = graph_module.graph.call_module(name, (node.args[0],))
+            node.update_arg(0, tapped)
+            self.layers.append(layer)
+        graph_module.recompile()
+
+    def record(self, layer: BatchNormLayer | nn.Module, x: torch.Tensor) -> None:
+        if self.active:
+            self.records.append((layer, x))
+
+    def clear(self) -> None:
+        self.records = []
+
+    def remove(self) -> None:
+        self.active = False
+        for handle in self.handles:
+            handle.remove()
+
+
+def zeroq_distance(mean: torch.Tensor, std: torch.Tensor, layer: BatchNormLayer | nn.Module) -> torch.Tensor:
     """ZeroQ's ``||mean - running_mean||_2 + ||std - sqrt(running_var)||_2`` of one BatchNorm layer, over the last
     (channel) dimension: a scalar for (C,) statistics, one distance per row for (..., C)."""
     running_mean = layer.running_mean.to(mean.dtype)
@@ -47,24 +127,21 @@ def zeroq_distance(mean: torch.Tensor, std: torch.Tensor, layer: nn.modules.batc
 
 
 class BNStatistics:
-    """Forward hooks that record the batch mean and std of every BatchNorm layer's input."""
+    """The BN-statistics loss of a model's last forward, from :class:`BatchNormTaps`."""
 
     def __init__(self, model: nn.Module) -> None:
-        self.layers = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+        self.taps = BatchNormTaps(model)
+        self.layers = self.taps.layers
         if not self.layers:
+            self.taps.remove()
             raise NoBatchNormError(
                 f"{type(model).__name__} has no BatchNorm layers: BN inversion cannot distill data from it; "
                 "use another calibration source for this model")
-        self.inputs: list[torch.Tensor] = []
-        self.handles = [m.register_forward_hook(self._hook) for m in self.layers]
-
-    def _hook(self, module: nn.Module, args: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
-        self.inputs.append(args[0])
 
     def loss(self) -> torch.Tensor:
         """Sum over layers of ||mean - running_mean||_2 + ||std - sqrt(running_var)||_2 (ZeroQ)."""
         total = torch.zeros(())
-        for layer, x in zip(self.layers, self.inputs):
+        for layer, x in self.taps.records:
             dims = [0] + list(range(2, x.dim()))
             mean = x.mean(dim=dims)
             std = torch.sqrt(x.var(dim=dims, unbiased=False) + layer.eps)
@@ -72,11 +149,10 @@ class BNStatistics:
         return total
 
     def clear(self) -> None:
-        self.inputs = []
+        self.taps.clear()
 
     def remove(self) -> None:
-        for handle in self.handles:
-            handle.remove()
+        self.taps.remove()
 
 
 def statistics_gap(model: nn.Module, x: torch.Tensor) -> float:
@@ -97,7 +173,7 @@ def bn_inversion(model: nn.Module, labels: np.ndarray, mean: Sequence[float], st
     Inputs are optimised in the model's normalised space with Adam, projected after every step onto the range of
     valid images ([0, 1] before normalisation), and finally mapped to uint8.
     """
-    model = model.eval().requires_grad_(False)
+    model = inference_mode(model).requires_grad_(False)
     mean_t = torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1)
     std_t = torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1)
     low, high = (0 - mean_t) / std_t, (1 - mean_t) / std_t

@@ -28,11 +28,12 @@ from torch import nn
 from tqdm import tqdm
 
 from synthcal.calibration import calibration_order, select_balanced, write_calibration_folder
+from synthcal.classifiers import inference_mode
 from synthcal.data import Split, load_split
 from synthcal.gan.dump import read_dump, read_dump_arrays, sample_generator
 from synthcal.gan.networks import load_released, resolve_device
 from synthcal.preprocess import to_model_input
-from synthcal.sources.bn_inversion import zeroq_distance
+from synthcal.sources.bn_inversion import BatchNormTaps, zeroq_distance
 
 #: The filters (the suffix of a filtered source ``<base>_<filter>``) and whether a higher score is better.
 HIGHER_IS_BETTER = {"confidence": True, "energy": False, "bn_distance": False}
@@ -40,21 +41,23 @@ FILTERS = tuple(HIGHER_IS_BETTER)
 
 
 class _Moments:
-    """Forward pre-hooks that record per-image, per-channel first and second moments of BatchNorm inputs."""
+    """Per-image, per-channel first and second moments of every BatchNorm input of a forward
+    (:class:`~synthcal.sources.bn_inversion.BatchNormTaps`), as (layer, means (n, C), second moments (n, C))."""
 
     def __init__(self, model: nn.Module) -> None:
-        self.layers = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-        self.moments: list[tuple[torch.Tensor, torch.Tensor]] = []
-        self.handles = [m.register_forward_pre_hook(self._hook) for m in self.layers]
+        self.taps = BatchNormTaps(model)
+        self.layers = self.taps.layers
 
-    def _hook(self, module: nn.Module, args: tuple[torch.Tensor, ...]) -> None:
-        x = args[0].double()
-        dims = tuple(range(2, x.dim()))
-        self.moments.append((x.mean(dim=dims), (x * x).mean(dim=dims)))  # (n, C) each
+    def moments(self) -> list[tuple[Any, torch.Tensor, torch.Tensor]]:
+        out = []
+        for layer, x in self.taps.records:
+            x = x.double()
+            dims = tuple(range(2, x.dim()))
+            out.append((layer, x.mean(dim=dims), (x * x).mean(dim=dims)))
+        return out
 
     def remove(self) -> None:
-        for handle in self.handles:
-            handle.remove()
+        self.taps.remove()
 
 
 def _zeroq_distance(m1: torch.Tensor, m2: torch.Tensor, layer: nn.modules.batchnorm._BatchNorm) -> torch.Tensor:
@@ -62,15 +65,14 @@ def _zeroq_distance(m1: torch.Tensor, m2: torch.Tensor, layer: nn.modules.batchn
     return zeroq_distance(m1, (m2 - m1 * m1).clamp_min(0).add(layer.eps).sqrt(), layer)
 
 
-def bn_contributions(moments: Sequence[tuple[torch.Tensor, torch.Tensor]],
-                     layers: Sequence[nn.modules.batchnorm._BatchNorm]) -> np.ndarray:
+def bn_contributions(moments: Sequence[tuple[Any, torch.Tensor, torch.Tensor]]) -> np.ndarray:
     """Per image of a batch: the batch's BN-statistics distance minus the distance without that image.
 
-    ``moments[l]`` = (per-image channel means, per-image channel second moments) of layer ``l``'s input, each
-    (n, C); every image has the same number of positions, so batch moments are means of per-image moments.
+    ``moments`` = (layer, per-image channel means, per-image channel second moments) of each BatchNorm input,
+    each (n, C); every image has the same number of positions, so batch moments are means of per-image moments.
     """
     total = None
-    for (first, second), layer in zip(moments, layers, strict=True):
+    for layer, first, second in moments:
         n = len(first)
         s1, s2 = first.sum(0), second.sum(0)
         full = _zeroq_distance(s1 / n, s2 / n, layer)
@@ -102,19 +104,19 @@ def score_images(model: nn.Module, images: np.ndarray, labels: np.ndarray, mean:
     ``batch_size`` (the batches of the BN-distance contributions; at least 2 images)."""
     if batch_size < 2:
         raise ValueError("bn_distance compares each image with its batch: batch_size must be at least 2")
-    model = model.eval()
+    model = inference_mode(model)
     moments = _Moments(model)
     confidence, energy, contributions = [], [], []
     try:
         for start in tqdm(range(0, len(images), batch_size), desc="score pool", unit="batch", disable=not progress):
             x = torch.from_numpy(to_model_input(images[start:start + batch_size], mean, std))
             y = torch.from_numpy(labels[start:start + batch_size]).long()
-            moments.moments = []
+            moments.taps.clear()
             logits = model(x).double()
             confidence.append(F.softmax(logits, dim=1).gather(1, y.view(-1, 1)).squeeze(1).numpy())
             energy.append((-torch.logsumexp(logits, dim=1)).numpy())
             if moments.layers and len(x) > 1:
-                contributions.append(bn_contributions(moments.moments, moments.layers))
+                contributions.append(bn_contributions(moments.moments()))
             else:  # no BatchNorm, or a last batch of one image: nothing to compare with
                 contributions.append(np.full(len(x), np.nan))
     finally:
