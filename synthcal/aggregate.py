@@ -125,7 +125,8 @@ def quantization_table(runs: pd.DataFrame, left_out: Iterable[Mapping[str, Any]]
             row[f"{c}_std"] = group[c].std(ddof=1) if len(group) > 1 else float("nan")
         rows.append(row)
     algorithm = runs["algorithm"].iloc[0] if len(runs) else None
-    rows += [{"model": r["model"], "source": r["source"], "algorithm": algorithm, "note": r["note"]} for r in left_out]
+    rows += [{"model": r["model"], "arch": r.get("arch"), "source": r["source"], "algorithm": algorithm,
+              "note": r["note"]} for r in left_out]
     return pd.DataFrame(rows, columns=COLUMNS + extra)
 
 

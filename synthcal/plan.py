@@ -129,8 +129,8 @@ class Plan:
 
     def left_out_rows(self, variant: str) -> list[dict[str, str]]:
         """The (model, source) pairs of a variant's models that are left out, with the reason, for the tables."""
-        return [{"model": m, "source": s, "note": self.left_out(m, s)} for m in self.variant_models(variant)
-                for s in self.sources if self.left_out(m, s)]
+        return [{"model": m, "arch": self.arch_label(m), "source": s, "note": self.left_out(m, s)}
+                for m in self.variant_models(variant) for s in self.sources if self.left_out(m, s)]
 
     def active_algorithms(self) -> list[str]:
         """The configured algorithms that have a model to run."""
