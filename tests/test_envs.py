@@ -174,5 +174,5 @@ def test_a_fresh_venv_with_only_the_tables_environment_runs_its_scripts(tmp_path
     run("table_default", "aggregate.py",
         input={k: [str(tmp_path / f"{k}.json")] for k in records} | {"speed": []},
         output={"table": str(tmp_path / "t.csv"), "runs": str(tmp_path / "r.csv"), "paper": str(tmp_path / "p.csv")},
-        params={"models": ["m"], "sources": ["cifar10"]}, log={"_": [str(tmp_path / "table.log")]})
+        params={"models": ["m"], "sources": ["cifar10"], "left_out": []}, log={"_": [str(tmp_path / "table.log")]})
     assert "m,m,cifar10,default,real images,80.0,75.0,5.0" in (tmp_path / "t.csv").read_text()

@@ -349,12 +349,12 @@ def _plan_after_edit(cloned, module: str, text: str = "", edit=None) -> dict[str
 def test_comments_docstrings_and_formatting_rerun_nothing(cloned):
     """Edits that cannot change an output schedule no job, in the library and in a script."""
     def comment_and_docstring(text):
-        return (text.replace('"""DiStyleGAN objectives', '"""The DiStyleGAN objectives (reworded)', 1)
-                .replace("def hinge_real(", "# a comment\n\n\ndef hinge_real(", 1))
+        return (text.replace('"""', '"""Reworded: ', 1)
+                .replace("\ndef ", "\n# a comment\n\n\ndef ", 1))
     assert _plan_after_edit(cloned, "synthcal/gan/losses.py", edit=comment_and_docstring) == {}
-    assert _plan_after_edit(cloned, "synthcal/__init__.py", edit=lambda t: t.replace("Modules:", "Modules (all):")) == {}
+    assert _plan_after_edit(cloned, "synthcal/__init__.py", edit=comment_and_docstring) == {}
     assert _plan_after_edit(cloned, "workflow_scripts/quantize.py",
-                            edit=lambda t: t.replace("p = sm.params", "p = (\n    sm.params  # reformatted\n)")) == {}
+                            edit=lambda t: t.replace("sm = snakemake", "sm = (\n    snakemake\n)", 1)) == {}
     # a script edit that changes what it does reruns its jobs, as a library edit does
     jobs = _plan_after_edit(cloned, "workflow_scripts/evaluate.py", "\nEXTRA = 1\n")
     assert jobs["evaluate_fp32"] == 1 and "quantize" not in jobs

@@ -14,6 +14,7 @@ The generator's keys equal the authors' (``project.0.weight``, ``fc.1.running_me
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -129,6 +130,102 @@ class ProjectionDiscriminator(nn.Module):
         features.append(h)
         h = h.sum(dim=(2, 3))
         return self.linear(h) + (self.embed(onehot) * h).sum(dim=1, keepdim=True), features
+
+
+class FeatureNetwork:
+    """A frozen pretrained classifier that helps train a generator (``teacher.trained.feature_network``): its
+    logits and its intermediate feature maps of images in [-1, 1], normalised as the classifier expects.
+
+    The feature maps are the last output of each spatial resolution among the network's top-level blocks (for a
+    CIFAR ResNet: the outputs of its three stages, 32x32, 16x16 and 8x8), taken with forward hooks in the same pass
+    as the logits. The network is put in eval mode with every parameter frozen, and is not a submodule of anything
+    trained, so no optimizer or checkpoint ever holds it.
+    """
+
+    def __init__(self, module: nn.Module, mean: list[float] | tuple[float, ...], std: list[float] | tuple[float, ...],
+                 name: str = "feature network") -> None:
+        self.module = module.eval().requires_grad_(False)
+        self.name = name
+        self.mean = torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1)
+        self.std = torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1)
+        self._outputs: list[torch.Tensor] = []
+        blocks = list(self.module.named_children())
+        with torch.no_grad():
+            shapes = {}
+            hooks = [m.register_forward_hook(lambda m, i, o, n=n: shapes.__setitem__(n, tuple(o.shape)))
+                     for n, m in blocks]
+            self.module(torch.zeros(1, 3, 32, 32))
+            for hook in hooks:
+                hook.remove()
+        last_of_size: dict[tuple[int, int], str] = {}
+        for name_, _ in blocks:  # top-level order is forward order for these networks
+            shape = shapes.get(name_)
+            if shape is not None and len(shape) == 4:
+                last_of_size[shape[2:]] = name_
+        self.taps = list(last_of_size.values())
+        self.channels = [shapes[n][1] for n in self.taps]
+        if not self.taps:
+            raise ValueError(f"{name} has no top-level block with a 4-D output: no feature maps to discriminate on")
+        modules = dict(blocks)
+        for n in self.taps:
+            modules[n].register_forward_hook(lambda m, i, o: self._outputs.append(o))
+
+    def to(self, device: torch.device) -> FeatureNetwork:
+        self.module.to(device)
+        self.mean, self.std = self.mean.to(device), self.std.to(device)
+        return self
+
+    def __call__(self, images: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """(logits, feature maps) of images in [-1, 1] (gradients flow to the images, never to the network)."""
+        self._outputs = []
+        logits = self.module(((images + 1) / 2 - self.mean) / self.std)
+        features, self._outputs = self._outputs, []
+        return logits, features
+
+    def digest(self) -> str:
+        """sha256 of the network's parameters and buffers (what makes a training run's fingerprint)."""
+        h = hashlib.sha256()
+        for key, value in sorted(self.module.state_dict().items()):
+            h.update(key.encode())
+            h.update(value.detach().cpu().contiguous().numpy().tobytes())
+        return h.hexdigest()
+
+
+class ProjectedDiscriminator(nn.Module):
+    """A discriminator on the frozen features of a pretrained classifier (the idea of Projected and Vision-aided
+    GANs: Sauer et al. 2021, Kumari et al. 2022): one small trainable head per feature map (spectrally normalised
+    3x3 and 4x4/stride-2 convolutions, LeakyReLU, global sum pooling), each class-conditional by projection
+    (``w . h + <embed(y), h>``), their logits summed.
+
+    ``forward(x, onehot) -> (logits (B, 1), [head features])``, the interface of :class:`Discriminator`; the feature
+    network is held by reference (``features``), never as a submodule.
+    """
+
+    def __init__(self, features: FeatureNetwork, ndf: int = 64, c_dim: int = 10) -> None:
+        super().__init__()
+        self.features = [features]
+        self.heads = nn.ModuleList()
+        self.linears = nn.ModuleList()
+        self.embeds = nn.ModuleList()
+        for channels in features.channels:
+            convs = [nn.Conv2d(channels, ndf, 3, 1, 1), nn.Conv2d(ndf, 2 * ndf, 4, 2, 1)]
+            for conv in convs:
+                _init(conv)
+            self.heads.append(nn.ModuleList(spectral_norm(c) for c in convs))
+            self.linears.append(spectral_norm(nn.Linear(2 * ndf, 1)))
+            self.embeds.append(spectral_norm(nn.Linear(c_dim, 2 * ndf, bias=False)))
+
+    def forward(self, x: torch.Tensor, onehot: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        _, maps = self.features[0](x)
+        logits, out = 0, []
+        for fmap, head, linear, embed in zip(maps, self.heads, self.linears, self.embeds, strict=True):
+            h = fmap
+            for conv in head:
+                h = nn.functional.leaky_relu(conv(h), 0.2)
+            out.append(h)
+            pooled = h.sum(dim=(2, 3))
+            logits = logits + linear(pooled) + (embed(onehot) * pooled).sum(dim=1, keepdim=True)
+        return logits, out
 
 
 def resolve_device(device: str) -> torch.device:

@@ -36,12 +36,13 @@ import os
 import random
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from tqdm import tqdm
 
 from synthcal.calibration import balanced_labels
@@ -59,7 +60,9 @@ from synthcal.gan.losses import (
 )
 from synthcal.gan.networks import (
     Discriminator,
+    FeatureNetwork,
     Generator,
+    ProjectedDiscriminator,
     ProjectionDiscriminator,
     one_hot,
     released_config,
@@ -97,15 +100,18 @@ class TrainSettings:
     checkpoint_every: int = 10
     grid_per_class: int = 10
     channels_last: bool = False  # memory format of images and convolutions (speed; numerics may differ slightly)
-    discriminator: str = "distylegan"  # or "projection" (synthcal.gan.networks.ProjectionDiscriminator)
+    discriminator: str = "distylegan"  # or "projection", "projected" (synthcal.gan.networks)
     ema: float = 0.0  # decay of an exponential moving average of the generator's weights (0: none)
     diffaugment: str = ""  # DiffAugment policy of the plain GAN, e.g. "color,translation,cutout" (empty: none)
+    classifier_weight: float = 0.0  # weight of the feature network's cross-entropy on the generated images (gan)
+    track_every: int = 0  # generator updates between tracking samples (0: none); they change no weight
+    track_per_class: int = 50  # images per class of a tracking sample
 
     def fingerprint_fields(self) -> dict[str, Any]:
-        """Everything that changes the trained weights (``checkpoint_every`` does not)."""
+        """Everything that changes the trained weights (``checkpoint_every`` and the tracking samples do not)."""
         fields = asdict(self)
-        fields.pop("checkpoint_every")
-        fields.pop("grid_per_class")
+        for name in ("checkpoint_every", "grid_per_class", "track_every", "track_per_class"):
+            fields.pop(name)
         fields["betas"] = list(self.betas)
         return fields
 
@@ -165,10 +171,11 @@ def _index_stream(n: int, length: int, seed: int, purpose: str, epoch: int) -> n
     return np.concatenate(parts)[:length]
 
 
-def fixed_noise(settings: TrainSettings, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+def fixed_noise(settings: TrainSettings, device: torch.device,
+                purpose: str = "fixed-grid") -> tuple[torch.Tensor, torch.Tensor]:
     """The fixed (z, labels) of the per-epoch sample grid: ``grid_per_class`` per class, class-major."""
     n = settings.grid_per_class
-    z = rng(settings.seed, "fixed-grid").standard_normal((settings.c_dim * n, settings.z_dim)).astype(np.float32)
+    z = rng(settings.seed, purpose).standard_normal((settings.c_dim * n, settings.z_dim)).astype(np.float32)
     labels = balanced_labels(n, settings.c_dim)
     return torch.from_numpy(z).to(device), torch.from_numpy(labels).to(device)
 
@@ -179,13 +186,20 @@ class Trainer:
     def __init__(self, settings: TrainSettings, real: TrainingData, teacher: TrainingData | None = None,
                  device: str = "auto", checkpoint_dir: str | Path | None = None,
                  on_epoch_end: Callable[[int, Generator, dict[str, float]], None] | None = None,
-                 progress: bool = True, code: dict[str, str] | None = None) -> None:
+                 progress: bool = True, code: dict[str, str] | None = None,
+                 features: FeatureNetwork | None = None) -> None:
         """``code``: the fingerprint of the training code (default: :func:`synthcal.codedeps.module_code` of this
-        module), part of the checkpoints' identity."""
+        module), part of the checkpoints' identity. ``features``: the frozen pretrained classifier of the
+        ``projected`` discriminator and of the ``classifier_weight`` loss; its weights are part of the identity."""
         if settings.mode not in ("distill", "gan"):
             raise ValueError(f"unknown training mode {settings.mode!r}")
-        if settings.discriminator not in ("distylegan", "projection"):
-            raise ValueError(f"unknown discriminator {settings.discriminator!r} (distylegan or projection)")
+        if settings.discriminator not in ("distylegan", "projection", "projected"):
+            raise ValueError(f"unknown discriminator {settings.discriminator!r} (distylegan, projection or projected)")
+        if (settings.discriminator == "projected" or settings.classifier_weight) and features is None:
+            raise ValueError("the projected discriminator and the classifier loss need a feature network")
+        if (settings.discriminator == "projected" or settings.classifier_weight) and settings.mode != "gan":
+            raise ValueError("a feature network helps the plain conditional GAN (the teacher), not the distillation")
+        self.features = features
         if not 0.0 <= settings.ema < 1.0:
             raise ValueError(f"ema is a decay in [0, 1), got {settings.ema}")
         self.augment = parse_policy(settings.diffaugment)
@@ -213,9 +227,11 @@ class Trainer:
         if self.iterations == 0:
             raise ValueError(f"batch_size {settings.batch_size} exceeds the {len(main.labels)} training images")
         self.code = dict(code) if code is not None else module_code(__file__)
+        self.helper = {"name": features.name, "sha256": features.digest()} if features is not None else None
         self.fingerprint = hashlib.sha256(json.dumps(
             {"settings": settings.fingerprint_fields(), "real": real.digest(),
-             "teacher": teacher.digest() if teacher is not None else None, "code": self.code},
+             "teacher": teacher.digest() if teacher is not None else None, "code": self.code,
+             **({"feature_network": self.helper} if self.helper else {})},
             sort_keys=True).encode()).hexdigest()
         self.pixel_weight = PixelWeight(settings.lambda_pixel, settings.pixel_schedule, settings.pixel_decay)
 
@@ -224,8 +240,14 @@ class Trainer:
         s = self.settings
         torch.manual_seed(seed_int(s.seed, "init"))
         self.G = Generator(s.ngf, s.z_dim, s.c_dim, s.project_dim).to(self.device)
-        self.D = (ProjectionDiscriminator(s.ndf, s.c_dim) if s.discriminator == "projection"
-                  else Discriminator(s.ndf, s.c_dim, s.project_dim)).to(self.device)
+        if self.features is not None:
+            self.features.to(self.device)
+        if s.discriminator == "projected":
+            self.D = ProjectedDiscriminator(self.features, s.ndf, s.c_dim).to(self.device)
+        elif s.discriminator == "projection":
+            self.D = ProjectionDiscriminator(s.ndf, s.c_dim).to(self.device)
+        else:
+            self.D = Discriminator(s.ndf, s.c_dim, s.project_dim).to(self.device)
         if s.channels_last:
             self.G.to(memory_format=torch.channels_last)
             self.D.to(memory_format=torch.channels_last)
@@ -249,7 +271,7 @@ class Trainer:
     def _identity(self) -> dict[str, Any]:
         return {"fingerprint": self.fingerprint, "settings": self.settings.fingerprint_fields(),
                 "real": self.real.digest(), "teacher": self.teacher.digest() if self.teacher is not None else None,
-                "code": self.code}
+                "code": self.code, "feature_network": self.helper}
 
     def _save_checkpoint(self, epoch: int) -> None:
         if self.run_dir is None:
@@ -403,15 +425,34 @@ class Trainer:
         self.opt_d.step()
         D.requires_grad_(False)
         z = torch.randn(len(c_r), s.z_dim, generator=gen, device=self.device)
-        g_total = generator_hinge(D(self._augmentation(len(c_r), gen)(G(z, c_r)), c_r)[0])
+        x_gen = G(z, c_r)
+        g_adv = generator_hinge(D(self._augmentation(len(c_r), gen)(x_gen), c_r)[0])
+        terms = {"G_adversarial": g_adv.detach()}
+        g_total = g_adv
+        if s.classifier_weight:  # the frozen classifier should recognise the class each image was made for
+            g_class = F.cross_entropy(self.features(x_gen)[0], c_r.argmax(1))
+            g_total = g_total + s.classifier_weight * g_class
+            terms["G_classifier"] = g_class.detach()
         self.opt_g.zero_grad(set_to_none=True)
         g_total.backward()
         self.opt_g.step()
         D.requires_grad_(True)
         self.update_ema()
         self.g_updates += 1
+        self._track()
         return {"D_real": d_real.detach(), "D_fake": d_fake.detach(), "D_total": d_total.detach(),
-                "G_total": g_total.detach()}
+                "G_total": g_total.detach(), **terms}
+
+    def _track(self) -> None:
+        """Every ``track_every`` generator updates, the released generator's images for a fixed tracking noise
+        (``track_per_class`` per class) into ``<run>/track/step_<updates>.npz``: what a training curve is drawn
+        from (label agreement, FID against steps). They change no weight."""
+        every = self.settings.track_every
+        if not every or self.g_updates % every or self.run_dir is None:
+            return
+        track = replace(self.settings, grid_per_class=self.settings.track_per_class)
+        samples = fixed_samples(self.released, track, self.device, purpose="track")
+        save_samples(self.run_dir / "track" / f"step_{self.g_updates:06d}.npz", samples)
 
     # ----------------------------------------------------------------------------------------------------------
     def run(self) -> TrainResult:
@@ -480,10 +521,11 @@ class Trainer:
 
 
 @torch.no_grad()
-def fixed_samples(generator: Generator, settings: TrainSettings, device: torch.device) -> dict[str, np.ndarray]:
+def fixed_samples(generator: Generator, settings: TrainSettings, device: torch.device,
+                  purpose: str = "fixed-grid") -> dict[str, np.ndarray]:
     """The generator's images (eval mode) for the fixed grid noise of :func:`fixed_noise`: ``images`` (uint8 NHWC)
     and ``labels``, the numbers the sample-grid figures are drawn from."""
-    z, labels = fixed_noise(settings, device)
+    z, labels = fixed_noise(settings, device, purpose)
     was_training = generator.training
     generator.eval()
     images = to_uint8(generator(z, one_hot(labels, settings.c_dim)))
@@ -497,7 +539,8 @@ def save_samples(path: str | Path, samples: dict[str, np.ndarray]) -> None:
 
 
 def train_run(settings: TrainSettings, real_npz: str | Path, out_dir: str | Path, *, dump_dir: str | Path | None = None,
-              device: str = "auto", label: str = "DiStyleGAN", progress: bool = True) -> dict[str, Any]:
+              device: str = "auto", label: str = "DiStyleGAN", progress: bool = True,
+              features: FeatureNetwork | None = None) -> dict[str, Any]:
     """Train (``settings.mode``: ``distill`` from ``dump_dir``, or ``gan``) and write the run's files into
     ``out_dir``: ``generator.pt`` + ``config.json`` (the authors' release format, see
     :func:`synthcal.gan.networks.load_released`), ``training.json`` (settings, device, timings), ``losses.csv``
@@ -522,7 +565,7 @@ def train_run(settings: TrainSettings, real_npz: str | Path, out_dir: str | Path
         save_samples(trainer.run_dir / "samples" / f"epoch_{epoch:04d}.npz", fixed_samples(generator, settings, dev))
 
     trainer = Trainer(settings, real, teacher, device=device, checkpoint_dir=out / "training",
-                      on_epoch_end=on_epoch_end, progress=progress)
+                      on_epoch_end=on_epoch_end, progress=progress, features=features)
     result = trainer.run()
     generator = result.generator.cpu().eval()
     with atomic_path(out / "generator.pt") as tmp:
@@ -532,7 +575,7 @@ def train_run(settings: TrainSettings, real_npz: str | Path, out_dir: str | Path
     seconds = sum(row["seconds"] for row in result.history)
     n_images = sum(row["iterations"] for row in result.history) * settings.batch_size
     summary = {"label": label, "settings": asdict(settings), "code": trainer.code, "device": str(dev),
-               "epochs": settings.epochs,
+               "feature_network": trainer.helper, "epochs": settings.epochs,
                "resumed_after_epoch": result.resumed_from, "checkpoints": str(trainer.run_dir),
                "train_seconds": round(seconds, 2), "images_per_s": round(n_images / seconds, 2) if seconds else None,
                "generator_parameters": sum(p.numel() for p in generator.parameters()),
