@@ -17,6 +17,7 @@ rule distylegan_train:
         settings=PLAN.train_settings("distylegan"),
         device=config["distylegan"]["device"],
         label=TRAINING_RUNS["distylegan"],
+        feature_network=PLAN.feature_network("distylegan"),
     log:
         "results/logs/distylegan_train.log",
     benchmark:

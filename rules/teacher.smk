@@ -6,6 +6,7 @@
 rule teacher_train:
     input:
         train="results/data/cifar10/train.npz",
+        **PLAN.train_inputs("teacher/trained"),
     output:
         generator="results/teacher/trained/generator.pt",
         config="results/teacher/trained/config.json",
@@ -17,6 +18,7 @@ rule teacher_train:
         settings=PLAN.train_settings("teacher/trained"),
         device=config["teacher"]["device"],
         label=TRAINING_RUNS["teacher/trained"],
+        feature_network=PLAN.feature_network("teacher/trained"),
     log:
         "results/logs/teacher_train.log",
     benchmark:

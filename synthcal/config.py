@@ -185,6 +185,31 @@ def _check_consistency(config: dict[str, Any]) -> None:
                 f"(defined: {', '.join(sorted(models)) or 'none'})")
     for name, entry in models.items():
         _check_model(name, entry)
+    _check_feature_network(config)
+
+
+def _check_feature_network(config: Mapping[str, Any]) -> None:
+    """The network that helps train the teacher: a PyTorch-form 'models' entry, never one of experiment.models."""
+    trained = config["teacher"]["trained"]
+    name, key = trained["feature_network"], "teacher.trained.feature_network"
+    needs = trained["discriminator"] == "projected" or trained["classifier_weight"] > 0
+    if name is None:
+        if needs and config["teacher"]["provider"] == "trained":
+            raise ConfigError(f"config key '{key}' is needed by teacher.trained.discriminator 'projected' and "
+                              "teacher.trained.classifier_weight > 0: name a 'models' entry (a pretrained classifier "
+                              "that is not one of experiment.models)")
+        return
+    if name not in config["models"]:
+        raise ConfigError(f"config key '{key}' names {name!r}, which is not an entry of 'models' "
+                          f"(defined: {', '.join(sorted(config['models'])) or 'none'})")
+    if name in config["experiment"]["models"]:
+        raise ConfigError(f"config key '{key}' names {name!r}, one of experiment.models: the experiment's "
+                          "classifiers measure the teacher's label agreement and are calibrated with its images, so "
+                          "the network that trains the teacher must be another one (e.g. akamaster_resnet44)")
+    fmt = config["models"][name]["format"]
+    if fmt not in ("builtin", "export", "python"):
+        raise ConfigError(f"config key '{key}' names {name!r}, a model of format {fmt}: the teacher's training "
+                          "needs its PyTorch module (format builtin, export or python)")
 
 
 def _check_model(name: str, entry: Mapping[str, Any]) -> None:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -195,3 +195,31 @@ def drop_vs_calibration_size_figure(table: pd.DataFrame):
 def drop_vs_calibration_size_chart(table: pd.DataFrame, path: str | Path) -> Path:
     """Save :func:`drop_vs_calibration_size_figure` as a PNG."""
     return _save(drop_vs_calibration_size_figure(table), path)
+
+
+def tracking_curves_figure(curves: Mapping[str, Sequence[Mapping[str, Any]]]):
+    """Label agreement and FID against generator steps, one line per training run (``{label: rows of
+    synthcal.gan.tracking.tracking_curve}``); FID only where computed. Returns the figure."""
+    plt = _pyplot()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    for label, rows in curves.items():
+        left.plot([r["step"] for r in rows], [100 * r["agreement"] for r in rows], marker=".", label=label)
+        with_fid = [r for r in rows if r.get("fid") is not None]
+        right.plot([r["step"] for r in with_fid], [r["fid"] for r in with_fid], marker="o", label=label)
+    left.axhline(10, color="grey", lw=0.8, ls=":")
+    left.set_xlabel("generator steps")
+    left.set_ylabel("label agreement (%)")
+    left.set_title("recognised as the class they were made for")
+    right.set_xlabel("generator steps")
+    right.set_ylabel("FID (lower = closer to real)")
+    right.set_title("FID against real test images")
+    for ax in (left, right):
+        ax.grid(alpha=0.3)
+    right.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    fig.tight_layout()
+    return fig
+
+
+def tracking_curves_chart(curves: Mapping[str, Sequence[Mapping[str, Any]]], path: str | Path) -> Path:
+    """Save :func:`tracking_curves_figure` as a PNG."""
+    return _save(tracking_curves_figure(curves), path)

@@ -287,7 +287,8 @@ class Plan:
             return {"teacher": pickle["path"] or f"resources/teacher/{_file_name(pickle['url'])}"}
         if provider == "trained":
             return {"teacher": "results/teacher/trained/generator.pt",
-                    "teacher_config": "results/teacher/trained/config.json"}
+                    "teacher_config": "results/teacher/trained/config.json",
+                    "teacher_training": "results/teacher/trained/training.json"}
         if provider == "python":
             return {}
         return {"teacher": self.teacher[provider]["path"]}
@@ -319,6 +320,23 @@ class Plan:
             return dataclass_settings(TrainSettings, self.teacher["trained"], mode="gan", seed=self.config["seed"])
         section = {k: v for k, v in self.distylegan.items() if k not in ("discriminator", "diffaugment")}
         return dataclass_settings(TrainSettings, section, mode="distill", seed=self.config["seed"])
+
+    def feature_network(self, run: str) -> dict[str, Any] | None:
+        """The frozen pretrained classifier that helps a training run (teacher.trained.feature_network), as what the
+        job needs to load it: ``classifier`` (:meth:`classifier` fields), ``mean``/``std``; None if the run has none."""
+        name = self.teacher["trained"]["feature_network"] if run == "teacher/trained" else None
+        if name is None:
+            return None
+        mean, std = self.mean_std(name)
+        return {"model": name, "classifier": self.classifier(name), "mean": mean, "std": std,
+                "code": self.factory_code(name)}
+
+    def train_inputs(self, run: str) -> dict[str, str]:
+        """What a training job reads beside its data: the feature network's file (``feature_*`` keys)."""
+        helper = self.feature_network(run)
+        if helper is None:
+            return {}
+        return {f"feature_{key}": path for key, path in self.model_files(helper["model"]).items()}
 
     def train_resources(self, run: str) -> dict[str, int]:
         """mem_mb, runtime (minutes) and gpu of a training job."""

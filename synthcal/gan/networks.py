@@ -136,10 +136,10 @@ class FeatureNetwork:
     """A frozen pretrained classifier that helps train a generator (``teacher.trained.feature_network``): its
     logits and its intermediate feature maps of images in [-1, 1], normalised as the classifier expects.
 
-    The feature maps are the last output of each spatial resolution among the network's top-level blocks (for a
-    CIFAR ResNet: the outputs of its three stages, 32x32, 16x16 and 8x8), taken with forward hooks in the same pass
-    as the logits. The network is put in eval mode with every parameter frozen, and is not a submodule of anything
-    trained, so no optimizer or checkpoint ever holds it.
+    The feature maps are the last output of each spatial resolution of at least 8x8 among the network's top-level
+    blocks (for a CIFAR ResNet: the outputs of its three stages, 32x32, 16x16 and 8x8, not the pooled 1x1), taken
+    with forward hooks in the same pass as the logits. The network is put in eval mode with every parameter frozen,
+    and is not a submodule of anything trained, so no optimizer or checkpoint ever holds it.
     """
 
     def __init__(self, module: nn.Module, mean: list[float] | tuple[float, ...], std: list[float] | tuple[float, ...],
@@ -160,12 +160,13 @@ class FeatureNetwork:
         last_of_size: dict[tuple[int, int], str] = {}
         for name_, _ in blocks:  # top-level order is forward order for these networks
             shape = shapes.get(name_)
-            if shape is not None and len(shape) == 4:
+            if shape is not None and len(shape) == 4 and min(shape[2:]) >= 8:  # a head halves its map once
                 last_of_size[shape[2:]] = name_
         self.taps = list(last_of_size.values())
         self.channels = [shapes[n][1] for n in self.taps]
         if not self.taps:
-            raise ValueError(f"{name} has no top-level block with a 4-D output: no feature maps to discriminate on")
+            raise ValueError(f"{name} has no top-level block with a 4-D output of at least 8x8: no feature maps to "
+                             "discriminate on")
         modules = dict(blocks)
         for n in self.taps:
             modules[n].register_forward_hook(lambda m, i, o: self._outputs.append(o))
@@ -194,7 +195,7 @@ class FeatureNetwork:
 class ProjectedDiscriminator(nn.Module):
     """A discriminator on the frozen features of a pretrained classifier (the idea of Projected and Vision-aided
     GANs: Sauer et al. 2021, Kumari et al. 2022): one small trainable head per feature map (spectrally normalised
-    3x3 and 4x4/stride-2 convolutions, LeakyReLU, global sum pooling), each class-conditional by projection
+    3x3 and 4x4/stride-2 convolutions, LeakyReLU, global average pooling), each class-conditional by projection
     (``w . h + <embed(y), h>``), their logits summed.
 
     ``forward(x, onehot) -> (logits (B, 1), [head features])``, the interface of :class:`Discriminator`; the feature
@@ -216,14 +217,18 @@ class ProjectedDiscriminator(nn.Module):
             self.embeds.append(spectral_norm(nn.Linear(c_dim, 2 * ndf, bias=False)))
 
     def forward(self, x: torch.Tensor, onehot: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        _, maps = self.features[0](x)
+        return self.discriminate(self.features[0](x)[1], onehot)
+
+    def discriminate(self, maps: list[torch.Tensor], onehot: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """The heads on feature maps already computed (the generator step reuses the pass that gives the frozen
+        classifier's logits)."""
         logits, out = 0, []
         for fmap, head, linear, embed in zip(maps, self.heads, self.linears, self.embeds, strict=True):
             h = fmap
             for conv in head:
                 h = nn.functional.leaky_relu(conv(h), 0.2)
             out.append(h)
-            pooled = h.sum(dim=(2, 3))
+            pooled = h.mean(dim=(2, 3))  # mean, not sum: the frozen maps are not normalised, and differ in size
             logits = logits + linear(pooled) + (embed(onehot) * pooled).sum(dim=1, keepdim=True)
         return logits, out
 

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import pickle
 import sys
 from dataclasses import dataclass
@@ -154,9 +155,22 @@ def load_python(factory: str, python_path: str | None = None, z_dim: int | None 
 
 
 def load_trained(directory: str | Path, device: torch.device | str = "cpu") -> Teacher:
-    """Load a generator trained by the workflow (``generator.pt`` + ``config.json``)."""
+    """Load a generator trained by the workflow (``generator.pt`` + ``config.json``); the identity also records,
+    from the run's ``training.json`` where it is beside them, the discriminator and the frozen feature network
+    (name and weights' sha256) that helped train it."""
     generator = load_released(directory, map_location=device).to(device)
-    return Teacher(generator, generator.z_dim, {"provider": "trained", "path": str(directory)})
+    identity: dict[str, Any] = {"provider": "trained", "path": str(directory)}
+    folder = Path(directory) if Path(directory).is_dir() else Path(directory).parent
+    summary = folder / "training.json"
+    if summary.is_file():
+        try:
+            record = json.loads(summary.read_text())
+        except json.JSONDecodeError as exc:
+            raise TeacherError(f"{summary} is not valid JSON ({exc}); retrain the teacher (delete its folder)") from None
+        settings = record.get("settings") or {}
+        identity |= {"discriminator": settings.get("discriminator"), "feature_network": record.get("feature_network"),
+                     "classifier_weight": settings.get("classifier_weight")}
+    return Teacher(generator, generator.z_dim, identity)
 
 
 def make_dump(provider: str, out_dir: str | Path, *, n_per_class: int | None = None, seed: int | None = None,

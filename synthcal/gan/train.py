@@ -46,6 +46,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from synthcal.calibration import balanced_labels
+from synthcal.classifiers import Classifier, pytorch_module
 from synthcal.codedeps import module_code
 from synthcal.data import load_split
 from synthcal.gan.augment import Augmentation, parse_policy
@@ -425,12 +426,19 @@ class Trainer:
         self.opt_d.step()
         D.requires_grad_(False)
         z = torch.randn(len(c_r), s.z_dim, generator=gen, device=self.device)
-        x_gen = G(z, c_r)
-        g_adv = generator_hinge(D(self._augmentation(len(c_r), gen)(x_gen), c_r)[0])
+        x_gen = self._augmentation(len(c_r), gen)(G(z, c_r))
+        class_logits = None
+        if isinstance(D, ProjectedDiscriminator):  # one pass of the frozen network gives D's maps and its logits
+            class_logits, maps = self.features(x_gen)
+            g_adv = generator_hinge(D.discriminate(maps, c_r)[0])
+        else:
+            g_adv = generator_hinge(D(x_gen, c_r)[0])
         terms = {"G_adversarial": g_adv.detach()}
         g_total = g_adv
-        if s.classifier_weight:  # the frozen classifier should recognise the class each image was made for
-            g_class = F.cross_entropy(self.features(x_gen)[0], c_r.argmax(1))
+        if s.classifier_weight:  # the frozen classifier should recognise the class each (augmented) image was made for
+            if class_logits is None:
+                class_logits = self.features(x_gen)[0]
+            g_class = F.cross_entropy(class_logits, c_r.argmax(1))
             g_total = g_total + s.classifier_weight * g_class
             terms["G_classifier"] = g_class.detach()
         self.opt_g.zero_grad(set_to_none=True)
@@ -536,6 +544,13 @@ def fixed_samples(generator: Generator, settings: TrainSettings, device: torch.d
 def save_samples(path: str | Path, samples: dict[str, np.ndarray]) -> None:
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:
         np.savez(fh, **samples)
+
+
+def feature_network(helper: dict[str, Any], path: str | None) -> FeatureNetwork:
+    """The frozen :class:`FeatureNetwork` of a training job from its plan entry (:meth:`synthcal.plan.Plan.
+    feature_network`: the model's classifier fields, mean and std) and the model's file."""
+    classifier = Classifier(**{**helper["classifier"], "path": path})
+    return FeatureNetwork(pytorch_module(classifier), helper["mean"], helper["std"], name=f"models.{helper['model']}")
 
 
 def train_run(settings: TrainSettings, real_npz: str | Path, out_dir: str | Path, *, dump_dir: str | Path | None = None,

@@ -1,0 +1,179 @@
+"""The offline teacher's helper: a frozen pretrained classifier inside the discriminator and in the generator's loss
+(teacher.trained.discriminator projected, feature_network, classifier_weight)."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from synthcal.config import ConfigError, load_config, merge, validate_config
+from synthcal.gan.networks import FeatureNetwork, ProjectedDiscriminator, one_hot
+from synthcal.gan.train import Trainer, TrainingData, TrainSettings
+
+from helpers import REPO
+
+TINY_GAN = dict(mode="gan", batch_size=20, ngf=16, ndf=8, z_dim=16, project_dim=8, checkpoint_every=1)
+
+
+class ColourClassifier(nn.Module):
+    """A fixed 'pretrained' classifier with two stages: class k is the nearest of ten fixed mean colours."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        g = torch.Generator().manual_seed(0)
+        self.stage1 = nn.Conv2d(3, 8, 3, 1, 1)
+        self.stage2 = nn.Sequential(nn.AvgPool2d(2), nn.Conv2d(8, 8, 1))  # 16x16
+        corners = torch.tensor([[i >> 2 & 1, i >> 1 & 1, i & 1] for i in range(8)], dtype=torch.float32) * 1.2 - 0.6
+        self.register_buffer("colours", torch.cat([corners, torch.tensor([[0.0, 0.0, 0.0], [0.6, 0.0, -0.6]])]))
+        with torch.no_grad():
+            for p in self.parameters():
+                p.copy_(torch.randn(p.shape, generator=g))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.stage2(self.stage1(x))  # the feature maps the discriminator heads see
+        mean = x.mean(dim=(2, 3))
+        return -10 * ((mean[:, None, :] - self.colours[None]) ** 2).sum(-1)
+
+
+def _features() -> FeatureNetwork:
+    return FeatureNetwork(ColourClassifier(), [0.5] * 3, [0.5] * 3, name="models.colour")
+
+
+def _real(n: int = 60, seed: int = 0) -> TrainingData:
+    rng = np.random.default_rng(seed)
+    return TrainingData(rng.integers(0, 256, (n, 32, 32, 3), dtype=np.uint8), rng.integers(0, 10, n))
+
+
+def _agreement(features: FeatureNetwork, generator: nn.Module, z_dim: int, n: int = 200) -> float:
+    torch.manual_seed(1)
+    labels = torch.arange(n) % 10
+    with torch.no_grad():
+        images = generator.eval()(torch.randn(n, z_dim), one_hot(labels))
+        return float((features(images)[0].argmax(1) == labels).float().mean())
+
+
+def test_feature_maps_are_the_stage_outputs_of_at_least_8x8():
+    from synthcal.models import build
+
+    resnet = FeatureNetwork(build("akamaster_resnet20"), [0.5] * 3, [0.25] * 3)
+    assert resnet.taps == ["layer1", "layer2", "layer3"] and resnet.channels == [16, 32, 64]
+    logits, maps = resnet(torch.zeros(2, 3, 32, 32))
+    assert logits.shape == (2, 10) and [tuple(m.shape[1:]) for m in maps] == [(16, 32, 32), (32, 16, 16), (64, 8, 8)]
+    assert _features().taps == ["stage1", "stage2"]  # the pooled 1x1 map is no tap
+
+
+def test_the_feature_network_stays_frozen_and_out_of_every_checkpoint(tmp_path):
+    features = _features()
+    before = copy.deepcopy(features.module.state_dict())
+    settings = TrainSettings(epochs=2, discriminator="projected", classifier_weight=1.0, **TINY_GAN)
+    trainer = Trainer(settings, _real(), device="cpu", checkpoint_dir=tmp_path, progress=False, features=features)
+    result = trainer.run()
+    after = features.module.state_dict()
+    assert before.keys() == after.keys() and all(torch.equal(before[k], after[k]) for k in before)
+    assert all(p.grad is None for p in features.module.parameters())
+    assert not features.module.training  # BatchNorm statistics never move
+    feature_params = {id(p) for p in features.module.parameters()}
+    assert not feature_params & {id(p) for p in result.discriminator.parameters()}
+    checkpoint = torch.load(sorted(trainer.run_dir.glob("epoch_*.pt"))[-1], weights_only=False)
+    assert not any("stage" in key for key in checkpoint["discriminator"])  # only the trainable heads
+    assert trainer.helper == {"name": "models.colour", "sha256": features.digest()}
+    # another network (one weight changed) is another training run: its checkpoints are not resumed
+    other = _features()
+    with torch.no_grad():
+        other.module.stage1.bias[0] += 1
+    assert Trainer(settings, _real(), device="cpu", checkpoint_dir=tmp_path, progress=False,
+                   features=other).fingerprint != trainer.fingerprint
+
+
+def test_the_projected_discriminator_is_conditional_and_trains_only_its_heads():
+    torch.manual_seed(0)
+    d = ProjectedDiscriminator(_features(), ndf=4)
+    x = (torch.rand(2, 3, 32, 32) * 2 - 1).requires_grad_()
+    a, heads = d(x, one_hot(torch.tensor([0, 0])))
+    b, _ = d(x, one_hot(torch.tensor([1, 1])))
+    assert a.shape == (2, 1) and len(heads) == 2 and not torch.allclose(a, b)
+    a.sum().backward()  # the gradient reaches the images through the frozen network (what trains the generator)
+    assert x.grad is not None and x.grad.abs().sum() > 0
+
+
+def test_the_classifier_loss_makes_the_generator_draw_the_conditioned_class():
+    """The conditional output depends on the label in the way the helper asks: after a short run the frozen
+    classifier recognises the class each image was generated for (chance is 10 %); without the loss it does not."""
+    agreement = {}
+    for weight in (0.0, 1.0):
+        features = _features()
+        settings = TrainSettings(epochs=10, discriminator="projected", classifier_weight=weight, lr_g=0.002,
+                                 **TINY_GAN)
+        result = Trainer(settings, _real(100), device="cpu", progress=False, features=features).run()
+        agreement[weight] = _agreement(features, result.generator, settings.z_dim)
+    assert agreement[0.0] < 0.25 and agreement[1.0] > 0.45, agreement
+
+
+def test_tracking_samples_change_no_weight(tmp_path):
+    real = _real()
+    base = TrainSettings(epochs=1, discriminator="projection", **TINY_GAN)
+    plain = Trainer(base, real, device="cpu", checkpoint_dir=tmp_path / "a", progress=False).run()
+    tracked_settings = TrainSettings(epochs=1, discriminator="projection", track_every=1, track_per_class=2, **TINY_GAN)
+    trainer = Trainer(tracked_settings, real, device="cpu", checkpoint_dir=tmp_path / "b", progress=False)
+    tracked = trainer.run()
+    sa, sb = plain.generator.state_dict(), tracked.generator.state_dict()
+    assert all(torch.equal(sa[k], sb[k]) for k in sa)
+    files = sorted((trainer.run_dir / "track").glob("step_*.npz"))
+    assert [f.name for f in files] == [f"step_{i:06d}.npz" for i in range(1, trainer.iterations + 1)]
+    with np.load(files[-1]) as last:
+        assert last["images"].shape == (20, 32, 32, 3) and list(last["labels"][:3]) == [0, 0, 1]
+
+
+def test_the_dump_manifest_names_the_network_that_helped_train_the_teacher(tmp_path):
+    from synthcal.data import Split, save_split
+    from synthcal.gan.teachers import make_dump
+    from synthcal.gan.train import train_run
+
+    real = _real()
+    save_split(tmp_path / "train.npz", Split(real.images, real.labels))
+    features = _features()
+    settings = TrainSettings(epochs=1, discriminator="projected", **TINY_GAN)
+    train_run(settings, tmp_path / "train.npz", tmp_path / "teacher", device="cpu", progress=False,
+              features=features)
+    manifest = make_dump("trained", tmp_path / "dump", n_per_class=2, seed=0, latent="gaussian", batch_size=8,
+                         device="cpu", source=tmp_path / "teacher")
+    assert manifest["teacher"]["feature_network"] == {"name": "models.colour", "sha256": features.digest()}
+    assert manifest["teacher"]["discriminator"] == "projected"
+
+
+def _config(**trained) -> dict:
+    config = load_config(REPO / "config.yaml")
+    return merge(config, {"teacher": {"provider": "trained", "name": "cgan", "trained": trained},
+                          "experiment": {"models": ["akamaster_resnet20"], "sources": ["cgan"]}})
+
+
+def test_the_feature_network_is_never_an_experiment_model_and_needs_a_pytorch_form():
+    validate_config(_config(discriminator="projected", feature_network="akamaster_resnet44"))
+    with pytest.raises(ConfigError, match=r"'teacher.trained.feature_network' names 'akamaster_resnet20', one of "
+                                          r"experiment.models"):
+        validate_config(_config(discriminator="projected", feature_network="akamaster_resnet20"))
+    with pytest.raises(ConfigError, match=r"'teacher.trained.feature_network' is needed"):
+        validate_config(_config(discriminator="projection", classifier_weight=0.5))
+    with pytest.raises(ConfigError, match=r"names 'nope', which is not an entry of 'models'"):
+        validate_config(_config(discriminator="projected", feature_network="nope"))
+    onnx = merge(_config(discriminator="projected", feature_network="mine"),
+                 {"models": {"mine": {"format": "onnx", "weights": {"path": "m.onnx"}}}})
+    with pytest.raises(ConfigError, match=r"a model of format onnx: the teacher's training needs its PyTorch module"):
+        validate_config(onnx)
+
+
+def test_the_teacher_job_reads_the_feature_network_and_its_settings_reach_the_job():
+    from synthcal.plan import Plan
+
+    plan = Plan(validate_config(_config(discriminator="projected", feature_network="akamaster_resnet44",
+                                        classifier_weight=0.3)))
+    helper = plan.feature_network("teacher/trained")
+    assert helper["model"] == "akamaster_resnet44" and helper["classifier"]["arch"] == "akamaster_resnet44"
+    assert plan.train_inputs("teacher/trained") == {"feature_weights": "resources/weights/resnet44-014dd654.th"}
+    settings = plan.train_settings("teacher/trained")
+    assert settings["discriminator"] == "projected" and settings["classifier_weight"] == 0.3
+    assert plan.feature_network("distylegan") is None and plan.train_inputs("distylegan") == {}
