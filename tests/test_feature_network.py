@@ -177,3 +177,41 @@ def test_the_teacher_job_reads_the_feature_network_and_its_settings_reach_the_jo
     settings = plan.train_settings("teacher/trained")
     assert settings["discriminator"] == "projected" and settings["classifier_weight"] == 0.3
     assert plan.feature_network("distylegan") is None and plan.train_inputs("distylegan") == {}
+
+
+def test_the_tracking_curve_reads_agreement_and_fid_from_the_samples(resnet20_ir, tmp_path):
+    """Agreement is the classifier's accuracy against the generated-for labels; FID is against the reference, on
+    every fid_every-th sample and the last; the figure holds those numbers."""
+    from synthcal.config import NORMALIZATIONS
+    from synthcal.evaluate import predict
+    from synthcal.figures import tracking_curves_figure
+    from synthcal.gan.tracking import tracking_curve
+    from synthcal.ir import compile_f32
+    from synthcal.quality import Extractor, quality_features
+
+    from helpers import random_images
+
+    mean, std = NORMALIZATIONS["cifar10"]
+    images = random_images(40, seed=3)
+    predicted = predict(compile_f32(resnet20_ir[1]), images, mean, std).argmax(1)
+    track = tmp_path / "track"
+    track.mkdir()
+    for step, labels in ((100, predicted), (200, (predicted + 1) % 10), (300, np.where(np.arange(40) < 10, predicted,
+                                                                                          (predicted + 1) % 10))):
+        np.savez(track / f"step_{step:06d}.npz", images=images if step != 300 else images[::-1].copy(),
+                 labels=labels if step != 300 else labels[::-1].copy())
+    np.savez(track / "notes.npz", x=np.zeros(1))  # not a tracking sample
+    colour = Extractor("mean colour", False, "numpy",
+                       lambda batch: (np.concatenate([batch.mean(axis=(2, 3)), batch.std(axis=(2, 3))], 1), None))
+    reference = quality_features(random_images(40, seed=4), colour, 50, 1)
+    rows = tracking_curve(track, resnet20_ir[1], mean, std, extractor=colour, reference=reference, fid_every=2)
+    assert [r["step"] for r in rows] == [100, 200, 300]
+    assert [r["agreement"] for r in rows] == [1.0, 0.0, 0.25]
+    assert rows[0]["fid"] is None and rows[1]["fid"] is not None
+    assert rows[2]["fid"] == pytest.approx(rows[1]["fid"], abs=0.01)  # the same images in another order
+    fig = tracking_curves_figure({"run": rows})
+    left, right = fig.axes
+    assert list(left.lines[0].get_ydata()) == [100.0, 0.0, 25.0]
+    assert list(right.lines[0].get_xdata()) == [200, 300]
+    with pytest.raises(FileNotFoundError, match="track_every > 0"):
+        tracking_curve(tmp_path / "empty", resnet20_ir[1], mean, std)
