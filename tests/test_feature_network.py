@@ -215,3 +215,27 @@ def test_the_tracking_curve_reads_agreement_and_fid_from_the_samples(resnet20_ir
     assert list(right.lines[0].get_xdata()) == [200, 300]
     with pytest.raises(FileNotFoundError, match="track_every > 0"):
         tracking_curve(tmp_path / "empty", resnet20_ir[1], mean, std)
+
+
+@pytest.mark.parametrize("form", ["builtin", "export"])
+def test_a_feature_network_from_a_checkpoint_or_an_exported_program_gives_the_same_maps(tmp_path, form):
+    """The helper loads from the models entry's file, whatever its PyTorch form, with the same taps and values."""
+    from synthcal.gan.train import feature_network
+    from synthcal.models import build, load_weights
+
+    from helpers import export_program, random_weights
+
+    weights = random_weights("akamaster_resnet20", tmp_path / "w.pt")
+    path = weights if form == "builtin" else export_program(load_weights(build("akamaster_resnet20"), weights),
+                                                            tmp_path / "m.pt2")
+    helper = {"model": "mine", "mean": [0.5] * 3, "std": [0.25] * 3,
+              "classifier": {"format": form, "arch": "akamaster_resnet20" if form == "builtin" else None,
+                             "factory": None, "python_path": None, "fuse": False, "name": "models.mine"}}
+    features = feature_network(helper, str(path))
+    expected = FeatureNetwork(load_weights(build("akamaster_resnet20"), weights), [0.5] * 3, [0.25] * 3)
+    x = torch.rand(3, 3, 32, 32) * 2 - 1
+    (logits, maps), (want_logits, want_maps) = features(x), expected(x)
+    assert features.taps == ["layer1", "layer2", "layer3"] and features.name == "models.mine"
+    assert torch.allclose(logits, want_logits, atol=1e-5)
+    assert all(torch.allclose(a, b, atol=1e-5) for a, b in zip(maps, want_maps, strict=True))
+    assert all(not p.requires_grad for p in features.module.parameters())

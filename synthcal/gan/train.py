@@ -46,7 +46,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from synthcal.calibration import balanced_labels
-from synthcal.classifiers import Classifier, pytorch_module
+from synthcal.classifiers import Classifier, checked_program, pytorch_module
 from synthcal.codedeps import module_code
 from synthcal.data import load_split
 from synthcal.gan.augment import Augmentation, parse_policy
@@ -550,7 +550,10 @@ def feature_network(helper: dict[str, Any], path: str | None) -> FeatureNetwork:
     """The frozen :class:`FeatureNetwork` of a training job from its plan entry (:meth:`synthcal.plan.Plan.
     feature_network`: the model's classifier fields, mean and std) and the model's file."""
     classifier = Classifier(**{**helper["classifier"], "path": path})
-    return FeatureNetwork(pytorch_module(classifier), helper["mean"], helper["std"], name=f"models.{helper['model']}")
+    # an exported program's module() is one flat graph: unflattened, its blocks are modules again (and hookable)
+    module = (torch.export.unflatten(checked_program(classifier)) if classifier.format == "export"
+              else pytorch_module(classifier))
+    return FeatureNetwork(module, helper["mean"], helper["std"], name=f"models.{helper['model']}")
 
 
 def train_run(settings: TrainSettings, real_npz: str | Path, out_dir: str | Path, *, dump_dir: str | Path | None = None,
