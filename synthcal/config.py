@@ -190,11 +190,13 @@ def _check_consistency(config: dict[str, Any]) -> None:
 
 def _check_feature_network(config: Mapping[str, Any]) -> None:
     """The network that helps train the teacher: a PyTorch-form 'models' entry, never one of experiment.models."""
+    if config["teacher"]["provider"] != "trained":  # an inactive provider's settings are not checked
+        return
     trained = config["teacher"]["trained"]
     name, key = trained["feature_network"], "teacher.trained.feature_network"
     needs = trained["discriminator"] == "projected" or trained["classifier_weight"] > 0
     if name is None:
-        if needs and config["teacher"]["provider"] == "trained":
+        if needs:
             raise ConfigError(f"config key '{key}' is needed by teacher.trained.discriminator 'projected' and "
                               "teacher.trained.classifier_weight > 0: name a 'models' entry (a pretrained classifier "
                               "that is not one of experiment.models)")

@@ -164,6 +164,9 @@ def test_the_feature_network_is_never_an_experiment_model_and_needs_a_pytorch_fo
                  {"models": {"mine": {"format": "onnx", "weights": {"path": "m.onnx"}}}})
     with pytest.raises(ConfigError, match=r"a model of format onnx: the teacher's training needs its PyTorch module"):
         validate_config(onnx)
+    inactive = merge(_config(discriminator="projected", feature_network="akamaster_resnet20"),
+                     {"teacher": {"provider": "torchscript", "torchscript": {"path": "g.pt", "z_dim": 8}}})
+    validate_config(inactive)  # another provider is active: the trained teacher's settings are not in use
 
 
 def test_the_teacher_job_reads_the_feature_network_and_its_settings_reach_the_job():
