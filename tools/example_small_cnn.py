@@ -15,10 +15,9 @@ from pathlib import Path
 
 import torch
 from torch import nn
+from train_classifier import add_data_arguments, training_splits  # the tool beside this one
 
 from synthcal.config import NORMALIZATIONS
-from synthcal.cpus import limit_cpus
-from synthcal.data import load_cifar10
 from synthcal.io import file_digest
 from synthcal.models.training import ClassifierTraining, train_classifier
 
@@ -34,14 +33,11 @@ def small_cnn() -> nn.Module:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", required=True, help="a CIFAR-10 copy in any layout the workflow reads")
+    add_data_arguments(parser)
     parser.add_argument("--out", default="resources/example/small_cnn.onnx")
     parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
-    limit_cpus(args.threads)
-    torch.set_num_threads(args.threads)
-    splits = load_cifar10(args.data).splits
+    splits = training_splits(args)
     mean, std = NORMALIZATIONS["cifar10"]
     model = small_cnn()
     for row in train_classifier(model, splits["train"], mean, std, ClassifierTraining(epochs=args.epochs, lr=0.05),

@@ -24,9 +24,22 @@ from synthcal.models import build
 from synthcal.models.training import ClassifierTraining, train_classifier
 
 
+def add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--data`` (a CIFAR-10 copy) and ``--threads``, shared by the tools that train a classifier."""
+    parser.add_argument("--data", required=True, help="a CIFAR-10 copy in any layout the workflow reads")
+    parser.add_argument("--threads", type=int, default=2)
+
+
+def training_splits(args: argparse.Namespace) -> dict:
+    """Bound this process to ``args.threads`` CPUs and read the CIFAR-10 copy's splits."""
+    limit_cpus(args.threads)
+    torch.set_num_threads(args.threads)
+    return load_cifar10(args.data).splits
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", required=True, help="a CIFAR-10 copy in any layout the workflow reads")
+    add_data_arguments(parser)
     parser.add_argument("--arch", required=True, help="a built-in architecture (synthcal.models.ARCHITECTURES)")
     parser.add_argument("--out", required=True, help="checkpoint to write (.pt)")
     parser.add_argument("--normalization", default="cifar10", choices=sorted(NORMALIZATIONS))
@@ -34,11 +47,8 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--lr", type=float, default=0.1)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
-    limit_cpus(args.threads)
-    torch.set_num_threads(args.threads)
-    splits = load_cifar10(args.data).splits
+    splits = training_splits(args)
     mean, std = NORMALIZATIONS[args.normalization]
     model = build(args.arch)
     settings = ClassifierTraining(args.epochs, args.batch_size, args.lr, seed=args.seed)

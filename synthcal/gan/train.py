@@ -196,9 +196,10 @@ class Trainer:
             raise ValueError(f"unknown training mode {settings.mode!r}")
         if settings.discriminator not in ("distylegan", "projection", "projected"):
             raise ValueError(f"unknown discriminator {settings.discriminator!r} (distylegan, projection or projected)")
-        if (settings.discriminator == "projected" or settings.classifier_weight) and features is None:
+        helped = settings.discriminator == "projected" or settings.classifier_weight > 0
+        if helped and features is None:
             raise ValueError("the projected discriminator and the classifier loss need a feature network")
-        if (settings.discriminator == "projected" or settings.classifier_weight) and settings.mode != "gan":
+        if helped and settings.mode != "gan":
             raise ValueError("a feature network helps the plain conditional GAN (the teacher), not the distillation")
         self.features = features
         if not 0.0 <= settings.ema < 1.0:
