@@ -1,5 +1,6 @@
-# Accuracy of every IR on the CIFAR-10 test split: FP32 per model, INT8 per (variant, model, source, repeat), one
-# JSON each. Speed is measured once per model and algorithm, by the throughput rule (reports.smk).
+# Accuracy of every IR on the CIFAR-10 test split: FP32 per model, INT8 per (variant, model, source, repeat), a
+# JSON summary (with the machine that computed it) and the per-image predictions (.npz, synthcal.predictions) each.
+# Speed is measured once per model and algorithm, by the throughput rule (reports.smk).
 
 
 rule evaluate_fp32:
@@ -8,7 +9,8 @@ rule evaluate_fp32:
         bin="results/models/{model}/fp32.bin",
         test="results/data/cifar10/test.npz",
     output:
-        "results/evaluation/{model}/fp32.json",
+        summary="results/evaluation/{model}/fp32.json",
+        predictions="results/evaluation/{model}/fp32.npz",
     params:
         code=script_code("evaluate.py"),
         mean_std=mean_std,
@@ -35,7 +37,8 @@ rule evaluate_int8:
         bin="results/quantized/{variant}/{source}{rep}/{model}/int8.bin",
         test="results/data/cifar10/test.npz",
     output:
-        "results/evaluation/{model}/{variant}/{source}{rep}.json",
+        summary="results/evaluation/{model}/{variant}/{source}{rep}.json",
+        predictions="results/evaluation/{model}/{variant}/{source}{rep}.npz",
     params:
         code=script_code("evaluate.py"),
         mean_std=mean_std,

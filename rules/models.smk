@@ -3,6 +3,37 @@
 # against PyTorch where there is a PyTorch module; and, once per model, whether NNCF's channel alignment runs on it.
 
 
+rule train_classifier:
+    """The train weights provider: a built-in architecture trained on the CIFAR-10 training split
+    (synthcal.models.training, resumable from results/models/<model>/trained/checkpoints/), its FP32 test accuracy
+    in training.json."""
+    input:
+        train="results/data/cifar10/train.npz",
+        test="results/data/cifar10/test.npz",
+    output:
+        weights="results/models/{model}/trained/weights.pt",
+        summary="results/models/{model}/trained/training.json",
+    params:
+        code=script_code("train_classifier.py"),
+        arch=lambda wc: PLAN.model(wc.model)["arch"],
+        settings=lambda wc: PLAN.training_settings(wc.model),
+        mean_std=mean_std,
+    wildcard_constraints:
+        model="|".join(PLAN.trained_models()) or "(?!)",
+    log:
+        "results/logs/train_classifier/{model}.log",
+    benchmark:
+        "results/benchmarks/train_classifier/{model}.tsv"
+    threads: lambda wc: PLAN.model(wc.model)["weights"]["train"]["threads"]
+    resources:
+        mem_mb=4000,
+        runtime=lambda wc: PLAN.classifier_training_runtime(wc.model),
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../workflow_scripts/train_classifier.py"
+
+
 rule convert_model:
     input:
         unpack(model_files),

@@ -42,6 +42,7 @@ rule quality_features:
         kind=lambda wc: PLAN.quality_set(wc.qset).kind,
         settings=lambda wc: PLAN.quality_set(wc.qset).settings,
         description=lambda wc: PLAN.quality_set(wc.qset).description,
+        realism=lambda wc: PLAN.realism_params(wc.qset),
         splits=config["quality"]["is_splits"],
         seed=config["seed"],
         fid_extractor=None if PLAN.quality_network() else config["quality"]["fid_extractor"],
@@ -85,22 +86,54 @@ rule report_image_quality:
         "../workflow_scripts/report_image_quality.py"
 
 
-rule label_agreement:
-    """The FP32 model's accuracy on one labelled calibration folder, with respect to the labels its images were
-    made for (the teacher's rows also feed its quality gate)."""
+rule report_realism:
+    """Precision, recall, density and coverage of every source against real training images, per-class KID and
+    intra-class FID (synthcal.realism), from the features the quality jobs kept."""
     input:
-        xml="results/models/{model}/fp32.xml",
-        bin="results/models/{model}/fp32.bin",
-        folder=lambda wc: PLAN.calibration_folder(wc.model, wc.source),
+        sets=[f"results/reports/features/{q}.npz" for q in PLAN.quality_sets()],
+        reference="results/reports/features/train_reference.npz",
     output:
-        "results/reports/label_agreement/{model}/{source}.json",
+        report=report("results/reports/realism.csv", caption="../report/reports.rst", category="Reports"),
+        per_class="results/reports/realism_per_class.csv",
+    params:
+        code=script_code("report_realism.py"),
+        names=PLAN.quality_sets(),
+        labelled=[PLAN.set_labelled(q) for q in PLAN.quality_sets()],
+        settings=PLAN.realism_settings(),
+    log:
+        "results/logs/quality/realism.log",
+    benchmark:
+        "results/benchmarks/report_realism/report_realism.tsv"
+    threads: 2
+    resources:
+        mem_mb=lambda wc: 3000 + 3 * config["quality"]["realism"]["n_images"] ** 2 * 4 // 2**20,
+        runtime=60,
+    conda:
+        "../envs/quality.yaml"
+    script:
+        "../workflow_scripts/report_realism.py"
+
+
+rule label_agreement:
+    """A judge's FP32 accuracy on one calibration set, with respect to the labels its images were made for
+    (quality.judge, else each experiment model on its own sets; the teacher's rows also feed its quality gate)."""
+    input:
+        xml="results/models/{judge}/fp32.xml",
+        bin="results/models/{judge}/fp32.bin",
+        folder=lambda wc: PLAN.set_folder(wc.qset),
+    output:
+        "results/reports/label_agreement/{judge}/{qset}.json",
     params:
         code=script_code("label_agreement.py"),
-        mean_std=mean_std,
+        mean_std=lambda wc: PLAN.mean_std(wc.judge),
+        labelled=lambda wc: PLAN.set_labelled(wc.qset),
+    wildcard_constraints:
+        judge="[A-Za-z0-9_]+",
+        qset="[A-Za-z0-9_]+(/[A-Za-z0-9_]+)?",
     log:
-        "results/logs/label_agreement/{model}/{source}.log",
+        "results/logs/label_agreement/{judge}/{qset}.log",
     benchmark:
-        "results/benchmarks/label_agreement/{model}/{source}.tsv"
+        "results/benchmarks/label_agreement/{judge}/{qset}.tsv"
     threads: config["evaluation"]["threads"]
     resources:
         mem_mb=3000,
@@ -143,18 +176,21 @@ rule throughput:
 
 rule report_tables:
     input:
-        agreement=[f"results/reports/label_agreement/{m}/{s}.json" for m, s in PLAN.pairs()],
+        agreement=PLAN.agreement_files(),
         throughput=PLAN.speed_records(),
         tables=[f"results/tables/{a}_quantization.csv" for a in PLAN.active_algorithms()],
+        per_class=[f"results/tables/{a}_per_class.csv" for a in PLAN.active_algorithms()],
         quality=["results/reports/image_quality.csv"] if config["quality"]["enabled"] else [],
     output:
         agreement=report("results/reports/label_agreement.csv", caption="../report/reports.rst", category="Reports"),
         throughput=report("results/tables/throughput.csv", caption="../report/reports.rst", category="Reports"),
         drops=report("results/figures/accuracy_drop.png", caption="../report/figure.rst", category="Figures"),
+        per_class=report("results/figures/per_class_drop.png", caption="../report/figure.rst", category="Figures"),
         fid=(report("results/figures/drop_vs_fid.png", caption="../report/figure.rst", category="Figures")
              if config["quality"]["enabled"] else []),
     params:
         code=script_code("report_tables.py"),
+        confidence=config["statistics"]["confidence"],
     log:
         "results/logs/reports.log",
     threads: 1
@@ -167,6 +203,35 @@ rule report_tables:
         "../workflow_scripts/report_tables.py"
 
 
+rule report_predictors:
+    """What predicts the drop: every quality measure of a calibration set against the drop and flip rate of the
+    cells it calibrated, with rank correlations and their intervals (synthcal.predictors)."""
+    input:
+        tables=[f"results/tables/{a}_quantization.csv" for a in PLAN.active_algorithms()],
+        agreement="results/reports/label_agreement.csv",
+        quality=["results/reports/image_quality.csv"] if config["quality"]["enabled"] else [],
+        realism=["results/reports/realism.csv"] if PLAN.realism_enabled() else [],
+    output:
+        correlations=report("results/tables/drop_predictors.csv", caption="../report/reports.rst", category="Reports"),
+        cells="results/tables/drop_predictors_cells.csv",
+        figure=report("results/figures/drop_predictors.png", caption="../report/figure.rst", category="Figures"),
+    params:
+        code=script_code("report_predictors.py"),
+        set_names=PLAN.cell_sets(),
+        statistics=PLAN.statistics_settings(),
+    log:
+        "results/logs/reports_predictors.log",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        "../envs/tables.yaml"
+    script:
+        "../workflow_scripts/report_predictors.py"
+
+
 localrules:
+    report_predictors,
     report_image_quality,
     report_tables,

@@ -4,25 +4,32 @@
 
 
 rule table_default:
+    """One algorithm's tables: every (model, source) with its drop, interval, flip rate and verdict against the
+    reference source (synthcal.statistics, from the stored per-image predictions), the per-class drops, the runs,
+    and the paper's Table 1 with its companion of intervals."""
     input:
         unpack(lambda wc: PLAN.table_inputs("default")),
     output:
         table=report("results/tables/default_quantization.csv", caption="../report/quantization.rst",
                      category="Tables"),
         runs="results/tables/default_quantization_runs.csv",
+        per_class="results/tables/default_per_class.csv",
         paper=report("results/tables/table1a.csv", caption="../report/table1.rst", category="Tables"),
+        paper_intervals="results/tables/table1a_intervals.csv",
     params:
         code=script_code("aggregate.py"),
+        algorithm="default",
         # the table's models: the algorithm's (accuracy-aware runs on its listed models only)
-        models=lambda wc, output: PLAN.variant_models(Path(output.table).name.removesuffix("_quantization.csv")),
+        models=PLAN.variant_models("default"),
         sources=PLAN.sources,
-        left_out=lambda wc, output: PLAN.left_out_rows(Path(output.table).name.removesuffix("_quantization.csv")),
+        left_out=PLAN.left_out_rows("default"),
+        statistics=PLAN.statistics_settings(),
     log:
         "results/logs/tables/default.log",
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=5,
+        mem_mb=2000,
+        runtime=10,
     conda:
         "../envs/tables.yaml"
     script:
@@ -36,7 +43,16 @@ use rule table_default as table_accuracy_aware with:
         table=report("results/tables/accuracy_aware_quantization.csv", caption="../report/quantization.rst",
                      category="Tables"),
         runs="results/tables/accuracy_aware_quantization_runs.csv",
+        per_class="results/tables/accuracy_aware_per_class.csv",
         paper=report("results/tables/table1b.csv", caption="../report/table1.rst", category="Tables"),
+        paper_intervals="results/tables/table1b_intervals.csv",
+    params:
+        code=script_code("aggregate.py"),
+        algorithm="accuracy_aware",
+        models=PLAN.variant_models("accuracy_aware"),
+        sources=PLAN.sources,
+        left_out=PLAN.left_out_rows("accuracy_aware"),
+        statistics=PLAN.statistics_settings(),
     log:
         "results/logs/tables/accuracy_aware.log",
 

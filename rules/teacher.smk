@@ -63,7 +63,7 @@ rule teacher_gate:
     input of the distillation, so recomputing it (for a new classifier, say) never retrains DiStyleGAN; it has a
     high priority, and `snakemake --until teacher_gate` runs the chain up to it alone."""
     input:
-        agreement=[f"results/reports/label_agreement/{m}/{PLAN.teacher_name}.json" for m in PLAN.models],
+        agreement=PLAN.gate_agreement_files(),
         **({"features": f"results/reports/features/{PLAN.teacher_name}.npz",
             "reference": "results/reports/features/reference.npz"} if config["quality"]["enabled"] else {}),
     output:

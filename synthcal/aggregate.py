@@ -3,22 +3,32 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from synthcal.io import atomic_path
+from synthcal import CIFAR10_CLASSES
+from synthcal.machine import machine_label
+from synthcal.predictions import Predictions
+from synthcal.statistics import StatisticsSettings, compare_to_reference, drop_statistics, holm, per_class_drops
 
-#: Columns of ``default_quantization.csv`` in order (accuracies and drops in percent / percentage points).
+#: Columns of ``default_quantization.csv`` in order (accuracies, drops and flip rates in percent / percentage points;
+#: intervals and verdicts as synthcal.statistics computes them).
 COLUMNS = [
     "model", "arch", "source", "algorithm", "calibration_data",
-    "fp32_accuracy", "int8_accuracy", "drop_points", "drop_percent",
+    "fp32_accuracy", "int8_accuracy", "drop_points", "drop_ci_low", "drop_ci_high",
+    "drop_percent", "drop_percent_ci_low", "drop_percent_ci_high", "flip_rate", "flip_ci_low", "flip_ci_high",
+    "reference", "diff_vs_reference", "diff_ci_low", "diff_ci_high", "verdict", "mcnemar_p", "mcnemar_p_holm",
+    "worst_class", "worst_class_drop",
     "n_calibration", "subset_size", "batch_size", "channel_alignment", "seed",
     "fp32_images_per_s", "int8_images_per_s", "speedup",
     "fp32_latency_ms", "int8_latency_ms", "fake_quantize_ops", "quantize_seconds",
-    "repeats", "int8_accuracy_std", "drop_points_std", "drop_percent_std", "note",
+    "repeats", "int8_accuracy_std", "drop_points_std", "drop_points_min", "drop_points_max", "drop_percent_std",
+    "machine", "note",
 ]
+#: Columns of ``<algorithm>_per_class.csv``: every class's accuracy and drop per (model, source).
+PER_CLASS_COLUMNS = ["model", "source", "algorithm", "class", "fp32_accuracy", "int8_accuracy", "drop_points"]
 
 #: Extra columns of the accuracy-aware table (from its quantization reports).
 ACCURACY_AWARE_COLUMNS = ["max_drop", "drop_type", "validation", "reverted_ops", "quantized_ops",
@@ -60,15 +70,33 @@ def speed_rows(record: Mapping[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+#: How a predictions mapping keys an evaluation: ("fp32", model) or (model, source, algorithm, repeat).
+PredictionKey = tuple
+
+
+def _predicted(predictions: Mapping[PredictionKey, Predictions], key: PredictionKey,
+               record: Mapping[str, Any]) -> Predictions:
+    """The stored predictions of an evaluation record, checked against the accuracy its summary states."""
+    if key not in predictions:
+        raise AggregationError(f"no stored predictions for {key}")
+    found = predictions[key]
+    if abs(found.accuracy() - float(record["accuracy"])) > 1e-9:
+        raise AggregationError(f"the predictions of {key} give top-1 {found.accuracy():.6f}, its summary says "
+                               f"{record['accuracy']:.6f}: one of the two files is stale; rerun its evaluation")
+    return found
+
+
 def quantization_runs(fp32: Iterable[Mapping[str, Any]], int8: Iterable[Mapping[str, Any]],
-                      quantization: Iterable[Mapping[str, Any]],
+                      quantization: Iterable[Mapping[str, Any]], predictions: Mapping[PredictionKey, Predictions],
                       speed: Iterable[Mapping[str, Any]] = ()) -> pd.DataFrame:
     """One row per (model, source, algorithm, repeat): FP32 evaluations (per model) joined with INT8 evaluations,
-    quantization reports and the speed rows of :func:`speed_rows` (measured on repeat 0's IR, the
-    same structure as every repeat's; empty where not measured).
+    quantization reports and the speed rows of :func:`speed_rows` (measured on repeat 0's IR, the same structure
+    as every repeat's; empty where not measured). Accuracies come from the stored per-image ``predictions``
+    (keyed ``("fp32", model)`` and ``(model, source, algorithm, repeat)``), checked against the summaries.
 
     Raises:
-        AggregationError: an INT8 record has no FP32 baseline or no quantization report.
+        AggregationError: an INT8 record has no FP32 baseline, no quantization report or no predictions, or a
+            summary disagrees with its predictions.
     """
     base = {r["model"]: r for r in fp32}
     quant = {(r["model"], r["source"], r["algorithm"], r.get("repeat") or 0): r for r in quantization}
@@ -81,37 +109,55 @@ def quantization_runs(fp32: Iterable[Mapping[str, Any]], int8: Iterable[Mapping[
         if key not in quant:
             raise AggregationError(f"no quantization report for {key}")
         ref, q = base[rec["model"]], quant[key]
-        points, percent = accuracy_drop(ref["accuracy"], rec["accuracy"])
+        fp32_acc = _predicted(predictions, ("fp32", rec["model"]), ref).accuracy()
+        int8_acc = _predicted(predictions, key, rec).accuracy()
+        points, percent = accuracy_drop(fp32_acc, int8_acc)
         timing = speeds.get(key[:3], {})
         rows.append({
             "model": rec["model"], "arch": rec.get("arch"), "source": rec["source"], "algorithm": rec["algorithm"],
             "calibration_data": q.get("calibration_data"),
-            "fp32_accuracy": ref["accuracy"] * 100.0, "int8_accuracy": rec["accuracy"] * 100.0,
+            "fp32_accuracy": fp32_acc * 100.0, "int8_accuracy": int8_acc * 100.0,
             "drop_points": points, "drop_percent": percent,
             "n_calibration": q["n_calibration"], "subset_size": q["subset_size"], "batch_size": q.get("batch_size"),
             "channel_alignment": q.get("channel_alignment_applied"),
             "seed": q["seed"],
             **{c: timing.get(c) for c in SPEED_COLUMNS},
             "fake_quantize_ops": q.get("fake_quantize_ops"), "quantize_seconds": q.get("seconds"),
+            "machine": machine_label(rec.get("machine")),
             "repeat": key[3], **{c: q[c] for c in ACCURACY_AWARE_COLUMNS if c in q},
         })
     runs = pd.DataFrame(rows)
     if runs.empty:
-        return pd.DataFrame(columns=[c for c in COLUMNS if not c.endswith("_std") and c != "repeats"] + ["repeat"])
+        return pd.DataFrame(columns=[c for c in COLUMNS if c in _RUN_COLUMNS] + ["repeat"])
     return runs  # in input order: the workflow passes models, sources and repeats in config order
 
 
-def quantization_table(runs: pd.DataFrame, left_out: Iterable[Mapping[str, Any]] = ()) -> pd.DataFrame:
-    """Summarise repeats: one row per (model, source, algorithm) with means, standard deviations and ``repeats``;
-    then one row per left-out (model, source) (``left_out``: model, source, note), empty but for its ``note``, so
-    that a pair that could not run says why instead of missing.
+#: Columns of a run (one repeat), before the cell's statistics.
+_RUN_COLUMNS = ["model", "arch", "source", "algorithm", "calibration_data", "fp32_accuracy", "int8_accuracy",
+                "drop_points", "drop_percent", "n_calibration", "subset_size", "batch_size", "channel_alignment", "seed",
+                *SPEED_COLUMNS, "fake_quantize_ops", "quantize_seconds", "machine"]
+
+
+def _cell_draws(group: pd.DataFrame, predictions: Mapping[PredictionKey, Predictions]) -> list[Predictions]:
+    return [predictions[(r.model, r.source, r.algorithm, int(r.repeat))] for r in group.itertuples()]
+
+
+def quantization_table(runs: pd.DataFrame, predictions: Mapping[PredictionKey, Predictions],
+                       settings: StatisticsSettings,
+                       left_out: Iterable[Mapping[str, Any]] = ()) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Summarise repeats and say how sure each number is: one row per (model, source, algorithm) with the means
+    over repeats, their intervals, flip rate, worst class and the comparison with the reference source
+    (:mod:`synthcal.statistics`, computed from the stored ``predictions``); then one row per left-out (model,
+    source) (``left_out``: model, source, note), empty but for its ``note``, so that a pair that could not run says
+    why instead of missing. Returns (table, per-class table).
 
     The seed column holds the first repeat's seed (repeat r used seed + r). With one repeat the std columns are
-    empty.
+    empty. McNemar p-values are Holm-corrected over the table's comparisons (``mcnemar_p_holm``).
     """
     keys = ["model", "arch", "source", "algorithm"]
     extra = [c for c in ACCURACY_AWARE_COLUMNS if c in runs.columns]
-    rows = []
+    rows, per_class = [], []
+    cells = {}
     for _, group in runs.groupby(keys, sort=False, dropna=False):
         first = group.iloc[0]
         row = {c: first[c] for c in COLUMNS if c in group.columns}
@@ -123,11 +169,44 @@ def quantization_table(runs: pd.DataFrame, left_out: Iterable[Mapping[str, Any]]
         row["repeats"] = len(group)
         for c in ("int8_accuracy", "drop_points", "drop_percent"):
             row[f"{c}_std"] = group[c].std(ddof=1) if len(group) > 1 else float("nan")
+        row["machine"] = "; ".join(dict.fromkeys(group["machine"]))
+        fp32, draws = predictions[("fp32", first["model"])], _cell_draws(group, predictions)
+        spread = drop_statistics(fp32, draws, settings)
+        row.update({k: v for k, v in spread.items() if k in COLUMNS})
+        base, quant, drops = per_class_drops(fp32, draws, len(CIFAR10_CLASSES))
+        worst = int(np.nanargmax(drops))
+        row["worst_class"], row["worst_class_drop"] = CIFAR10_CLASSES[worst], float(drops[worst])
+        per_class += [{"model": first["model"], "source": first["source"], "algorithm": first["algorithm"],
+                       "class": name, "fp32_accuracy": base[i], "int8_accuracy": quant[i], "drop_points": drops[i]}
+                      for i, name in enumerate(CIFAR10_CLASSES)]
+        cells[(first["model"], first["source"])] = draws
         rows.append(row)
+    _compare(rows, cells, settings)
     algorithm = runs["algorithm"].iloc[0] if len(runs) else None
     rows += [{"model": r["model"], "arch": r.get("arch"), "source": r["source"], "algorithm": algorithm,
               "note": r["note"]} for r in left_out]
-    return pd.DataFrame(rows, columns=COLUMNS + extra)
+    return pd.DataFrame(rows, columns=COLUMNS + extra), pd.DataFrame(per_class, columns=PER_CLASS_COLUMNS)
+
+
+def _compare(rows: list[dict[str, Any]], cells: Mapping[tuple[str, str], list[Predictions]],
+             settings: StatisticsSettings) -> None:
+    """Fill each row's comparison with the reference source of its model (in place); Holm over the table."""
+    reference = settings.reference
+    compared = []
+    for row in rows:
+        if reference is None:
+            continue
+        row["reference"] = reference
+        if row["source"] == reference:
+            continue  # the reference row has no verdict
+        ref = cells.get((row["model"], reference))
+        if ref is None:
+            row["note"] = f"no verdict: the reference source {reference} did not run for {row['model']}"
+            continue
+        row.update(compare_to_reference(cells[(row["model"], row["source"])], ref, settings))
+        compared.append(row)
+    for row, adjusted in zip(compared, holm([r["mcnemar_p"] for r in compared])):
+        row["mcnemar_p_holm"] = adjusted
 
 
 def paper_table(table: pd.DataFrame, models: Sequence[str], sources: Sequence[str],
@@ -149,10 +228,20 @@ def paper_table(table: pd.DataFrame, models: Sequence[str], sources: Sequence[st
     return pivot
 
 
-def write_csv(frame: pd.DataFrame, path: str | Path, index: bool = False, decimals: int = 4) -> None:
-    """Write a table atomically, rounding floats to ``decimals``."""
-    with atomic_path(path) as tmp:
-        frame.round(decimals).to_csv(tmp, index=index)
+def paper_intervals(table: pd.DataFrame, models: Sequence[str], sources: Sequence[str]) -> pd.DataFrame:
+    """The companion of :func:`paper_table`: the same layout, each cell ``drop [low, high]``: the relative drop in %
+    of FP32 and its interval (synthcal.statistics), two decimals; empty where a pair did not run."""
+    def cell(row: pd.Series) -> str:
+        if pd.isna(row["drop_percent"]):
+            return ""
+        return f"{row['drop_percent']:.2f} [{row['drop_percent_ci_low']:.2f}, {row['drop_percent_ci_high']:.2f}]"
+
+    cells = table.assign(cell=table.apply(cell, axis=1))
+    pivot = cells.pivot_table(index="source", columns="model", values="cell", aggfunc="first")
+    pivot = pivot.reindex(index=list(sources), columns=list(models)).fillna("")
+    pivot.index.name = "source"
+    pivot.columns.name = None
+    return pivot
 
 
 def fusion_table(tables: Iterable[pd.DataFrame], pairs: Sequence[tuple[str, str]]) -> pd.DataFrame:

@@ -18,6 +18,7 @@ import yaml
 from jsonschema import validators
 
 from synthcal.data import DataFormatError, check_checksum_target
+from synthcal.io import file_digest
 from synthcal.models import ARCHITECTURES
 from synthcal.sources.filtered import FILTERS
 
@@ -149,6 +150,15 @@ def is_per_model(source: str, config: Mapping[str, Any]) -> bool:
     return source == "bn_inversion" or filtered_source(source, config) is not None
 
 
+def is_labelled(source: str, config: Mapping[str, Any]) -> bool:
+    """Whether a source's folder labels are the class its images were made for (real images, the generators, their
+    filtered sets, BN inversion with its cross-entropy term), rather than arbitrary (fractals, noise)."""
+    base = (filtered_source(source, config) or (source,))[0]
+    if base == "bn_inversion":
+        return config["bn_inversion"]["ce_weight"] > 0
+    return base in ("cifar10", config["teacher"]["name"], "distylegan")
+
+
 def known_sources(config: Mapping[str, Any]) -> list[str]:
     """Calibration sources this configuration can produce."""
     plain = ["cifar10", config["teacher"]["name"], "distylegan", "fractal", "noise", "bn_inversion"]
@@ -173,6 +183,11 @@ def _check_consistency(config: dict[str, Any]) -> None:
         raise ConfigError("config key 'calibration.cifar10_full_train' calibrates the cifar10 source on every "
                           "training image, so no real image is left for 'quantization.accuracy_aware.validation: "
                           "holdout'; use validation 'calibration', or cifar10_full_train false")
+    reference = config["statistics"]["reference"]
+    if reference is not None and reference not in config["experiment"]["sources"]:
+        raise ConfigError(f"config key 'statistics.reference' names {reference!r}, which is not one of "
+                          f"experiment.sources ({', '.join(config['experiment']['sources'])}): add it there, name "
+                          "another source, or set it to null for no verdicts")
     for name in config["quantization"]["accuracy_aware"]["models"]:
         if "accuracy_aware" in config["experiment"]["algorithms"] and name not in config["models"]:
             raise ConfigError(f"config key 'quantization.accuracy_aware.models' names {name!r}, which is not an "
@@ -231,8 +246,17 @@ def _check_model(name: str, entry: Mapping[str, Any]) -> None:
                           "torch.nn.Module")
     if fmt != "python" and (entry["factory"] or entry["python_path"]):
         raise ConfigError(f"config keys '{key}.factory' and '.python_path' are only for format python")
+    if weights.get("train") is not None:
+        if fmt != "builtin":
+            raise ConfigError(f"config key '{key}.weights.train' trains a built-in architecture; this model's format is "
+                              f"{fmt}: give its file as '{key}.weights.path' instead")
+        if has_file:
+            raise ConfigError(f"config key '{key}.weights' has both 'train' and a 'path' or 'url': keep one (train "
+                              "trains the weights here; path or url reads them)")
+        has_file = True
     if fmt != "python" and not has_file:
-        raise ConfigError(f"config key '{key}.weights' needs a 'path' (local file) or a 'url' for format {fmt}")
+        raise ConfigError(f"config key '{key}.weights' needs a 'path' (local file), a 'url', or 'train' (format "
+                          f"builtin) for format {fmt}")
     if fmt == "openvino" and weights.get("url") and not weights.get("path"):
         raise ConfigError(f"config key '{key}.weights.url': an OpenVINO IR is two files; give the local .xml as "
                           f"'{key}.weights.path' (its .bin beside it)")
@@ -272,7 +296,8 @@ def check_local_paths(config: Mapping[str, Any], base: str | Path = ".") -> None
         checks.append(("quality.inception.path", quality["inception"]["path"]))
         if quality["fid_extractor"] != "auto":
             checks.append(("quality.fid_extractor", quality["fid_extractor"]))
-    for m in config["experiment"]["models"]:
+    judge = config["quality"]["judge"] if quality["enabled"] else None
+    for m in list(config["experiment"]["models"]) + ([judge] if judge in config["models"] else []):
         entry = config["models"][m]
         checks += [(f"models.{m}.weights.path", entry["weights"]["path"]), (f"models.{m}.python_path", entry["python_path"])]
         if entry["format"] == "openvino" and entry["weights"]["path"]:
@@ -281,12 +306,56 @@ def check_local_paths(config: Mapping[str, Any], base: str | Path = ".") -> None
         if value and not (Path(base) / value).exists():
             raise ConfigError(f"config key '{key}': {value} does not exist (relative paths start at "
                               f"{Path(base).resolve()}); fix the path or set the key to null to download")
+    _check_judge(config, Path(base))
     cifar = config["data"]["cifar10"]
     if cifar["local_path"]:
         try:
             check_checksum_target(Path(base) / cifar["local_path"], cifar["checksum"])
         except DataFormatError as exc:
             raise ConfigError(f"config key 'data.cifar10.checksum' {exc}") from None
+
+
+def weights_identity(entry: Mapping[str, Any], base: Path = Path(".")) -> str | None:
+    """What identifies a model entry's weights: the sha256 of its local file, else its configured sha256 (or
+    prefix), else, for trained weights, the architecture and training settings; None when unknown (a download
+    without checksum, a factory without checkpoint)."""
+    weights = entry["weights"]
+    if weights.get("train") is not None:
+        train = {k: v for k, v in weights["train"].items() if k not in ("threads", "checkpoint_every")}
+        return f"train:{entry['arch']}:{json.dumps(train, sort_keys=True)}"
+    if weights.get("path") and (base / weights["path"]).is_file():
+        return file_digest(base / weights["path"])
+    return weights.get("sha256") or None
+
+
+def _same_weights(a: str | None, b: str | None) -> bool:
+    if a is None or b is None:
+        return False
+    if a.startswith("train:") or b.startswith("train:"):
+        return a == b
+    return a.startswith(b) or b.startswith(a)
+
+
+def _check_judge(config: Mapping[str, Any], base: Path) -> None:
+    """The network that judges label agreement (quality.judge, else each experiment model) must not have the
+    weights of the network that guided the teacher (teacher.trained.feature_network), compared by checksum."""
+    judge = config["quality"]["judge"]
+    if judge is not None and judge not in config["models"]:
+        raise ConfigError(f"config key 'quality.judge' names {judge!r}, which is not an entry of 'models' "
+                          f"(defined: {', '.join(sorted(config['models'])) or 'none'})")
+    teacher = config["teacher"]
+    guide = teacher["trained"]["feature_network"] if teacher["provider"] == "trained" else None
+    if guide is None or guide not in config["models"]:
+        return
+    guide_id = weights_identity(config["models"][guide], base)
+    judges = [("quality.judge", judge)] if judge else [("experiment.models", m) for m in config["experiment"]["models"]]
+    for key, name in judges:
+        if name == guide or _same_weights(weights_identity(config["models"][name], base), guide_id):
+            raise ConfigError(
+                f"config key '{key}' names {name!r}, whose weights are those of the network that guided the teacher "
+                f"({guide!r}, teacher.trained.feature_network; same checksum): label agreement judged by the guide "
+                "rewards the prototypes it taught. Set 'quality.judge' to a network of another family and recipe "
+                "(e.g. a models entry with weights.train)")
 
 
 def load_config(*paths: str | Path) -> dict[str, Any]:

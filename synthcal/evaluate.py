@@ -13,6 +13,8 @@ from tqdm import tqdm
 from synthcal.calibration import load_calibration_folder
 from synthcal.data import Split
 from synthcal.ir import compile_f32, infer_batches
+from synthcal.machine import machine_info
+from synthcal.predictions import Predictions, from_logits
 from synthcal.preprocess import to_model_input
 
 
@@ -23,27 +25,30 @@ def predict(compiled: ov.CompiledModel, images: np.ndarray, mean: Sequence[float
     return infer_batches(compiled, (to_model_input(images[s : s + batch_size], mean, std) for s in starts))
 
 
-def accuracy_report(logits: np.ndarray, split: Split) -> dict:
-    """Top-1 accuracy overall and per class."""
-    hits = logits.argmax(1) == split.labels
-    per_class = {name: float(hits[split.labels == i].mean()) if np.any(split.labels == i) else None
-                 for i, name in enumerate(split.classes)}
-    return {"accuracy": float(hits.mean()), "correct": int(hits.sum()), "n_images": int(len(split)),
-            "per_class_accuracy": per_class}
+def accuracy_report(logits: np.ndarray | Predictions, split: Split) -> dict:
+    """Top-1 accuracy overall and per class, from logits or from stored :class:`Predictions` of ``split``."""
+    predictions = logits if isinstance(logits, Predictions) else from_logits(logits, split.labels)
+    per_class = predictions.per_class_accuracy(len(split.classes))
+    return {"accuracy": predictions.accuracy(), "correct": int(predictions.correct.sum()), "n_images": len(predictions),
+            "per_class_accuracy": {name: None if np.isnan(per_class[i]) else float(per_class[i])
+                                   for i, name in enumerate(split.classes)}}
 
 
 def evaluate_ir(model_path: str | Path, split: Split, mean: Sequence[float], std: Sequence[float], *,
-                threads: int, batch_size: int = 200) -> dict:
-    """Top-1 accuracy of an IR on ``split``; the dict written per evaluation. Speed is measured once, elsewhere
-    (:mod:`synthcal.speed`)."""
+                threads: int, batch_size: int = 200) -> tuple[dict, Predictions]:
+    """Evaluate an IR on ``split``: (summary, per-image predictions). The summary's accuracies are computed from
+    the predictions (as every later statistic is) and it records the machine and library versions
+    (:func:`synthcal.machine.machine_info`). Speed is measured once, elsewhere (:mod:`synthcal.speed`)."""
     compiled = compile_f32(model_path, threads)
     start = time.perf_counter()
     logits = predict(compiled, split.images, mean, std, batch_size, desc=f"evaluate {Path(model_path).name}")
-    report = accuracy_report(logits, split)
+    predictions = from_logits(logits, split.labels)
+    report = accuracy_report(predictions, split)
     report["eval_seconds"] = round(time.perf_counter() - start, 3)
     report["threads"] = threads
     report["openvino_version"] = ov.get_version()
-    return report
+    report["machine"] = machine_info(threads)
+    return report, predictions
 
 
 def label_agreement(fp32_xml: str | Path, folders: Mapping[str, str | Path], mean: Sequence[float],

@@ -13,6 +13,7 @@ from PIL import Image, ImageDraw
 from synthcal import CIFAR10_CLASSES
 from synthcal.calibration import load_calibration_folder
 from synthcal.io import atomic_path
+from synthcal.statistics import common_n
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -103,14 +104,20 @@ def _pyplot():
     return plt
 
 
-def accuracy_drop_figure(table: pd.DataFrame, value: str = "drop_points"):
+def accuracy_drop_figure(table: pd.DataFrame, value: str = "drop_points", confidence: float | None = None):
     """Grouped bars: the INT8 accuracy drop per model (groups) and calibration source (bars), one panel per
-    algorithm; error bars show the standard deviation over repeats, drawn only where there are several. Returns
-    the matplotlib figure (:func:`accuracy_drop_chart` saves it)."""
+    algorithm. Every bar carries its interval (``<value>`` with ``drop_ci_low``/``drop_ci_high``, or the
+    ``drop_percent_ci_*`` columns for ``drop_percent``: test sampling and, with repeats, calibration draws), and the
+    reference source's interval is drawn as a band across its model's group, so that a bar whose interval leaves
+    the band differs from real data; ``confidence`` names the intervals' level in the title. Returns the matplotlib
+    figure (:func:`accuracy_drop_chart` saves it)."""
     plt = _pyplot()
+    low_col, high_col = (("drop_ci_low", "drop_ci_high") if value == "drop_points" else
+                         (f"{value}_ci_low", f"{value}_ci_high"))
+    table = table[table[value].notna()] if value in table else table
     algorithms = list(dict.fromkeys(table["algorithm"]))
-    fig, axes = plt.subplots(len(algorithms), 1, figsize=(max(7, 1.6 * table["model"].nunique() + 3),
-                                                          3.6 * len(algorithms)), squeeze=False)
+    fig, axes = plt.subplots(max(len(algorithms), 1), 1, figsize=(max(7, 1.6 * table["model"].nunique() + 3),
+                                                                  3.6 * max(len(algorithms), 1)), squeeze=False)
     for ax, algorithm in zip(axes[:, 0], algorithms):
         sub = table[table["algorithm"] == algorithm]
         models = list(dict.fromkeys(sub["model"]))
@@ -118,32 +125,81 @@ def accuracy_drop_figure(table: pd.DataFrame, value: str = "drop_points"):
         width = 0.8 / max(len(sources), 1)
         for k, source in enumerate(sources):
             rows = sub[sub["source"] == source].set_index("model").reindex(models)
-            std_col = f"{value}_std"
-            err = rows[std_col].to_numpy(dtype=float) if std_col in rows else None
-            if err is not None and not np.isfinite(err).any():
-                err = None  # a single run: no error bar at all, rather than a zero-height one
-            ax.bar(np.arange(len(models)) + (k - (len(sources) - 1) / 2) * width, rows[value].to_numpy(), width,
-                   yerr=None if err is None else np.nan_to_num(err), label=source, capsize=2)
+            height = rows[value].to_numpy(dtype=float)
+            err = None
+            if low_col in rows and high_col in rows:
+                low, high = rows[low_col].to_numpy(dtype=float), rows[high_col].to_numpy(dtype=float)
+                err = np.vstack([np.nan_to_num(height - low), np.nan_to_num(high - height)])
+            ax.bar(np.arange(len(models)) + (k - (len(sources) - 1) / 2) * width, height, width, yerr=err,
+                   label=source, capsize=2)
+        reference = sub["reference"].dropna().iloc[0] if "reference" in sub and sub["reference"].notna().any() else None
+        if reference is not None and reference in sources and low_col in sub:
+            ref = sub[sub["source"] == reference].set_index("model").reindex(models)
+            for i, model in enumerate(models):
+                if np.isfinite(ref.loc[model, low_col]):
+                    ax.fill_between([i - 0.45, i + 0.45], ref.loc[model, low_col], ref.loc[model, high_col],
+                                    color="grey", alpha=0.2, linewidth=0,
+                                    label=f"{reference} interval" if i == 0 else None)
         ax.set_xticks(np.arange(len(models)), models, rotation=15, fontsize=8)
         ax.axhline(0, color="black", linewidth=0.8)
         ax.set_ylabel("accuracy drop (points)" if value == "drop_points" else value)
-        ax.set_title(f"INT8 accuracy drop, {algorithm} quantization")
-        ax.legend(fontsize=8, ncol=min(len(sources), 6), loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        level = f"{100 * confidence:g} % " if confidence else ""
+        ax.set_title(f"INT8 accuracy drop with {level}intervals, {algorithm} quantization")
+        ax.legend(fontsize=8, ncol=1, loc="upper left", bbox_to_anchor=(1.0, 1.0))
         ax.grid(axis="y", alpha=0.3)
     return fig
 
 
-def accuracy_drop_chart(table: pd.DataFrame, path: str | Path, value: str = "drop_points") -> Path:
+def per_class_drop_figure(per_class: pd.DataFrame):
+    """A heatmap per algorithm: rows = (model, source), columns = classes, cells = the class's INT8 accuracy drop
+    in points (annotated), so that a source that keeps the mean and wrecks one class shows as one dark cell.
+    Returns the figure (:func:`per_class_drop_chart` saves it)."""
+    plt = _pyplot()
+    algorithms = list(dict.fromkeys(per_class["algorithm"])) or ["(none)"]
+    panels = []
+    for algorithm in algorithms:
+        sub = per_class[per_class["algorithm"] == algorithm]
+        rows = list(dict.fromkeys(zip(sub["model"], sub["source"])))
+        classes = list(dict.fromkeys(sub["class"]))
+        grid = sub.pivot_table(index=["model", "source"], columns="class", values="drop_points", aggfunc="first")
+        panels.append((algorithm, rows, classes, grid.reindex(index=rows, columns=classes)))
+    height = sum(max(len(r), 1) for _, r, _, _ in panels)
+    fig, axes = plt.subplots(len(panels), 1, figsize=(11, 1.2 + 0.38 * height + 1.0 * len(panels)), squeeze=False)
+    values = np.concatenate([g.to_numpy(dtype=float).ravel() for *_, g in panels]) if panels else np.zeros(1)
+    bound = max(1.0, float(np.nanmax(np.abs(values)))) if np.isfinite(values).any() else 1.0
+    for ax, (algorithm, rows, classes, grid) in zip(axes[:, 0], panels):
+        data = grid.to_numpy(dtype=float)
+        image = ax.imshow(data, cmap="RdBu_r", vmin=-bound, vmax=bound, aspect="auto")
+        for (i, j), v in np.ndenumerate(data):
+            if np.isfinite(v):
+                ax.text(j, i, f"{v:.1f}", ha="center", va="center", fontsize=7)
+        ax.set_xticks(range(len(classes)), classes, rotation=30, fontsize=8)
+        ax.set_yticks(range(len(rows)), [f"{m} / {s}" for m, s in rows], fontsize=8)
+        ax.set_title(f"per-class INT8 accuracy drop (points), {algorithm} quantization")
+        fig.colorbar(image, ax=ax, fraction=0.03, pad=0.01)
+    return fig
+
+
+def per_class_drop_chart(per_class: pd.DataFrame, path: str | Path) -> Path:
+    """Save :func:`per_class_drop_figure` as a PNG."""
+    return _save(per_class_drop_figure(per_class), path)
+
+
+def accuracy_drop_chart(table: pd.DataFrame, path: str | Path, value: str = "drop_points",
+                        confidence: float | None = None) -> Path:
     """Save :func:`accuracy_drop_figure` as a PNG."""
-    return _save(accuracy_drop_figure(table, value), path)
+    return _save(accuracy_drop_figure(table, value, confidence), path)
 
 
 def drop_vs_fid_figure(table: pd.DataFrame, quality: pd.DataFrame):
     """Scatter of the accuracy drop (default algorithm) against each source's FID, one series per model, each
-    point labelled with its source. Returns the figure (:func:`drop_vs_fid_chart` saves it)."""
+    point labelled with its source; only sources measured at the N of most sets (FID moves with N), per-model sets
+    left out. Returns the figure (:func:`drop_vs_fid_chart` saves it)."""
     plt = _pyplot()
     fid = quality.dropna(subset=["fid"])
-    fid = fid[~fid["source"].str.contains("/")].set_index("source")["fid"]
+    fid = fid[~fid["source"].str.contains("/")]
+    fid = fid[fid["n_images"] == common_n(fid["n_images"])]  # FID moves with N: only sets at one N side by side
+    fid = fid.set_index("source")["fid"]
     fig, ax = plt.subplots(figsize=(7, 4.5))
     sub = table[(table["algorithm"] == "default") & table["source"].isin(fid.index)]
     for model, rows in sub.groupby("model", sort=False):
@@ -165,6 +221,48 @@ def drop_vs_fid_figure(table: pd.DataFrame, quality: pd.DataFrame):
 def drop_vs_fid_chart(table: pd.DataFrame, quality: pd.DataFrame, path: str | Path) -> Path:
     """Save :func:`drop_vs_fid_figure` as a PNG."""
     return _save(drop_vs_fid_figure(table, quality), path)
+
+
+def predictors_figure(cells: pd.DataFrame, correlations: pd.DataFrame):
+    """One scatter panel per (measure, outcome) with data: the cells' measure against their drop or flip rate,
+    one colour per source, titled with Spearman's rho, its interval and the number of cells (from
+    :func:`synthcal.predictors.correlations`). Returns the figure."""
+    plt = _pyplot()
+    measures = [m for m in dict.fromkeys(correlations["measure"]) if cells[m].notna().any()] or ["(none)"]
+    outcomes = list(dict.fromkeys(correlations["outcome"]))
+    fig, axes = plt.subplots(len(measures), len(outcomes), figsize=(5 * len(outcomes), 2.8 * len(measures)),
+                             squeeze=False)
+    sources = list(dict.fromkeys(cells["source"]))
+    colours = {s: f"C{i % 10}" for i, s in enumerate(sources)}
+    for i, measure in enumerate(measures):
+        for j, outcome in enumerate(outcomes):
+            ax = axes[i, j]
+            if measure not in cells:
+                ax.set_axis_off()
+                continue
+            for source in sources:
+                sub = cells[(cells["source"] == source) & cells[measure].notna()]
+                if len(sub):
+                    ax.scatter(sub[measure], sub[outcome], s=18, color=colours[source], label=source)
+            row = correlations[(correlations["measure"] == measure) & (correlations["outcome"] == outcome)]
+            stats = row.iloc[0] if len(row) else None
+            title = "rho not computed"
+            if stats is not None and stats["rho"] is not None and np.isfinite(stats["rho"]):
+                title = f"rho {stats['rho']:.2f} [{stats['ci_low']:.2f}, {stats['ci_high']:.2f}], {stats['cells']} cells"
+            ax.set_title(title, fontsize=8)
+            ax.set_xlabel(measure, fontsize=8)
+            ax.set_ylabel(outcome, fontsize=8)
+            ax.grid(alpha=0.3)
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    if handles:
+        fig.legend(handles, labels, loc="upper right", fontsize=8)
+    fig.suptitle("What predicts the drop? Quality measures of each calibration set against its INT8 drop")
+    return fig
+
+
+def predictors_chart(cells: pd.DataFrame, correlations: pd.DataFrame, path: str | Path) -> Path:
+    """Save :func:`predictors_figure` as a PNG."""
+    return _save(predictors_figure(cells, correlations), path)
 
 
 def drop_vs_calibration_size_figure(table: pd.DataFrame):

@@ -82,6 +82,12 @@ def atomic_path(dest: str | Path, suffix: str = "") -> Iterator[Path]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def write_csv(frame: Any, path: str | Path, index: bool = False, decimals: int = 4) -> None:
+    """Write a pandas DataFrame as CSV atomically, rounding floats to ``decimals``."""
+    with atomic_path(path) as tmp:
+        frame.round(decimals).to_csv(tmp, index=index)
+
+
 def write_json(path: str | Path, payload: Any) -> None:
     """Write ``payload`` as indented JSON, atomically."""
     with atomic_path(path) as tmp:

@@ -22,7 +22,7 @@ from urllib.parse import urlparse
 
 from synthcal.classifiers import PYTORCH_FORMATS, factory_source
 from synthcal.codedeps import module_fingerprint
-from synthcal.config import filter_bases, filtered_source, is_per_model, needs_batchnorm, normalization
+from synthcal.config import filter_bases, filtered_source, is_labelled, is_per_model, needs_batchnorm, normalization
 from synthcal.gan.train import TrainSettings
 from synthcal.quantize import AccuracyAwareSettings, DefaultQuantizationSettings
 from synthcal.sources.bn_inversion import BNInversionSettings
@@ -37,6 +37,8 @@ TRAINING_RUNS = {"teacher/trained": "teacher (conditional GAN)", "distylegan": "
 #: Measured CPU throughput of the paper-width DiStyleGAN training on 2 cores (images/s), rounded down, and an
 #: assumed GPU rate: the wall-time limit of a training job.
 TRAIN_IMAGES_PER_S = {"cpu": 30, "gpu": 1000}
+#: Measured CPU training rate of built-in classifiers on 2 cores (images/s, batch 128), rounded down.
+CLASSIFIER_IMAGES_PER_S = {"shufflenetv2_x0_5": 450, "mobilenetv2_x0_5": 100, "repvgg_a0": 17}
 #: Measured feature-extraction rate of the quality rules through OpenVINO on 2 cores (images/s), rounded down.
 QUALITY_IMAGES_PER_S = 10
 
@@ -155,9 +157,36 @@ class Plan:
         """A model's file (a checkpoint, or the .onnx, .xml or .pt2): the local path from config, or where its URL
         is downloaded to; None for a python factory without checkpoint."""
         weights = self.model(name)["weights"]
+        if weights.get("train") is not None:
+            return f"results/models/{self.trained_owner(name)}/trained/weights.pt"
         if weights["path"]:
             return weights["path"]
         return f"resources/weights/{_file_name(weights['url'])}" if weights["url"] else None
+
+    def trained_owner(self, name: str) -> str:
+        """The model whose ``train`` job trains ``name``'s weights: a fused RepVGG shares its multi-branch twin's."""
+        return self.multi_branch_twin(name)
+
+    def trained_models(self) -> list[str]:
+        """Models (of the catalogue) whose weights the workflow trains, once per owner."""
+        return sorted({self.trained_owner(n) for n, e in self.config["models"].items()
+                       if e["weights"].get("train") is not None})
+
+    def classifier_training_runtime(self, name: str) -> int:
+        """Wall-time limit (minutes) of a classifier training: 1.5 times the estimate at the measured CPU rate of its
+        architecture (:data:`CLASSIFIER_IMAGES_PER_S`, the slowest measured where the architecture was not), plus
+        half an hour."""
+        entry = self.model(name)
+        rate = CLASSIFIER_IMAGES_PER_S.get(entry["arch"], min(CLASSIFIER_IMAGES_PER_S.values()))
+        return int(30 + 1.5 * entry["weights"]["train"]["epochs"] * 50000 / rate / 60)
+
+    def training_settings(self, name: str) -> dict[str, Any]:
+        """:class:`synthcal.models.training.ClassifierTraining` fields of a trained model (seed null = ``seed``)."""
+        train = dict(self.model(name)["weights"]["train"])
+        train.pop("threads")
+        if train["seed"] is None:
+            train["seed"] = int(self.config["seed"])
+        return train
 
     def model_files(self, name: str) -> dict[str, str]:
         """What a job that loads the model reads: its file, and an IR's .bin."""
@@ -412,14 +441,22 @@ class Plan:
 
     # ------------------------------------------------------------------------------------------- records
     def algorithm_inputs(self, algorithm: str) -> dict[str, list[str]]:
-        """Evaluation and quantization records of one algorithm's grid, every repeat."""
+        """Evaluation summaries, their per-image predictions and quantization records of one algorithm's grid, every
+        repeat (summaries and predictions in the same order)."""
         pairs = self.grid(algorithm)
+        fp32 = sorted({f"results/evaluation/{m}/fp32" for m, _ in pairs})
+        int8 = [f"results/evaluation/{m}/{algorithm}/{s}{r}" for m, s in pairs for r in self.reps]
         return {
-            "fp32": sorted({f"results/evaluation/{m}/fp32.json" for m, _ in pairs}),
-            "int8": [f"results/evaluation/{m}/{algorithm}/{s}{r}.json" for m, s in pairs for r in self.reps],
+            "fp32": [f"{f}.json" for f in fp32], "fp32_predictions": [f"{f}.npz" for f in fp32],
+            "int8": [f"{f}.json" for f in int8], "int8_predictions": [f"{f}.npz" for f in int8],
             "quantization": [f"results/quantized/{algorithm}/{s}{r}/{m}/quantization.json"
                              for m, s in pairs for r in self.reps],
         }
+
+    def statistics_settings(self) -> dict[str, Any]:
+        """:class:`synthcal.statistics.StatisticsSettings` fields from ``statistics`` (its seed defaults to ``seed``)."""
+        section = self.config["statistics"]
+        return {**section, "seed": self.config["seed"] if section["seed"] is None else section["seed"]}
 
     def table_inputs(self, algorithm: str) -> dict[str, list[str]]:
         """The records a table of ``algorithm`` aggregates: evaluations, quantization reports and speed."""
@@ -440,10 +477,65 @@ class Plan:
         speed = self.config["throughput"]
         return 10 + int(2 * (len(self.sources) + 1) * speed["repeats"] * speed["seconds"] / 60)
 
+    # ------------------------------------------------------------------------------------------- label agreement
+    def judges(self) -> list[str]:
+        """The models that judge label agreement: ``quality.judge``, else every experiment model."""
+        judge = self.quality["judge"]
+        return [judge] if judge else list(self.models)
+
+    def agreement_pairs(self) -> list[tuple[str, str]]:
+        """(judge, calibration set) of every label-agreement job: the judge on every calibration set, or without a
+        judge each experiment model on the sets it is calibrated with (its own folder of a per-model source)."""
+        if self.quality["judge"]:
+            return [(self.quality["judge"], name) for name in self.calibration_sets()]
+        return [(m, f"{s}/{self.multi_branch_twin(m)}" if self.is_per_model(s) else s)
+                for m in self.models for s in self.model_sources(m)]
+
+    @staticmethod
+    def agreement_file(judge: str, set_name: str) -> str:
+        return f"results/reports/label_agreement/{judge}/{set_name}.json"
+
+    def agreement_files(self) -> list[str]:
+        return [self.agreement_file(j, s) for j, s in self.agreement_pairs()]
+
+    def gate_agreement_files(self) -> list[str]:
+        """The label agreement of the teacher's dump with every judge (the teacher's gate)."""
+        return [self.agreement_file(j, self.teacher_name) for j in self.judges()]
+
     # ------------------------------------------------------------------------------------------- quality
     def quality_sets(self) -> list[str]:
         """Image sets of the IS/FID report: every calibration source (per model for per-model ones)."""
         return self.calibration_sets()
+
+    def cell_sets(self) -> list[list[str]]:
+        """[model, source, quality set name] of every pair that runs: the set whose measures describe the cell's
+        calibration images (``source/model`` for a per-model source, its multi-branch twin's for a fused model)."""
+        return [[m, s, f"{s}/{self.multi_branch_twin(m)}" if self.is_per_model(s) else s] for m, s in self.pairs()]
+
+    def realism_enabled(self) -> bool:
+        return bool(self.quality["enabled"] and self.quality["realism"]["enabled"])
+
+    def realism_params(self, name: str) -> dict[str, Any] | None:
+        """What a feature job keeps for the realism measures (synthcal.quality_sets.realism_subset): None when the
+        report is off or for the FID reference; the whole training reference; at most ``realism.n_images`` of any
+        other set, the ``cifar10`` set leaving out the reference's images."""
+        if not self.realism_enabled() or name == "reference":
+            return None
+        realism = self.quality["realism"]
+        if name == "train_reference":
+            return {"n_images": realism["n_reference"], "exclude_reference": None}
+        return {"n_images": realism["n_images"],
+                "exclude_reference": realism["n_reference"] if name == "cifar10" else None}
+
+    def set_labelled(self, name: str) -> bool:
+        """Whether a quality set's labels are classes (``source`` or ``source/model``)."""
+        return is_labelled(name.partition("/")[0], self.config)
+
+    def realism_settings(self) -> dict[str, Any]:
+        """:class:`synthcal.realism.RealismSettings` fields."""
+        realism = self.quality["realism"]
+        return {k: realism[k] for k in ("nearest_k", "kid_subset_size", "kid_subsets", "min_per_class")} | {
+            "seed": int(self.config["seed"])}
 
     def quality_set(self, name: str) -> QualitySet:
         """A quality set (synthcal.quality_sets): real test images for the FID reference and real training images
@@ -451,6 +543,9 @@ class Plan:
         generated with the calibration source's settings, and the per-model folders (BN inversion, filtered)."""
         if name == "reference":
             return QualitySet("images", "results/data/cifar10/test.npz", {}, "real CIFAR-10 test images")
+        if name == "train_reference":
+            return QualitySet("images", "results/data/cifar10/train.npz", {"subset": "realism_reference"},
+                              "real CIFAR-10 training images (the realism reference)")
         if name == "cifar10":
             return QualitySet("images", "results/data/cifar10/train.npz", {}, "real CIFAR-10 training images")
         if name == self.teacher_name:
@@ -484,6 +579,8 @@ class Plan:
         return {}
 
     def quality_images(self, name: str) -> int:
+        if name == "train_reference":
+            return self.quality["realism"]["n_reference"]
         return self.quality["n_reference"] if name == "reference" else self.quality["n_images"]
 
     def quality_resources(self) -> dict[str, int]:
@@ -501,9 +598,10 @@ class Plan:
             found["resources/downloads/cifar-10-python.tar.gz"] = Download(
                 cifar["url"], f"md5:{cifar['md5']}",
                 {"url": "data.cifar10.url", "checksum": "data.cifar10.md5", "local": "data.cifar10.local_path"})
-        for name in self.models:
+        judge = [self.quality["judge"]] if self.quality["enabled"] and self.quality["judge"] else []
+        for name in dict.fromkeys(self.models + judge):
             weights = self.model(name)["weights"]
-            if not weights["path"]:
+            if not weights["path"] and weights.get("train") is None:
                 found.setdefault(self.weights_file(name), Download(
                     weights["url"], f"sha256:{weights['sha256']}" if weights["sha256"] else None,
                     {k: f"models.{name}.weights.{v}" for k, v in (("url", "url"), ("checksum", "sha256"),
@@ -536,13 +634,16 @@ class Plan:
         targets = [f"results/tables/{a}_quantization.csv" for a in algorithms]
         targets += [f"results/tables/{PAPER_TABLES[a]}.csv" for a in algorithms]
         targets += ["results/tables/throughput.csv", "results/reports/label_agreement.csv",
-                    "results/figures/accuracy_drop.png"]
+                    "results/figures/accuracy_drop.png", "results/figures/per_class_drop.png",
+                    "results/tables/drop_predictors.csv", "results/figures/drop_predictors.png"]
         targets += [f"results/{run}/{name}.png" for run in self.training_runs() for name in ("loss_curves", "samples")]
         if self.generators_used()["teacher"]:
             targets.append("results/teacher/gate.json")  # the dump's quality gate
         if self.quality["enabled"]:
             targets += ["results/reports/image_quality.csv", "results/tables/table2.csv",
                         "results/figures/drop_vs_fid.png"]
+        if self.realism_enabled():
+            targets += ["results/reports/realism.csv", "results/reports/realism_per_class.csv"]
         if self.fusion_pairs():
             targets.append("results/tables/repvgg_fusion.csv")
         if self.sizes:

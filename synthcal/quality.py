@@ -33,6 +33,7 @@ from tqdm import tqdm
 
 from synthcal.io import atomic_path
 from synthcal.ir import ConversionCheckError, compile_f32, read_model, save_ir
+from synthcal.statistics import common_n
 
 TORCH_FIDELITY_WEIGHTS = ("https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/"
                           "weights-inception-2015-12-05-6726825d.pth")
@@ -258,11 +259,14 @@ def load_features(path: str | Path) -> dict[str, Any]:
 
 
 def quality_features(images: np.ndarray, extractor: Extractor, batch_size: int = 50, splits: int = 10,
-                     desc: str = "features") -> dict[str, Any]:
+                     desc: str = "features", keep: np.ndarray | None = None,
+                     labels: np.ndarray | None = None) -> dict[str, Any]:
     """What the reports need of one image set, computed from its features: N, the pool features' mean and
-    covariance (float64, for FID) and, when the network has logits, the Inception Score over ``splits`` splits.
+    covariance (float64, for FID) and, when the network has logits, the Inception Score over ``splits`` splits;
+    with ``keep`` (positions into ``images``), the pool features of those images (float32, ``features``) and their
+    ``labels`` (-1 where unknown), for the realism measures (synthcal.realism).
 
-    Only these summaries are kept: at the paper's N (50,000) the raw features would take 400 MB per set.
+    Only these are kept: at the paper's N (50,000) all raw features would take 400 MB per set.
     """
     pool, logits = extractor.features(images, batch_size, desc)
     stats = statistics(pool)
@@ -270,6 +274,9 @@ def quality_features(images: np.ndarray, extractor: Extractor, batch_size: int =
     if logits is not None:
         out["is_mean"], out["is_std"] = inception_score(logits, splits)
         out["is_splits"] = splits
+    if keep is not None:
+        out["features"] = pool[keep].astype(np.float32)
+        out["labels"] = (np.asarray(labels)[keep] if labels is not None else np.full(len(keep), -1)).astype(np.int16)
     return out
 
 
@@ -308,15 +315,19 @@ def image_quality_rows(features: Mapping[str, Mapping[str, Any]], reference: Map
 
 
 #: Columns of tables/table2.csv, the paper's Table 2 (IS of each source at N), with FID beside it and what makes a
-#: row comparable: N, the IS splits, the network, what the images are (e.g. the fractals' colouring) and the
-#: FID reference.
+#: row comparable: N, the IS splits, the network, what the images are (e.g. the fractals' colouring), the FID
+#: reference, and whether the row was measured at the N of most rows (IS and FID move with N: rows of another N are
+#: kept apart, never ranked with the others).
 TABLE2_COLUMNS = ["source", "is_mean", "is_std", "n_images", "is_splits", "fid", "n_reference", "extractor",
-                  "description", "fid_reference"]
+                  "description", "fid_reference", "comparable"]
 
 
 def table2(rows: list[dict]) -> list[dict]:
-    """The paper's Table 2 from :func:`image_quality_rows` (columns :data:`TABLE2_COLUMNS`)."""
-    return [{c: row[c] for c in TABLE2_COLUMNS} for row in rows]
+    """The paper's Table 2 from :func:`image_quality_rows` (columns :data:`TABLE2_COLUMNS`): the rows measured at
+    the common N (:func:`common_n`) first, ``comparable`` True, then the others, ``comparable`` False."""
+    n = common_n([r["n_images"] for r in rows])
+    out = [{**{c: row[c] for c in TABLE2_COLUMNS[:-1]}, "comparable": row["n_images"] == n} for row in rows]
+    return [r for r in out if r["comparable"]] + [r for r in out if not r["comparable"]]
 
 
 class GateFailed(RuntimeError):

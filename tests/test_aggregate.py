@@ -10,19 +10,35 @@ from synthcal.aggregate import (
     AggregationError,
     accuracy_drop,
     fusion_table,
+    paper_intervals,
     paper_table,
     quantization_runs,
     quantization_table,
     speed_rows,
-    write_csv,
 )
+from synthcal.io import write_csv
+from synthcal.predictions import from_logits
+from synthcal.statistics import StatisticsSettings
+
+#: Test images of the fake evaluations, and their stored predictions by key (as the aggregation rule loads them).
+N = 200
+LABELS = np.arange(N) % 10
+PREDICTIONS: dict = {}
+
+
+def _predictions(acc):
+    """Predictions right on the first acc * N test images (so lower accuracies are wrong on a superset)."""
+    predicted = np.where(np.arange(N) < round(acc * N), LABELS, (LABELS + 1) % 10)
+    return from_logits(np.eye(10, dtype=np.float32)[predicted], LABELS)
 
 
 def _fp32(model, acc):
+    PREDICTIONS[("fp32", model)] = _predictions(acc)
     return {"model": model, "arch": model, "accuracy": acc}
 
 
 def _int8(model, source, acc, repeat=0, algorithm="default"):
+    PREDICTIONS[(model, source, algorithm, repeat)] = _predictions(acc)
     return {"model": model, "arch": model, "source": source, "algorithm": algorithm, "accuracy": acc,
             "repeat": repeat}
 
@@ -42,8 +58,11 @@ def _quant(model, source, repeat=0, algorithm="default", **extra):
             **extra}
 
 
-def _table(fp32, int8, quant, speed=()):
-    return quantization_table(quantization_runs(fp32, int8, quant, speed))
+SETTINGS = StatisticsSettings(resamples=200, reference=None)
+
+
+def _table(fp32, int8, quant, speed=(), settings=SETTINGS):
+    return quantization_table(quantization_runs(fp32, int8, quant, PREDICTIONS, speed), PREDICTIONS, settings)[0]
 
 
 def test_drop_definitions():
@@ -90,9 +109,14 @@ def test_table_rows_and_paper_layout(tmp_path):
 
 def test_missing_records_are_errors():
     with pytest.raises(AggregationError, match="no FP32 evaluation for model 'a'"):
-        quantization_runs([], [_int8("a", "cifar10", 0.7)], [_quant("a", "cifar10")])
+        quantization_runs([], [_int8("a", "cifar10", 0.7)], [_quant("a", "cifar10")], PREDICTIONS)
     with pytest.raises(AggregationError, match="no quantization report"):
-        quantization_runs([_fp32("a", 0.8)], [_int8("a", "cifar10", 0.7)], [])
+        quantization_runs([_fp32("a", 0.8)], [_int8("a", "cifar10", 0.7)], [], PREDICTIONS)
+    # a summary that disagrees with its stored predictions (one of them stale) is refused
+    stale = _int8("a", "cifar10", 0.7)
+    PREDICTIONS[("a", "cifar10", "default", 0)] = _predictions(0.6)
+    with pytest.raises(AggregationError, match="give top-1 0.600000, its summary says 0.700000"):
+        quantization_runs([_fp32("a", 0.8)], [stale], [_quant("a", "cifar10")], PREDICTIONS)
 
 
 def test_repeats_give_mean_and_standard_deviation():
@@ -100,9 +124,9 @@ def test_repeats_give_mean_and_standard_deviation():
     accs = [0.78, 0.76, 0.77]
     int8 = [_int8("a", "cifar10", acc, repeat=r) for r, acc in enumerate(accs)]
     quant = [_quant("a", "cifar10", repeat=r) for r in range(3)]
-    runs = quantization_runs(fp32, int8, quant)
+    runs = quantization_runs(fp32, int8, quant, PREDICTIONS)
     assert len(runs) == 3 and runs.repeat.tolist() == [0, 1, 2] and runs.seed.tolist() == [7, 8, 9]
-    row = quantization_table(runs).iloc[0]
+    row = quantization_table(runs, PREDICTIONS, SETTINGS)[0].iloc[0]
     drops = [(0.80 - a) * 100 for a in accs]
     assert row.repeats == 3 and row.seed == 7
     assert row.int8_accuracy == pytest.approx(77.0) and row.drop_points == pytest.approx(3.0)
@@ -135,9 +159,22 @@ def _bars(ax):
             if type(c).__name__ == "BarContainer"}
 
 
-def test_the_drop_chart_shows_each_models_drop_per_source(tmp_path):
+def _error_bars(ax):
+    """{legend label: [(low, high) of each bar's error bar]} of every bar series of an axes (matplotlib adds a bar
+    series' error bars just before its bars)."""
+    bars, pending = {}, None
+    for container in ax.containers:
+        if type(container).__name__ == "ErrorbarContainer":
+            pending = [(round(s[0][1], 6), round(s[1][1], 6)) for s in container.lines[2][0].get_segments()]
+        elif type(container).__name__ == "BarContainer" and pending is not None:
+            bars[container.get_label()], pending = pending, None
+    return bars
+
+
+def test_the_drop_chart_shows_each_drop_with_its_interval_and_the_reference_band(tmp_path):
     """The figure's data, read back from the figure: one bar series per source (legend), one bar per model (ticks)
-    at the table's drop; error bars only with repeats, as tall as the standard deviation; the legend outside
+    at the table's drop; every bar's error bar spans its interval (one run: the test images' interval, not a
+    zero-width bar); the reference source's interval drawn as a band across its model's group; the legend outside
     the plotting area, so that it covers no bar."""
     import matplotlib
 
@@ -145,25 +182,67 @@ def test_the_drop_chart_shows_each_models_drop_per_source(tmp_path):
 
     fp32 = [_fp32("a", 0.8), _fp32("b", 0.7)]
     accs = {("a", "x"): 0.78, ("a", "y"): 0.75, ("b", "x"): 0.69, ("b", "y"): 0.60}
-    table = _table(fp32, [_int8(m, s, acc) for (m, s), acc in accs.items()], [_quant(m, s) for m, s in accs])
-    fig = accuracy_drop_figure(table)
+    table = _table(fp32, [_int8(m, s, acc) for (m, s), acc in accs.items()], [_quant(m, s) for m, s in accs],
+                   settings=StatisticsSettings(resamples=200, reference="x"))
+    fig = accuracy_drop_figure(table, confidence=0.95)
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b"]
     assert _bars(ax) == {"x": [2.0, 1.0], "y": [5.0, 10.0]}  # drop in points: (0.8 - 0.78) * 100, ...
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["x", "y"]
-    assert not ax.collections and not any(type(c).__name__ == "ErrorbarContainer" for c in ax.containers)
+    indexed = table.set_index(["source", "model"])
+    for source, bars in _error_bars(ax).items():
+        for model, (low, high) in zip(("a", "b"), bars):
+            row = indexed.loc[(source, model)]
+            assert (low, high) == pytest.approx((row.drop_ci_low, row.drop_ci_high), abs=1e-6)
+            assert high - low > 0.5  # one run still has the test images' interval
+    # the reference's interval, one band per model group (the error bars are line collections)
+    (band_a, band_b) = [c for c in ax.collections if "Poly" in type(c).__name__]
+    for band, model in ((band_a, "a"), (band_b, "b")):
+        ys = band.get_paths()[0].vertices[:, 1]
+        row = indexed.loc[("x", model)]
+        assert (ys.min(), ys.max()) == pytest.approx((row.drop_ci_low, row.drop_ci_high))
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["x interval", "x", "y"]
+    assert "95 % intervals" in ax.get_title()
     legend = ax.get_legend().get_window_extent(fig.canvas.get_renderer())
     assert legend.x0 >= ax.get_window_extent(fig.canvas.get_renderer()).x1 - 1  # outside the axes: covers no data
     matplotlib.pyplot.close(fig)
-    # two repeats: the mean drop, and an error bar of the standard deviation
-    int8 = [_int8("a", "x", acc, repeat=r) for r, acc in ((0, 0.78), (1, 0.76))]
-    repeated = _table([_fp32("a", 0.8)], int8, [_quant("a", "x", repeat=r) for r in (0, 1)])
-    ax = accuracy_drop_figure(repeated).axes[0]
-    assert _bars(ax) == {"x": [3.0]}
-    lines = [c for c in ax.containers if type(c).__name__ == "ErrorbarContainer"][0].lines[2][0]
-    (low, high), = [(seg[0][1], seg[1][1]) for seg in lines.get_segments()]
-    assert high - low == pytest.approx(2 * np.std([2.0, 4.0], ddof=1))
     assert accuracy_drop_chart(table, tmp_path / "drops.png").stat().st_size > 10_000
+
+
+def test_the_per_class_heatmap_holds_every_class_drop():
+    import matplotlib
+
+    from synthcal.figures import per_class_drop_figure
+
+    fp32 = [_fp32("a", 1.0)]
+    PREDICTIONS[("a", "x", "default", 0)] = from_logits(np.eye(10)[np.where(LABELS == 3, 4, LABELS)], LABELS)
+    int8 = [{"model": "a", "arch": "a", "source": "x", "algorithm": "default", "accuracy": 0.9, "repeat": 0}]
+    runs = quantization_runs(fp32, int8, [_quant("a", "x")], PREDICTIONS)
+    table, per_class = quantization_table(runs, PREDICTIONS, SETTINGS)
+    assert table.iloc[0].worst_class == "cat" and table.iloc[0].worst_class_drop == 100.0
+    assert per_class.set_index("class").drop_points.to_dict() == {c: (100.0 if c == "cat" else 0.0)
+                                                                   for c in per_class["class"]}
+    fig = per_class_drop_figure(per_class)
+    image = fig.axes[0].get_images()[0].get_array()
+    assert image.shape == (1, 10) and image[0, 3] == 100.0 and np.delete(np.asarray(image[0]), 3).tolist() == [0.0] * 9
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["a / x"]
+    matplotlib.pyplot.close(fig)
+
+
+def test_verdicts_against_the_reference_and_the_intervals_companion():
+    fp32 = [_fp32("a", 0.9)]
+    int8 = [_int8("a", "real", 0.89), _int8("a", "close", 0.89), _int8("a", "bad", 0.5)]
+    quant = [_quant("a", s) for s in ("real", "close", "bad")]
+    settings = StatisticsSettings(resamples=300, reference="real", margin_points=2.0)
+    table = _table(fp32, int8, quant, settings=settings).set_index("source")
+    assert pd.isna(table.loc["real", "verdict"]) and table.loc["real", "reference"] == "real"
+    assert table.loc["close", "verdict"] == "equivalent" and table.loc["close", "diff_vs_reference"] == 0.0
+    assert table.loc["bad", "verdict"] == "worse" and table.loc["bad", "diff_vs_reference"] == pytest.approx(39.0)
+    assert table.loc["bad", "mcnemar_p_holm"] >= table.loc["bad", "mcnemar_p"]
+    companion = paper_intervals(table.reset_index(), ["a"], ["real", "bad", "missing"])
+    row = table.loc["bad"]
+    assert companion.loc["bad", "a"] == (f"{row.drop_percent:.2f} [{row.drop_percent_ci_low:.2f}, "
+                                         f"{row.drop_percent_ci_high:.2f}]")
+    assert companion.loc["missing", "a"] == ""
 
 
 def test_the_fid_chart_puts_each_source_at_its_fid_and_drop():

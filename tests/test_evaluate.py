@@ -32,8 +32,12 @@ def test_evaluate_ir_agrees_with_pytorch(resnet20_ir):
         torch_pred = model(x.permute(0, 3, 1, 2)).argmax(1).numpy()
     labels = torch_pred.copy()
     labels[:10] = (labels[:10] + 1) % 10  # exactly 10 of 50 wrong
-    report = evaluate_ir(xml, Split(images, labels), mean, std, threads=1, batch_size=16)
+    report, predictions = evaluate_ir(xml, Split(images, labels), mean, std, threads=1, batch_size=16)
     assert report["accuracy"] == 0.8 and report["n_images"] == 50 and report["threads"] == 1
+    # the stored predictions are the model's decisions, keyed by test position, and give the summary's numbers
+    assert np.array_equal(predictions.predictions, torch_pred) and np.array_equal(predictions.indices, np.arange(50))
+    assert np.array_equal(predictions.labels, labels) and predictions.logits.dtype == np.float16
+    assert report["machine"]["threads"] == 1 and report["machine"]["versions"]["openvino"]
     assert "images_per_s" not in report  # speed is measured once, by synthcal.speed
     # batching does not change predictions
     logits = predict(compile_f32(xml), images, mean, std, batch_size=7)

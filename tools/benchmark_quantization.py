@@ -43,7 +43,7 @@ def main() -> None:
             settings = DefaultQuantizationSettings(range_estimator="pot", channel_alignment=True, batch_size=batch)
             model, report = quantize_default(args.ir, calibration.images, args.mean, args.std, settings, args.seed)
             xml = save_ir(model, Path(args.work) / f"{Path(folder).name}_{batch}.xml")
-            accuracy = evaluate_ir(xml, test, args.mean, args.std, threads=args.threads)["accuracy"]
+            accuracy = evaluate_ir(xml, test, args.mean, args.std, threads=args.threads)[0]["accuracy"]
             print(json.dumps({"folder": folder, "batch_size": batch, "seconds": report["seconds"],
                               "images_used": report["images_used"], "int8_accuracy": accuracy}), flush=True)
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import yaml
 
-from synthcal.aggregate import write_csv
 from synthcal.benchmarks import read_benchmarks, rule_stages, summarise
+from synthcal.io import write_csv
 
 REPO = Path(__file__).resolve().parents[1]
 

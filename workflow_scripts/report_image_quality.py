@@ -3,7 +3,7 @@
 import _synthcal_path  # noqa: F401 (the workflow's own synthcal first on sys.path)
 import pandas as pd
 
-from synthcal.aggregate import write_csv
+from synthcal.io import write_csv
 from synthcal.logs import step_logging
 from synthcal.quality import image_quality_rows, load_features, table2
 

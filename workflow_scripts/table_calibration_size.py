@@ -3,9 +3,9 @@
 import _synthcal_path  # noqa: F401 (the workflow's own synthcal first on sys.path)
 import pandas as pd
 
-from synthcal.aggregate import size_sweep_table, write_csv
+from synthcal.aggregate import size_sweep_table
 from synthcal.figures import drop_vs_calibration_size_chart
-from synthcal.io import read_json
+from synthcal.io import read_json, write_csv
 from synthcal.logs import step_logging
 
 sm = snakemake  # noqa: F821 (injected by snakemake)

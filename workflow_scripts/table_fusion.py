@@ -3,7 +3,8 @@
 import _synthcal_path  # noqa: F401 (the workflow's own synthcal first on sys.path)
 import pandas as pd
 
-from synthcal.aggregate import fusion_table, write_csv
+from synthcal.aggregate import fusion_table
+from synthcal.io import write_csv
 from synthcal.logs import step_logging
 
 sm = snakemake  # noqa: F821 (injected by snakemake)
