@@ -29,6 +29,7 @@ Holm's correction over a table's comparisons (:func:`holm`).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -100,7 +101,7 @@ def image_bootstrap(draw_sets: Sequence[np.ndarray], combine: Callable[..., np.n
 def draw_half_width(values: Sequence[float], confidence: float) -> float:
     """Half-width of the t interval of the mean of per-draw values (``scipy.stats.ttest_1samp``); 0 for one draw."""
     values = np.asarray(values, dtype=float)
-    if len(values) < 2 or np.ptp(values) == 0:
+    if len(values) < 2 or np.ptp(values) < 1e-9:  # equal draws (up to float rounding): no spread
         return 0.0
     interval = stats.ttest_1samp(values, 0.0).confidence_interval(confidence)
     return float((interval.high - interval.low) / 2)
@@ -115,7 +116,7 @@ def welch_half_width(a: Sequence[float], b: Sequence[float], confidence: float) 
         return 0.0
     if len(a) < 2 or len(b) < 2:
         return draw_half_width(b if len(a) < 2 else a, confidence)
-    if np.ptp(a) == 0 and np.ptp(b) == 0:
+    if np.ptp(a) < 1e-9 and np.ptp(b) < 1e-9:
         return 0.0
     interval = stats.ttest_ind(a, b, equal_var=False).confidence_interval(confidence)
     return float((interval.high - interval.low) / 2)
@@ -260,8 +261,10 @@ def rank_correlation(x: Sequence[float], y: Sequence[float], settings: Statistic
     def rho(a: np.ndarray, b: np.ndarray) -> float:
         return float(stats.spearmanr(a, b).statistic) if np.ptp(a) > 0 and np.ptp(b) > 0 else np.nan
 
-    result = stats.bootstrap((x, y), rho, paired=True, vectorized=False, n_resamples=settings.resamples,
-                             method="percentile", rng=np.random.default_rng(settings.seed))
+    with warnings.catch_warnings():  # a degenerate bootstrap distribution (all replicates equal) is a valid answer
+        warnings.simplefilter("ignore", stats.DegenerateDataWarning)
+        result = stats.bootstrap((x, y), rho, paired=True, vectorized=False, n_resamples=settings.resamples,
+                                 method="percentile", rng=np.random.default_rng(settings.seed))
     replicates = np.asarray(result.bootstrap_distribution)
     alpha = (1 - settings.confidence) / 2
     finite = replicates[np.isfinite(replicates)]

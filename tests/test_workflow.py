@@ -318,6 +318,71 @@ def test_repeats_accuracy_aware_and_reports(project_aa):
         assert (res / "figures" / figure).read_bytes()[:4] == b"\x89PNG"
 
 
+def test_the_tables_intervals_and_tests_are_recomputed_from_the_stored_predictions(project_aa):
+    """Every number of a cell follows from the stored per-image predictions, recomputed here with numpy and SciPy
+    alone: the drop and flip rate (means over the two calibration draws), their intervals (the paired bootstrap
+    over test images, same seed, widened by the draws' t interval), the exact McNemar p-value against the reference
+    source (first draws) and its Holm correction over the table."""
+    from scipy import stats
+    from statsmodels.stats.multitest import multipletests
+
+    res = project_aa / "results"
+    table = pd.read_csv(res / "tables/default_quantization.csv").set_index("source")
+
+    def correct(path):
+        with np.load(path) as npz:
+            return npz["predictions"] == npz["labels"], npz["predictions"]
+
+    fp32, fp32_pred = correct(res / "evaluation/tiny_aka/fp32.npz")
+    draws = {s: [correct(res / f"evaluation/tiny_aka/default/{s}{r}.npz") for r in ("", ".r1")]
+             for s in ("cifar10", "noise", "cifar10_energy")}
+    n = len(fp32)
+
+    def interval(per_image, per_draw):
+        point = float(np.mean(per_draw))
+        boot = stats.bootstrap((np.arange(n),), lambda i, axis=-1: 100 * per_image[i].mean(-1), vectorized=True,
+                               n_resamples=2000, method="percentile", rng=np.random.default_rng(3))
+        half = 0.0
+        if np.ptp(per_draw) > 1e-9:  # the draws' t interval (none when the two draws agree)
+            t = stats.ttest_1samp(per_draw, 0).confidence_interval(0.95)
+            half = (t.high - t.low) / 2
+        low, high = boot.confidence_interval
+        return point, point - np.hypot(point - low, half), point + np.hypot(high - point, half)
+
+    pvalues = {}
+    for source, runs in draws.items():
+        row = table.loc[source]
+        drops = [100 * (fp32.mean() - c.mean()) for c, _ in runs]
+        lost = np.mean([fp32.astype(float) - c for c, _ in runs], axis=0)
+        point, low, high = interval(lost, drops)
+        assert (row.drop_points, row.drop_ci_low, row.drop_ci_high) == pytest.approx((point, low, high), abs=1e-4)
+        flips = np.mean([pred != fp32_pred for _, pred in runs], axis=0)
+        point, low, high = interval(flips, [100 * (pred != fp32_pred).mean() for _, pred in runs])
+        assert (row.flip_rate, row.flip_ci_low, row.flip_ci_high) == pytest.approx((point, low, high), abs=1e-4)
+        assert row.repeats == 2 and row.reference == "cifar10"
+        if source == "cifar10":
+            assert pd.isna(row.verdict) and pd.isna(row.mcnemar_p)  # the reference row has no verdict
+            continue
+        a, b = runs[0][0], draws["cifar10"][0][0]
+        only_source, only_reference = int(np.sum(a & ~b)), int(np.sum(~a & b))
+        expected = (stats.binomtest(min(only_source, only_reference), only_source + only_reference).pvalue
+                    if only_source + only_reference else 1.0)
+        assert row.mcnemar_p == pytest.approx(expected, abs=1e-4)
+        assert row.verdict in ("equivalent", "worse", "better", "inconclusive")
+        pvalues[source] = expected
+    adjusted = multipletests(list(pvalues.values()), method="holm")[1]
+    for (source, _), value in zip(pvalues.items(), adjusted):
+        assert table.loc[source, "mcnemar_p_holm"] == pytest.approx(value, abs=1e-4)
+    # the per-class table: the worst class of each cell is the largest of its per-class drops
+    per_class = pd.read_csv(res / "tables/default_per_class.csv")
+    for source, rows in per_class.groupby("source"):
+        worst = rows.loc[rows.drop_points.idxmax()]
+        assert table.loc[source, "worst_class"] == worst["class"]
+    evaluation = json.loads((res / "evaluation/tiny_aka/default/noise.r1.json").read_text())
+    assert evaluation["machine"]["versions"]["openvino"] and "isa" in evaluation["machine"]
+    assert table.loc["noise", "machine"].startswith(evaluation["machine"]["cpu"])
+
+
 # ------------------------------------------------------------------------------------ what an edit reruns
 @pytest.fixture(scope="module")
 def cloned(project, tmp_path_factory):

@@ -144,7 +144,7 @@ def train_classifier(model: nn.Module, train: Split, mean: Sequence[float], std:
             loss.backward()
             optimizer.step()
             schedule.step()
-            total += float(loss)
+            total += float(loss.detach())
             bar.update(settings.batch_size)
         seconds = time.perf_counter() - start
         row = {"epoch": epoch, "loss": total / steps, "seconds": round(seconds, 1),
