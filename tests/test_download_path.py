@@ -13,12 +13,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import torch
 import yaml
 from stand_in_server import StandInServer
 
 from synthcal.models import stand_in_checkpoint
 
-from helpers import write_canonical_archive, write_random_torch_fidelity_weights
+from helpers import REPO, hand_inception_score, write_canonical_archive, write_random_torch_fidelity_weights
 from workflow_helpers import out, snakemake
 
 pytestmark = pytest.mark.slow
@@ -146,10 +147,24 @@ def test_the_default_config_downloads_everything_and_runs_the_papers_protocol(st
     assert set(aa.model) == {"shufflenetv2_x2_0"} and len(aa) == 6 and (aa.max_drop == 0.02).all()
     table2 = pd.read_csv(res / "tables/table2.csv")
     assert list(table2.columns) == ["source", "is_mean", "is_std", "n_images", "is_splits", "fid", "n_reference",
-                                    "extractor", "description", "fid_reference"]
+                                    "extractor", "description", "fid_reference", "comparable"]
     generated = table2[table2.source.isin(["stylegan2_ada", "distylegan", "fractal", "noise", "cifar10"])]
-    assert len(generated) == 5 and (generated.n_images == 12).all()
-    assert generated.is_mean.notna().all() and (generated.is_mean >= 1.0).all()  # logits: IS >= 1 by definition
+    assert len(generated) == 5 and (generated.n_images == 12).all() and generated.comparable.all()
+    # the noise row's IS, recomputed here: the same 12 images drawn again from the source's settings, through the
+    # downloaded Inception run directly in PyTorch, scored by the textbook formula
+    from synthcal.config import load_config
+    from synthcal.plan import Plan
+    from synthcal.quality import torch_fidelity_network
+    from synthcal.quality_sets import image_set
+
+    plan = Plan(load_config(REPO / "config.yaml", work / "overrides.yaml"))
+    noise = plan.quality_set("noise")
+    images = image_set(noise.kind, 12, plan.config["seed"], settings=noise.settings)
+    network = torch_fidelity_network(next((work / "resources/inception").iterdir())).module
+    with torch.no_grad():
+        logits = network(torch.from_numpy(images.transpose(0, 3, 1, 2).copy()))[1].double().numpy()
+    row = table2.set_index("source").loc["noise"]
+    assert (row.is_mean, row.is_std) == pytest.approx(hand_inception_score(logits, 2), abs=1e-4)
     dump = yaml.safe_load((res / "teacher/dump/manifest.json").read_text())
     assert dump["teacher"]["provider"] == "stylegan2_ada" and dump["count"] == 100
     assert dump["teacher"]["sha256"] == config["teacher"]["stylegan2_ada"]["pickle"]["sha256"]

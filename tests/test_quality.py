@@ -20,22 +20,13 @@ from synthcal.quality import (
     torch_extractor,
 )
 
-from helpers import StandInInceptionWithLogits, first_train_images, write_stand_in_inception
-
-
-def _hand_inception_score(logits: np.ndarray, splits: int) -> tuple[float, float]:
-    """IS = exp(E_x KL(p(y|x) || p(y))) per split; mean and (population) std over splits, as Salimans et al."""
-    order = np.random.RandomState(2020).permutation(len(logits))
-    p = np.exp(logits[order] - logits[order].max(1, keepdims=True))
-    p /= p.sum(1, keepdims=True)
-    scores = []
-    n = len(p)
-    for i in range(splits):
-        chunk = p[i * n // splits:(i + 1) * n // splits]
-        marginal = chunk.mean(0)
-        kl = (chunk * (np.log(chunk) - np.log(marginal))).sum(1).mean()
-        scores.append(np.exp(kl))
-    return float(np.mean(scores)), float(np.std(scores))
+from helpers import (
+    StandInInceptionWithLogits,
+    first_train_images,
+    hand_inception_score,
+    random_images,
+    write_stand_in_inception,
+)
 
 
 def test_inception_score_against_a_hand_computation():
@@ -45,10 +36,10 @@ def test_inception_score_against_a_hand_computation():
     confident = np.full((500, 10), -8.0)
     confident[np.arange(500), classes] = 8.0
     mean, std = inception_score(confident, splits=10)
-    assert (mean, std) == pytest.approx(_hand_inception_score(confident, 10), rel=1e-9)
+    assert (mean, std) == pytest.approx(hand_inception_score(confident, 10), rel=1e-9)
     assert 9.0 < mean <= 10.0
     random_logits = rng.normal(size=(300, 7))
-    assert inception_score(random_logits, splits=3) == pytest.approx(_hand_inception_score(random_logits, 3))
+    assert inception_score(random_logits, splits=3) == pytest.approx(hand_inception_score(random_logits, 3))
     assert inception_score(np.zeros((100, 10)), splits=5)[0] == pytest.approx(1.0)  # uninformative: IS = 1
 
 
@@ -80,7 +71,11 @@ def test_torchscript_extractor_and_report_rows(tmp_path):
                                                                                  np.cov(pool, rowvar=False))
     rows = {r["source"]: r for r in image_quality_rows(feats, reference, extractor.name)}
     assert rows["near"]["fid"] < rows["dark_noise"]["fid"]  # closer images, lower FID
-    assert rows["near"]["fid"] == pytest.approx(frechet_distance(pool, extractor.features(real, 16)[0]), rel=1e-6)
+    real_pool = extractor.features(real, 16)[0]
+    covmean = scipy.linalg.sqrtm(np.cov(pool, rowvar=False) @ np.cov(real_pool, rowvar=False)).real
+    direct = float(((pool.mean(0) - real_pool.mean(0)) ** 2).sum()
+                   + np.trace(np.cov(pool, rowvar=False) + np.cov(real_pool, rowvar=False) - 2 * covmean))
+    assert rows["near"]["fid"] == pytest.approx(direct, rel=1e-4)  # the textbook formula, not the library's
     assert rows["near"]["is_mean"] is None and "not computed" in rows["near"]["is_note"]
     assert rows["near"]["n_images"] == 30 and rows["near"]["n_reference"] == 40
     save_features(tmp_path / "near.npz", extractor.name, feats["near"], extractor.backend)
@@ -116,12 +111,21 @@ def test_table2_at_a_chosen_n_from_generated_sets(tmp_path):
     assert all(r["is_splits"] == 3 and r["extractor"] == "stand-in with logits" for r in rows)
     assert "gradient" in rows[1]["description"] and "not Datumaro" in rows[1]["description"]
     assert rows[0]["fid_reference"] == "real test images" and rows[0]["n_reference"] == 20
-    logits = extractor.features(sets["fractal"], 16)[1]
-    assert rows[1]["is_mean"] == pytest.approx(inception_score(logits, 3)[0], rel=1e-9)
-    assert rows[1]["is_std"] == pytest.approx(inception_score(logits, 3)[1], rel=1e-9)
+    import torch
+
+    with torch.no_grad():  # the network run directly, not through the extractor the report used
+        logits = StandInInceptionWithLogits().eval()(torch.from_numpy(sets["fractal"].transpose(0, 3, 1, 2)))[1]
+    expected = hand_inception_score(logits.numpy().astype(np.float64), 3)
+    assert expected[0] > 1.5  # far from the uninformative 1
+    assert (rows[1]["is_mean"], rows[1]["is_std"]) == pytest.approx(expected, rel=1e-6)
     assert rows[0]["fid"] < rows[1]["fid"]  # the reference is noise too
     assert list(rows[0]) == ["source", "is_mean", "is_std", "n_images", "is_splits", "fid", "n_reference", "extractor",
-                             "description", "fid_reference"]
+                             "description", "fid_reference", "comparable"]
+    # a set at another N is kept apart: after the others, not comparable with them
+    small = {**quality_features(image_set("noise", 12, seed=2, settings={}), extractor, 16, 3),
+             "extractor": extractor.name}
+    mixed = table2(image_quality_rows({"small": small, **summaries}, reference, extractor.name))
+    assert [(r["source"], r["comparable"]) for r in mixed] == [("noise", True), ("fractal", True), ("small", False)]
 
 
 def test_missing_feature_networks_are_an_explicit_error(tmp_path, monkeypatch):
@@ -136,8 +140,8 @@ def test_missing_feature_networks_are_an_explicit_error(tmp_path, monkeypatch):
 
 def test_openvino_features_agree_with_pytorch_on_stand_ins_of_both_interfaces(tmp_path):
     """fid-helper's interface (TorchScript pool features) and torch-fidelity's (pool and logits): the OpenVINO IR
-    gives the PyTorch features within 1e-3 and the same Inception Score to 3 decimals, and names its network."""
-    images = np.random.default_rng(3).integers(0, 256, (24, 32, 32, 3), dtype=np.uint8)
+    gives the PyTorch features within 1e-3 and the same logits and Inception Score (to a relative 1e-4), and names its network."""
+    images = random_images(24, 3)
     for network in (fid_helper_network(write_stand_in_inception(tmp_path / "stand_in.pt")),
                     Network("stand-in with logits", True, StandInInceptionWithLogits().eval())):
         xml = tmp_path / f"{network.has_logits}.xml"
@@ -148,7 +152,11 @@ def test_openvino_features_agree_with_pytorch_on_stand_ins_of_both_interfaces(tm
         (pool_ir, logits_ir), (pool_pt, logits_pt) = ir.features(images, 10), torch_run.features(images, 10)
         assert pool_ir.shape == (24, 2048) and np.abs(pool_ir - pool_pt).max() < 1e-3
         if network.has_logits:
-            assert round(inception_score(logits_ir, 2)[0], 3) == round(inception_score(logits_pt, 2)[0], 3)
+            assert np.abs(logits_ir - logits_pt).max() < 1e-3 * np.abs(logits_pt).max()
+            score = inception_score(logits_ir, 2)[0]
+            assert score > 3.0  # a score far from 1, so that the comparison can fail
+            assert score == pytest.approx(inception_score(logits_pt, 2)[0], rel=1e-4)
+            assert score == pytest.approx(hand_inception_score(logits_pt, 2)[0], rel=1e-4)
         else:
             assert logits_ir is None and logits_pt is None
 

@@ -1,0 +1,56 @@
+"""Write a run's headline table into the README and docs/results.md (between ``<!-- headline:start -->`` and
+``<!-- headline:end -->``), with its provenance: date, commit, configuration and machine (synthcal.headline).
+
+    python tools/headline.py --configfile configs/offline.yaml --model akamaster_resnet20 --write README.md
+
+Without ``--write`` the block is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+
+from synthcal.headline import headline_markdown, provenance, replace_block
+from synthcal.io import read_json
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--results", default="results", help="the run's results folder")
+    parser.add_argument("--configfile", nargs="+", default=["config.yaml"], help="the configuration(s) of the run")
+    parser.add_argument("--model", required=True, help="the model whose sources the table shows")
+    parser.add_argument("--algorithm", default="default")
+    parser.add_argument("--commit", default=None, help="the commit of the run (default: HEAD)")
+    parser.add_argument("--write", nargs="*", default=[], help="documents whose headline block to replace")
+    args = parser.parse_args(argv)
+    results = Path(args.results)
+    table = pd.read_csv(results / "tables" / f"{args.algorithm}_quantization.csv")
+    optional = {name: results / path for name, path in (("agreement", "reports/label_agreement.csv"),
+                                                        ("realism", "reports/realism.csv"))}
+    frames = {name: pd.read_csv(path) if path.exists() else None for name, path in optional.items()}
+    body = headline_markdown(table, args.model, frames["agreement"], frames["realism"])
+    rows = table[table["model"] == args.model]
+    evaluation = read_json(results / "evaluation" / args.model / "fp32.json")
+    commit = args.commit or subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                                           cwd=REPO).stdout.strip()
+    date = datetime.date.fromtimestamp((results / "tables" / f"{args.algorithm}_quantization.csv").stat().st_mtime)
+    machine = rows["machine"].dropna().iloc[0] if rows["machine"].notna().any() else "an unrecorded machine"
+    block = (f"{body}\n\n{provenance(date.isoformat(), commit, args.configfile, machine, int(rows['repeats'].max()))} "
+             f"FP32 top-1 {100 * evaluation['accuracy']:.2f} % on {evaluation['n_images']:,} test images.")
+    if not args.write:
+        print(block)
+    for document in args.write:
+        path = Path(document)
+        path.write_text(replace_block(path.read_text(), "headline", block))
+        print(f"wrote the headline of {args.model} into {path}")
+
+
+if __name__ == "__main__":
+    main()
