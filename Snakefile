@@ -43,3 +43,10 @@ rule all:
     input:
         PLAN.final_targets(),
     default_target: True
+
+
+onsuccess:
+    # where the outputs are, and each model's best and worst source with its interval and verdict
+    from synthcal.headline import end_of_run
+
+    print(end_of_run({a: f"results/tables/{a}_quantization.csv" for a in PLAN.active_algorithms()}), file=sys.stderr)

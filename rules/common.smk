@@ -1,22 +1,35 @@
 # The configuration, validated once against synthcal/schemas/config.schema.yaml, the plan every rule asks
 # (synthcal.plan: grid, paths, settings, resources) and the thin input functions the rules share.
+import sys
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 
 from synthcal.codedeps import script_fingerprint
-from synthcal.config import ConfigError, check_local_paths, teacher_dump_settings, validate_config
-from synthcal.plan import TRAINING_RUNS, Plan, gpus
+from synthcal.costs import estimate, format_estimate
+from synthcal.config import (
+    ConfigError,
+    check_local_paths,
+    resolve_fallbacks,
+    teacher_dump_settings,
+    validate_config,
+)
+from synthcal.plan import STYLEGAN2_CODE, TRAINING_RUNS, Plan, gpus
 from synthcal.sources.filtered import FILTERS
 
 try:
     validate_config(config)
+    FALLBACKS = resolve_fallbacks(config)
     check_local_paths(config)
 except ConfigError as exc:
     raise WorkflowError(f"invalid configuration: {exc}") from None
 
 PLAN = Plan(config)
 ROOT = Path(workflow.basedir)
+
+if config["cost"]["print"] and workflow.is_main_process:  # the cost before the run, also under --dry-run
+    print(format_estimate(estimate(PLAN, workflow.cores or 1), workflow.cores or 1, config["cost"]["warn_hours"],
+                          FALLBACKS + PLAN.notices()), file=sys.stderr)
 
 
 wildcard_constraints:

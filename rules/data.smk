@@ -25,6 +25,26 @@ rule download:
         "../workflow_scripts/download.py"
 
 
+rule fetch_stylegan2_code:
+    """NVIDIA's stylegan2-ada-pytorch code at one commit (dnnlib, torch_utils: what its pickle needs to load), when
+    teacher.stylegan2_ada.repo is null; its licence forbids bundling it, so it is downloaded, like the pickle."""
+    output:
+        directory(STYLEGAN2_CODE),
+    params:
+        code=script_code("fetch_code.py"),
+        url=config["teacher"]["stylegan2_ada"]["code_url"],
+    log:
+        "results/logs/download/stylegan2-ada-pytorch.log",
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=30,
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../workflow_scripts/fetch_code.py"
+
+
 rule prepare_cifar10:
     input:
         source=config["data"]["cifar10"]["local_path"] or "resources/downloads/cifar-10-python.tar.gz",

@@ -45,7 +45,8 @@ rule convert_model:
         code=script_code("convert_model.py"),
         classifier=classifier,
         factory_code=factory_code,
-        sha256=lambda wc: PLAN.model(wc.model)["weights"]["sha256"],
+        # a local file's own optional checksum (a download was checked by the download rule)
+        checksum=lambda wc: PLAN.model(wc.model)["weights"]["checksum"] if PLAN.model(wc.model)["weights"]["path"] else None,
         seed=config["seed"],
         check_batch=config["conversion"]["check_batch"],
         tolerance=config["conversion"]["tolerance"],

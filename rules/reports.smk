@@ -14,6 +14,7 @@ rule convert_extractor:
     params:
         code=script_code("convert_extractor.py"),
         fid_extractor=None if PLAN.inception_weights() else config["quality"]["fid_extractor"],
+        inception_checksum=PLAN.inception_checksum(),
         n_check=16,
     log:
         "results/logs/convert_extractor.log",
@@ -46,6 +47,7 @@ rule quality_features:
         splits=config["quality"]["is_splits"],
         seed=config["seed"],
         fid_extractor=None if PLAN.quality_network() else config["quality"]["fid_extractor"],
+        inception_checksum=PLAN.inception_checksum(),
         backend=config["quality"]["backend"],
         device=config["quality"]["device"],
         batch_size=config["quality"]["batch_size"],

@@ -45,9 +45,11 @@ def balanced_labels(n_per_class: int, num_classes: int = 10) -> np.ndarray:
     return np.repeat(np.arange(num_classes), n_per_class)
 
 
-def nested_subset(labels: np.ndarray, per_class: int, seed: int, num_classes: int = 10) -> np.ndarray:
+def nested_subset(labels: np.ndarray, per_class: int, seed: int, num_classes: int = 10,
+                  purpose: str = "size-sweep") -> np.ndarray:
     """Indices of the first ``per_class`` images of every class in a seeded per-class order, so that the subset of
-    ``k`` images per class holds the subset of every smaller ``k`` (the calibration-size sweep); class-major.
+    ``k`` images per class holds the subset of every smaller ``k`` (the calibration-size sweep; ``purpose`` names
+    the random stream of another use, such as a training subset); class-major.
 
     Raises:
         CalibrationError: a class has fewer than ``per_class`` images.
@@ -57,7 +59,7 @@ def nested_subset(labels: np.ndarray, per_class: int, seed: int, num_classes: in
         members = np.flatnonzero(labels == cls)
         if len(members) < per_class:
             raise CalibrationError(f"class {cls} has {len(members)} images, fewer than {per_class} per class")
-        chosen.append(members[rng(seed, "size-sweep", cls).permutation(len(members))[:per_class]])
+        chosen.append(members[rng(seed, purpose, cls).permutation(len(members))[:per_class]])
     return np.concatenate(chosen)
 
 

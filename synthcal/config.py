@@ -7,8 +7,9 @@
 from __future__ import annotations
 
 import copy
+import difflib
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -61,22 +62,51 @@ def _key(path: Any) -> str:
     return ".".join(str(p) for p in path) or "<top level>"
 
 
+def suggestion(value: Any, choices: Iterable[Any]) -> str:
+    """`` (did you mean 'x'?)`` for the closest of ``choices`` to ``value`` (difflib), or ``""`` when none is close."""
+    close = difflib.get_close_matches(str(value), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _accepted(schema_node: Mapping[str, Any]) -> str:
+    """What a schema node accepts, in words: its description's first sentence."""
+    text = " ".join(str(schema_node.get("description", "")).split())
+    return text.split(". ")[0].rstrip(".") if text else ""
+
+
 def _message(error: jsonschema.ValidationError) -> str:
+    """One message for a schema error: the key, the bad value, the accepted form and the fix."""
     key = _key(error.absolute_path)
+    value, node = error.instance, error.schema
+    accepted = _accepted(node)
+    what = f" ({accepted})" if accepted else ""
     if error.validator == "additionalProperties":
         allowed = sorted(error.schema.get("properties", {}))
         extra = sorted(set(error.instance) - set(allowed))
         prefix = f"{key}." if error.absolute_path else ""
-        names = ", ".join(f"'{prefix}{e}'" for e in extra)
+        names = ", ".join(f"'{prefix}{e}'{suggestion(e, allowed)}" for e in extra)
         hint = f" (allowed here: {', '.join(allowed)})" if allowed else ""
-        return f"unknown config key {names}{hint}"
+        return f"unknown config key {names}{hint}: remove it or correct its name"
     if error.validator == "type":
         want = error.validator_value if isinstance(error.validator_value, str) else " or ".join(error.validator_value)
-        return f"config key '{key}' must be of type {want}, got {error.instance!r}"
+        return f"config key '{key}' must be of type {want}, got {value!r}{what}"
+    if error.validator == "enum":
+        choices = ", ".join("null" if c is None else str(c) for c in error.validator_value)
+        return (f"config key '{key}': {value!r} is not one of the choices {choices}"
+                f"{suggestion(value, error.validator_value)}")
+    if error.validator in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        bound = {"minimum": "at least", "maximum": "at most", "exclusiveMinimum": "above",
+                 "exclusiveMaximum": "below"}[error.validator]
+        return f"config key '{key}': {value!r} is out of range: it must be {bound} {error.validator_value}{what}"
+    if error.validator == "pattern":
+        return f"config key '{key}': {value!r} is not of the accepted form{what or ' ' + error.validator_value}"
+    if error.validator == "not" and "enum" in error.validator_value:
+        reserved = ", ".join(error.validator_value["enum"])
+        return f"config key '{key}': {value!r} is a reserved name (reserved: {reserved}); choose another name"
     if error.validator == "oneOf" and error.context:
         inner = min(error.context, key=lambda e: len(list(e.absolute_path)))
-        return f"config key '{key}': {inner.message}"
-    return f"config key '{key}': {error.message}"
+        return f"config key '{key}': {inner.message}{what}"
+    return f"config key '{key}': {error.message}{what}"
 
 
 def validate_config(config: dict[str, Any]) -> dict[str, Any]:
@@ -183,11 +213,6 @@ def _check_consistency(config: dict[str, Any]) -> None:
         raise ConfigError("config key 'calibration.cifar10_full_train' calibrates the cifar10 source on every "
                           "training image, so no real image is left for 'quantization.accuracy_aware.validation: "
                           "holdout'; use validation 'calibration', or cifar10_full_train false")
-    reference = config["statistics"]["reference"]
-    if reference is not None and reference not in config["experiment"]["sources"]:
-        raise ConfigError(f"config key 'statistics.reference' names {reference!r}, which is not one of "
-                          f"experiment.sources ({', '.join(config['experiment']['sources'])}): add it there, name "
-                          "another source, or set it to null for no verdicts")
     for name in config["quantization"]["accuracy_aware"]["models"]:
         if "accuracy_aware" in config["experiment"]["algorithms"] and name not in config["models"]:
             raise ConfigError(f"config key 'quantization.accuracy_aware.models' names {name!r}, which is not an "
@@ -264,55 +289,106 @@ def _check_model(name: str, entry: Mapping[str, Any]) -> None:
         raise ConfigError(f"config key '{key}.fuse' is only valid for format builtin with a repvgg_* architecture")
 
 
+def resolve_fallbacks(config: dict[str, Any], base: str | Path = ".") -> list[str]:
+    """Where a local copy is named with ``download_if_missing: true`` (CIFAR-10, a model's weights) and is not there,
+    drop the local path so that its ``url`` is downloaded instead (in place); returns one notice per fallback taken,
+    which the run's plan prints. Without the flag a missing local file is an error (:func:`check_local_paths`)."""
+    notices = []
+    cifar = config["data"]["cifar10"]
+    if cifar["local_path"] and cifar["download_if_missing"] and not (Path(base) / cifar["local_path"]).exists():
+        notices.append(f"data.cifar10.local_path {cifar['local_path']} is not there: downloading data.cifar10.url")
+        cifar["local_path"] = None
+    for name, entry in config["models"].items():
+        weights = entry["weights"]
+        if (weights.get("path") and weights.get("download_if_missing") and weights.get("url")
+                and not (Path(base) / weights["path"]).exists()):
+            notices.append(f"models.{name}.weights.path {weights['path']} is not there: downloading "
+                           f"models.{name}.weights.url")
+            weights["path"] = None
+    return notices
+
+
 def check_local_paths(config: Mapping[str, Any], base: str | Path = ".") -> None:
-    """Check that every local file the experiment uses exists (relative paths: from ``base``).
+    """Check that every local file the experiment uses exists (relative paths: from ``base``), that NVIDIA's code is
+    where the stylegan2_ada provider needs it, and that the judge is not the teacher's guide.
 
     Raises:
-        ConfigError: naming the key and the missing path, so a typo fails at start-up, not hours later.
+        ConfigError: naming the key, the missing path and the fix, so a typo fails at start-up, not hours later.
     """
-    checks = [("data.cifar10.local_path", config["data"]["cifar10"]["local_path"])]
+    cifar = config["data"]["cifar10"]
+    # (key, path, what setting the key to null would do instead: None where nothing can replace the file)
+    checks: list[tuple[str, str | None, str | None]] = [
+        ("data.cifar10.local_path", cifar["local_path"], "set it to null to download data.cifar10.url")]
     bases = {(filtered_source(s, config) or (s,))[0] for s in config["experiment"]["sources"]}
     teacher = config["teacher"]
-    if teacher["name"] in bases or "distylegan" in bases:
+    uses_teacher = teacher["name"] in bases or ("distylegan" in bases and not config["distylegan"]["pretrained"])
+    if uses_teacher:
         provider = teacher["provider"]
         if provider == "stylegan2_ada":
-            checks.append(("teacher.stylegan2_ada.pickle.path", teacher["stylegan2_ada"]["pickle"]["path"]))
+            checks.append(("teacher.stylegan2_ada.pickle.path", teacher["stylegan2_ada"]["pickle"]["path"],
+                           "set it to null to download teacher.stylegan2_ada.pickle.url"))
+            _check_stylegan2_repo(teacher["stylegan2_ada"]["repo"], Path(base))
         elif provider in ("torchscript", "dump", "export"):
             key = f"teacher.{provider}.path"
             if not teacher[provider]["path"]:
                 raise ConfigError(f"config key '{key}' must name a file for teacher.provider '{provider}'")
-            checks.append((key, teacher[provider]["path"]))
+            checks.append((key, teacher[provider]["path"], None))
         elif provider == "python":
             if not teacher["python"]["factory"]:
                 raise ConfigError("config key 'teacher.python.factory' must name module:function for "
                                   "teacher.provider 'python'")
-            checks.append(("teacher.python.python_path", teacher["python"]["python_path"]))
+            checks.append(("teacher.python.python_path", teacher["python"]["python_path"], None))
+        elif provider == "trained" and teacher["trained"]["feature_network"] in config["models"]:
+            checks += _model_paths(config, teacher["trained"]["feature_network"])
     if "distylegan" in bases:
-        checks.append(("distylegan.pretrained", config["distylegan"]["pretrained"]))
+        checks.append(("distylegan.pretrained", config["distylegan"]["pretrained"], None))
     if "fractal" in bases:
-        checks.append(("fractal.colorizer_dir", config["fractal"]["colorizer_dir"]))
+        checks.append(("fractal.colorizer_dir", config["fractal"]["colorizer_dir"], None))
     quality = config["quality"]
     if quality["enabled"]:
-        checks.append(("quality.inception.path", quality["inception"]["path"]))
+        checks.append(("quality.inception.path", quality["inception"]["path"],
+                       "set it to null to download quality.inception.url" if quality["inception"]["url"] else None))
         if quality["fid_extractor"] != "auto":
-            checks.append(("quality.fid_extractor", quality["fid_extractor"]))
-    judge = config["quality"]["judge"] if quality["enabled"] else None
+            checks.append(("quality.fid_extractor", quality["fid_extractor"], "set it to auto"))
+    judge = quality["judge"] if quality["enabled"] else None
     for m in list(config["experiment"]["models"]) + ([judge] if judge in config["models"] else []):
-        entry = config["models"][m]
-        checks += [(f"models.{m}.weights.path", entry["weights"]["path"]), (f"models.{m}.python_path", entry["python_path"])]
-        if entry["format"] == "openvino" and entry["weights"]["path"]:
-            checks.append((f"models.{m}.weights.path (the IR's .bin)", str(Path(entry["weights"]["path"]).with_suffix(".bin"))))
-    for key, value in checks:
+        checks += _model_paths(config, m)
+    for key, value, alternative in checks:
         if value and not (Path(base) / value).exists():
             raise ConfigError(f"config key '{key}': {value} does not exist (relative paths start at "
-                              f"{Path(base).resolve()}); fix the path or set the key to null to download")
+                              f"{Path(base).resolve()}); fix the path" + (f", or {alternative}" if alternative else ""))
     _check_judge(config, Path(base))
-    cifar = config["data"]["cifar10"]
     if cifar["local_path"]:
         try:
             check_checksum_target(Path(base) / cifar["local_path"], cifar["checksum"])
         except DataFormatError as exc:
             raise ConfigError(f"config key 'data.cifar10.checksum' {exc}") from None
+
+
+def _model_paths(config: Mapping[str, Any], name: str) -> list[tuple[str, str | None, str | None]]:
+    """The local files of a models entry to check: its weights (and an IR's .bin) and its python_path."""
+    entry = config["models"][name]
+    path = entry["weights"]["path"]
+    download = f"set it to null to download models.{name}.weights.url" if entry["weights"]["url"] else None
+    checks = [(f"models.{name}.weights.path", path, download), (f"models.{name}.python_path", entry["python_path"], None)]
+    if entry["format"] == "openvino" and path:
+        checks.append((f"models.{name}.weights.path (the IR's .bin)", str(Path(path).with_suffix(".bin")), None))
+    return checks
+
+
+def _check_stylegan2_repo(repo: str | None, base: Path) -> None:
+    """A user's checkout of NVIDIA's stylegan2-ada-pytorch (dnnlib, torch_utils), which the pickle needs; null
+    downloads the code (the fetch_stylegan2_code rule)."""
+    fix = "point the key to your checkout of https://github.com/NVlabs/stylegan2-ada-pytorch, or set it to null to " \
+          "download NVIDIA's code (teacher.stylegan2_ada.code_url)"
+    if not repo:
+        return
+    folder = base / repo
+    missing = [name for name in ("dnnlib", "torch_utils") if not (folder / name).is_dir()]
+    if missing:
+        state = "does not exist" if not folder.exists() else f"has no {' or '.join(missing)} folder"
+        raise ConfigError(f"config key 'teacher.stylegan2_ada.repo': {repo} {state} (NVIDIA's stylegan2-ada-pytorch "
+                          f"checkout, needed to load the pickle): {fix}")
 
 
 def weights_identity(entry: Mapping[str, Any], base: Path = Path(".")) -> str | None:
@@ -323,8 +399,11 @@ def weights_identity(entry: Mapping[str, Any], base: Path = Path(".")) -> str | 
     if weights.get("train") is not None:
         train = {k: v for k, v in weights["train"].items() if k not in ("threads", "checkpoint_every")}
         return f"train:{entry['arch']}:{json.dumps(train, sort_keys=True)}"
-    if weights.get("path") and (base / weights["path"]).is_file():
-        return file_digest(base / weights["path"])
+    if weights.get("path"):
+        if (base / weights["path"]).is_file():
+            return file_digest(base / weights["path"])
+        checksum = weights.get("checksum") or ""
+        return checksum.partition(":")[2] if checksum.startswith("sha256:") else None
     return weights.get("sha256") or None
 
 
@@ -358,13 +437,58 @@ def _check_judge(config: Mapping[str, Any], base: Path) -> None:
                 "(e.g. a models entry with weights.train)")
 
 
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """A YAML config file as a dict.
+
+    Raises:
+        ConfigError: the file is missing, is not valid YAML (naming the file, line and column) or is not a mapping.
+    """
+    try:
+        with open(path) as fh:
+            data = yaml.safe_load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}, line {mark.line + 1}, column {mark.column + 1}" if mark else str(path)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{where}: not valid YAML ({problem}); fix the file there (indentation, a missing "
+                          "closing bracket or quote)") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: a config file holds keys at the top level, not a {type(data).__name__}")
+    return data
+
+
 def load_config(*paths: str | Path) -> dict[str, Any]:
     """Read YAML files (later ones override earlier ones, dicts merged recursively) and validate."""
     merged: dict[str, Any] = {}
     for path in paths:
-        with open(path) as fh:
-            merge(merged, yaml.safe_load(fh) or {})
+        merge(merged, read_yaml(path))
     return validate_config(merged)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m synthcal.config [FILE ...]``: check config files as the workflow will (over config.yaml): YAML
+    syntax (with file and line, which Snakemake's own message for --configfile lacks), the schema, consistency and
+    local files. Prints the first problem, or that the configuration is valid."""
+    import sys
+
+    files = list(argv if argv is not None else sys.argv[1:])
+    if files[:1] in (["-h"], ["--help"]):
+        print(main.__doc__)
+        return 0
+    base = Path(__file__).resolve().parents[1] / "config.yaml"
+    try:
+        config = load_config(*([base] if base.exists() else []), *files)
+        resolve_fallbacks(config)
+        check_local_paths(config)
+    except ConfigError as exc:
+        print(f"invalid configuration: {exc}", file=sys.stderr)
+        return 1
+    print(f"valid: {' + '.join(str(f) for f in ([base] if base.exists() else []) + files)}")
+    return 0
 
 
 def merge(base: dict[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
@@ -389,7 +513,9 @@ def teacher_dump_settings(config: Mapping[str, Any]) -> dict[str, Any]:
                 "latent": teacher["latent"], "batch_size": teacher["batch_size"], "device": teacher["device"]}
     if provider == "stylegan2_ada":
         sg = teacher["stylegan2_ada"]
-        settings.update(repo=sg["repo"], truncation_psi=sg["truncation_psi"], checksum=sg["pickle"]["sha256"])
+        # a local pickle is checked against its own optional checksum; a download was checked by the download rule
+        settings.update(repo=sg["repo"], truncation_psi=sg["truncation_psi"],
+                        checksum=sg["pickle"]["checksum"] if sg["pickle"]["path"] else None)
     elif provider in ("torchscript", "export"):
         settings["z_dim"] = teacher[provider]["z_dim"]
     elif provider == "python":
@@ -461,3 +587,7 @@ def reference_markdown() -> str:
             out.append(f"| `{key}` | {kind} | {default} | {text} |")
         out.append("")
     return "\n".join(out)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

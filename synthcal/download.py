@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import http.client
 import shutil
+import tarfile
+import tempfile
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -11,7 +13,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from synthcal.io import ChecksumError, atomic_path, file_digest, parse_checksum, verify_checksum
+from synthcal.io import ChecksumError, atomic_path, file_digest, parse_checksum
 
 
 class DownloadError(RuntimeError):
@@ -25,11 +27,6 @@ class ConfigKeys:
     url: str
     checksum: str | None
     local: str
-
-    @classmethod
-    def for_entry(cls, prefix: str, url: str = "url", checksum: str | None = "sha256", local: str = "path") -> ConfigKeys:
-        """Keys of a config entry holding ``url``, ``checksum`` and ``local`` (``models.x.weights`` -> ``.url`` ...)."""
-        return cls(f"{prefix}.{url}", f"{prefix}.{checksum}" if checksum else None, f"{prefix}.{local}")
 
 
 def download(url: str, dest: str | Path, checksum: str | None, keys: ConfigKeys, timeout: float = 60.0) -> Path:
@@ -78,9 +75,39 @@ def download(url: str, dest: str | Path, checksum: str | None, keys: ConfigKeys,
     return dest
 
 
-def copy_verified(src: str | Path, dest: str | Path, checksum: str | None) -> Path:
-    """Copy a local file to ``dest`` after verifying ``checksum``; atomic like :func:`download`."""
-    verify_checksum(src, checksum)
-    with atomic_path(dest) as tmp:
-        shutil.copyfile(src, tmp)
-    return Path(dest)
+def fetch_source_archive(url: str, dest: str | Path, keys: ConfigKeys, required: tuple[str, ...] = ()) -> Path:
+    """Download a source archive (``.tar.gz``, e.g. a GitHub snapshot of one commit) and unpack it into the folder
+    ``dest``, without its top folder; the folder appears only once complete, and must hold ``required``.
+
+    Raises:
+        DownloadError: as :func:`download`, or when the archive lacks a required folder or holds paths outside
+            itself.
+    """
+    dest = Path(dest)
+    with tempfile.TemporaryDirectory(prefix="synthcal-archive-") as work:
+        archive = download(url, Path(work) / "source.tar.gz", None, keys)
+        with atomic_path(dest) as tmp, tarfile.open(archive) as tar:
+            members = tar.getmembers()
+            tops = {Path(m.name).parts[0] for m in members if m.name}
+            strip = len(tops) == 1 and all(m.name == next(iter(tops)) or m.name.startswith(next(iter(tops)) + "/")
+                                            for m in members)
+            tmp.mkdir()
+            for member in members:
+                name = Path(member.name)
+                name = Path(*name.parts[1:]) if strip else name
+                if not name.parts or not (member.isfile() or member.isdir()):
+                    continue
+                if name.is_absolute() or ".." in name.parts:
+                    raise DownloadError(f"the archive {url} holds a path outside itself ({member.name}); refused")
+                target = tmp / name
+                if member.isdir():
+                    target.mkdir(parents=True, exist_ok=True)
+                    continue
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with tar.extractfile(member) as src, open(target, "wb") as out:
+                    shutil.copyfileobj(src, out)
+            missing = [r for r in required if not (tmp / r).exists()]
+            if missing:
+                raise DownloadError(f"the archive {url} has no {', '.join(missing)}: it is not the expected source. "
+                                    f"Check the config key '{keys.url}', or set '{keys.local}' to a checkout.")
+    return dest

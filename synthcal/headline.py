@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -123,3 +124,20 @@ def run_summary(tables: Mapping[str, pd.DataFrame]) -> list[str]:
             lines.append(f"{algorithm}, {model}: smallest drop {describe(best)}; largest {describe(worst)} "
                          "(points, intervals)")
     return lines
+
+
+#: What the end-of-run summary points to, if the run wrote it.
+OUTPUTS = (("tables", "results/tables"), ("reports", "results/reports"), ("figures", "results/figures"),
+           ("logs and benchmarks", "results/logs, results/benchmarks"))
+
+
+def end_of_run(table_files: Mapping[str, str]) -> str:
+    """The message printed when a run succeeds: where its outputs are and one headline line per model and
+    algorithm (:func:`run_summary`) from the quantization tables ``{algorithm: csv path}`` that exist."""
+    tables = {a: pd.read_csv(path) for a, path in table_files.items() if Path(path).exists()}
+    lines = ["synthcal: the run is complete."]
+    lines += [f"  {what}: {where}/" if "," not in where else f"  {what}: {where}" for what, where in OUTPUTS]
+    lines.append("  open first: results/tables/table1a.csv (the paper's Table 1a), results/figures/accuracy_drop.png; "
+                 "every file is described in docs/outputs.md")
+    lines += [f"  {line}" for line in run_summary(tables)]
+    return "\n".join(lines)

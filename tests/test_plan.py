@@ -9,8 +9,9 @@ import pytest
 import yaml
 
 from synthcal.config import load_config, validate_config
+from synthcal.costs import gan_training_minutes, measured
 from synthcal.gan.train import TrainSettings
-from synthcal.plan import Plan, gpus, train_runtime
+from synthcal.plan import Plan, gpus
 from synthcal.quantize import DefaultQuantizationSettings
 from synthcal.sources.bn_inversion import BNInversionSettings
 
@@ -152,6 +153,8 @@ def test_targets(paper):
     assert small.final_targets() == [
         "results/tables/default_quantization.csv", "results/tables/table1a.csv", "results/tables/throughput.csv",
         "results/reports/label_agreement.csv", "results/figures/accuracy_drop.png",
+        "results/figures/per_class_drop.png", "results/tables/drop_predictors.csv",
+        "results/figures/drop_predictors.png",
         "results/tables/calibration_size.csv", "results/figures/drop_vs_calibration_size.png",
         "results/figures/samples/cifar10.png"]
     assert small.size_sweep_inputs() == ["results/evaluation/resnet20/size/1/cifar10.json",
@@ -160,10 +163,14 @@ def test_targets(paper):
 
 def test_resources():
     assert gpus("cuda:1") == 1 and gpus("auto") == 0 and gpus("cpu") == 0
-    assert train_runtime(50000, 150, "cpu") == int(60 + 1.5 * 150 * 50000 / 30 / 60)
-    assert train_runtime(50000, 150, "cuda") < train_runtime(50000, 150, "cpu")
+    # the wall-time limit of a GAN training comes from the measured rate in synthcal/costs.yaml
+    rate = measured()["gan_training_images_per_s"]["distylegan"]["cpu"]["256x128x128"]
+    assert _plan().train_resources("distylegan")["runtime"] == int(60 + 1.5 * 150 * 50000 / rate / 60)
+    assert gan_training_minutes("distylegan", "cpu", 128, 128, 128, 50000, 150) == int(
+        60 + 1.5 * 150 * 50000 / (rate * 4) / 60)  # half the width: four times the rate
     plan = _plan(**{"distylegan.device": "cuda"})
     assert plan.train_resources("distylegan")["gpu"] == 1 and plan.train_resources("distylegan")["mem_mb"] == 12000
+    assert plan.train_resources("distylegan")["runtime"] == 60 + 2 * 24 * 60  # not measured on a GPU: a day per 100
     assert _plan().quality_resources()["mem_mb"] == 4000 + 50000 // 10
 
 

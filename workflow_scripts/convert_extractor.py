@@ -10,7 +10,7 @@ from synthcal.quality import choose_network, convert_network
 sm = snakemake  # noqa: F821 (injected by snakemake)
 with step_logging(sm.log[0]) as log:
     limit_cpus(sm.threads)
-    network = choose_network(sm.input.get("inception"), sm.params.fid_extractor)
+    network = choose_network(sm.input.get("inception"), sm.params.fid_extractor, sm.params.inception_checksum)
     log.info("converting %s to OpenVINO", network.name)
     report = convert_network(network, sm.output.xml, n_check=sm.params.n_check, threads=sm.threads)
     write_json(sm.output.report, report)

@@ -15,8 +15,7 @@ with step_logging(sm.log[0]) as log:
     classifier = Classifier(path=path, **sm.params.classifier)
     digest = None
     if path:
-        spec = f"sha256:{sm.params.sha256}" if sm.params.sha256 else None
-        verify_checksum(path, spec, f"{classifier.name} weights")
+        verify_checksum(path, sm.params.checksum, f"{classifier.name} weights")
         digest = f"sha256:{file_digest(path, 'sha256')}"
     log.info("converting %s (%s) from %s", classifier.name, classifier.format, path or classifier.factory)
     report = convert(classifier, xml_path=sm.output.xml, seed=sm.params.seed, batch_size=sm.params.check_batch,

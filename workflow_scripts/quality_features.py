@@ -15,7 +15,7 @@ with step_logging(sm.log[0]) as log:
     if p.backend == "openvino":
         extractor = openvino_extractor(sm.input.extractor, sm.threads)
     else:
-        extractor = torch_extractor(choose_network(sm.input.get("inception"), p.fid_extractor), p.device)
+        extractor = torch_extractor(choose_network(sm.input.get("inception"), p.fid_extractor, p.inception_checksum), p.device)
     found = labelled_image_set(p.kind, p.n_images, p.seed, source=sm.input.get("source"), settings=p.settings,
                                threads=sm.threads, device=p.device)
     keep = (realism_subset(found, p.realism["n_images"], p.seed, p.realism["exclude_reference"])

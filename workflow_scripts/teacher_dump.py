@@ -12,5 +12,7 @@ with step_logging(sm.log[0]) as log:
     limit_cpus(sm.threads)
     source = sm.input.get("teacher")
     log.info("dumping from the %s teacher %s: %s", settings["provider"], source or settings.get("factory"), settings)
+    if sm.input.get("repo"):  # NVIDIA's code: the configured checkout, or the one downloaded into resources/
+        settings = {**settings, "repo": sm.input.repo}
     manifest = make_dump(out_dir=sm.output[0], source=source, **settings)
     log.info("wrote %d images (latent %s) to %s", manifest["count"], manifest["latent"], sm.output[0])

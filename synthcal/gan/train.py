@@ -45,7 +45,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from synthcal.calibration import balanced_labels
+from synthcal.calibration import balanced_labels, nested_subset
 from synthcal.classifiers import Classifier, checked_program, pytorch_module
 from synthcal.codedeps import module_code
 from synthcal.data import load_split
@@ -107,6 +107,7 @@ class TrainSettings:
     classifier_weight: float = 0.0  # weight of the feature network's cross-entropy on the generated images (gan)
     track_every: int = 0  # generator updates between tracking samples (0: none); they change no weight
     track_per_class: int = 50  # images per class of a tracking sample
+    images_per_class: int | None = None  # train on a seeded subset of the real images (None: all of them)
 
     def fingerprint_fields(self) -> dict[str, Any]:
         """Everything that changes the trained weights (``checkpoint_every`` and the tracking samples do not)."""
@@ -569,6 +570,9 @@ def train_run(settings: TrainSettings, real_npz: str | Path, out_dir: str | Path
     """
     out = Path(out_dir)
     real_split = load_split(real_npz)
+    if settings.images_per_class:  # a seeded class-balanced subset (a quick check, the smoke configuration)
+        real_split = real_split.subset(np.sort(nested_subset(real_split.labels, settings.images_per_class,
+                                                             settings.seed, purpose="training-subset")))
     real = TrainingData(real_split.images, real_split.labels)
     teacher = None
     if settings.mode == "distill":

@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
+from synthcal.calibration import nested_subset
 from synthcal.checkpoints import RunCheckpoints
 from synthcal.codedeps import module_code
 from synthcal.data import Split, load_split
@@ -53,6 +54,7 @@ class ClassifierTraining:
     weight_decay: float = 5e-4
     seed: int = 0
     checkpoint_every: int = 1
+    images_per_class: int | None = None  # a seeded class-balanced subset of the training split (None: all of it)
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 1 or not self.lr > 0 or self.weight_decay < 0:
@@ -169,6 +171,9 @@ def train_weights(arch: str, train_npz: str | Path, test_npz: str | Path, mean: 
     ``out_dir/checkpoints/<fingerprint>/``."""
     out = Path(out_dir)
     train, test = load_split(train_npz), load_split(test_npz)
+    if settings.images_per_class:
+        train = train.subset(np.sort(nested_subset(train.labels, settings.images_per_class, settings.seed,
+                                                   purpose="training-subset")))
     model = build(arch)
     identity = {"settings": settings.fingerprint_fields(), "arch": arch, "mean": list(mean), "std": list(std),
                 "data": _data_digest(train), "code": module_code(__file__)}

@@ -1,0 +1,305 @@
+"""What a configured run will cost, before it starts, from measured per-unit costs.
+
+The costs live in one data file, ``synthcal/costs.yaml`` (:func:`measured`), which three readers share: the estimate
+printed when the workflow is parsed (:func:`estimate`, :func:`format_estimate`; also under ``--dry-run``), the
+jobs' runtime limits (:func:`gan_training_minutes`, :func:`classifier_training_minutes`: Slurm's wall time) and the
+generated table of ``docs/costs.md`` (:func:`cost_table_markdown`). A figure that was never measured (a GPU, an
+architecture never timed, a model of your own) is reported as not measured, never guessed.
+
+The estimate counts every job of the configured grid from scratch (jobs already done are skipped by Snakemake, so a
+rerun costs less) and assumes the stages run one after another, each using ``cores`` CPUs for jobs of their
+``threads``: a stage's wall time is the larger of its longest job and its CPU time divided by ``cores``.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+import yaml
+
+#: The stages of the pipeline, in order, as the estimate reports them.
+STAGES = ("data", "models", "teacher", "distillation", "calibration", "quantization", "evaluation", "reports")
+
+
+@functools.cache
+def measured() -> dict[str, Any]:
+    """The measured per-unit costs (``synthcal/costs.yaml``)."""
+    return yaml.safe_load(resources.files("synthcal").joinpath("costs.yaml").read_text())
+
+
+@dataclass
+class Jobs:
+    """Jobs of one rule in one stage: how many, the wall seconds of each (None: not measured) and their threads."""
+
+    stage: str
+    rule: str
+    count: int
+    seconds: float | None
+    threads: int = 1
+    why: str = ""
+
+
+@dataclass
+class StageEstimate:
+    """A stage's jobs and its wall time on the given cores (None when a job's cost was never measured)."""
+
+    stage: str
+    jobs: int = 0
+    seconds: float = 0.0
+    unmeasured: list[str] = field(default_factory=list)
+
+
+def per_architecture(kind: str, key: str | None) -> float | None:
+    """A per-architecture cost (``costs.yaml``'s ``per_architecture.<kind>``) or None when not measured."""
+    return measured()["per_architecture"][kind].get(key) if key else None
+
+
+def gan_rate(run: str, device: str, ngf: int, ndf: int, batch_size: int) -> float | None:
+    """Training images per second of a GAN run: the measured width, or the nearest one scaled by (ngf / its
+    ngf) squared; None on a GPU or where no width of the run was measured."""
+    rates = measured()["gan_training_images_per_s"].get(run, {}).get("cpu" if device in ("cpu", "auto") else "gpu")
+    if not rates:
+        return None
+    widths = {tuple(int(v) for v in key.split("x")): rate for key, rate in rates.items()}
+    exact = widths.get((ngf, ndf, batch_size))
+    if exact:
+        return float(exact)
+    (near_ngf, _, _), rate = min(widths.items(), key=lambda kv: abs(math.log(kv[0][0] / ngf)))
+    return float(rate) * (near_ngf / ngf) ** 2
+
+
+def gan_training_minutes(run: str, device: str, ngf: int, ndf: int, batch_size: int, images: int,
+                         epochs: int) -> int:
+    """Wall-time limit of a GAN training job: 1.5 times the estimate plus an hour; a day per 100 epochs where the
+    rate was never measured (a GPU)."""
+    rate = gan_rate(run, device, ngf, ndf, batch_size)
+    if rate is None:
+        return 60 + 24 * 60 * max(1, math.ceil(epochs / 100))
+    return int(60 + 1.5 * epochs * images / rate / 60)
+
+
+def classifier_training_minutes(arch: str, epochs: int, images: int) -> int:
+    """Wall-time limit of a classifier training: 1.5 times the estimate at the measured rate of its architecture
+    (the slowest measured where it was not), plus half an hour."""
+    rates = measured()["per_architecture"]["classifier_training_images_per_s"]
+    rate = rates.get(arch, min(rates.values()))
+    return int(30 + 1.5 * epochs * images / rate / 60)
+
+
+def stage_estimates(jobs: Iterable[Jobs], cores: int) -> list[StageEstimate]:
+    """Group jobs by stage and estimate each stage's wall time on ``cores``."""
+    out = {stage: StageEstimate(stage) for stage in STAGES}
+    cpu: dict[str, float] = dict.fromkeys(STAGES, 0.0)
+    longest: dict[str, float] = dict.fromkeys(STAGES, 0.0)
+    start = measured()["seconds"]["job_start"]
+    for job in jobs:
+        if job.count <= 0:
+            continue
+        stage = out[job.stage]
+        stage.jobs += job.count
+        if job.seconds is None:
+            stage.unmeasured.append(f"{job.rule}{f' ({job.why})' if job.why else ''}")
+            continue
+        each = job.seconds + start
+        cpu[job.stage] += job.count * each * min(job.threads, cores)
+        longest[job.stage] = max(longest[job.stage], each)
+    for name, stage in out.items():
+        stage.seconds = max(longest[name], cpu[name] / max(cores, 1))
+    return [s for s in out.values() if s.jobs]
+
+
+def duration(seconds: float) -> str:
+    """Seconds as a short human duration: 45 s, 12 min, 3.4 h, 2.1 days."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 48 * 3600:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"
+
+
+def format_estimate(stages: list[StageEstimate], cores: int, warn_hours: float | None = None,
+                    notices: Iterable[str] = ()) -> str:
+    """The plan printed before a run: jobs and estimated wall time per stage and in all, what was not measured, a
+    warning above ``warn_hours`` with the quickest way to a first result, and the configuration's notices."""
+    lines = [f"synthcal: the configured run, {sum(s.jobs for s in stages)} jobs from scratch, estimated for {cores} "
+             f"core{'s' * (cores != 1)} from synthcal/costs.yaml (measured on 2 CPU cores):"]
+    total = 0.0
+    for stage in stages:
+        unmeasured = f" + not measured: {', '.join(dict.fromkeys(stage.unmeasured))}" if stage.unmeasured else ""
+        lines.append(f"  {stage.stage:<13}{stage.jobs:>5} jobs  {duration(stage.seconds):>9}{unmeasured}")
+        total += stage.seconds
+    partial = any(s.unmeasured for s in stages)
+    lines.append(f"  {'total':<13}{sum(s.jobs for s in stages):>5} jobs  {duration(total):>9}"
+                 + (" + what was not measured" if partial else ""))
+    lines += [f"  note: {n}" for n in notices]
+    if warn_hours is not None and total > warn_hours * 3600:
+        biggest = max(stages, key=lambda s: s.seconds)
+        lines.append(f"  This run is estimated at {duration(total)}, above cost.warn_hours = {warn_hours:g} "
+                     f"({biggest.stage} alone {duration(biggest.seconds)}): for a first result in about 5 minutes run "
+                     "`snakemake --cores 2 --configfile configs/smoke.yaml`; `snakemake -n` shows this plan without "
+                     "running anything.")
+    return "\n".join(lines)
+
+
+def cost_table_markdown() -> str:
+    """The per-architecture costs of ``costs.yaml`` as a Markdown table (the generated part of docs/costs.md)."""
+    table = measured()["per_architecture"]
+    archs = sorted({a for values in table.values() for a in values})
+    rows = ["| cost (2 cores) | " + " | ".join(archs) + " |", "|---|" + "---:|" * len(archs)]
+    for kind, values in table.items():
+        label = re.sub(r"_", " ", kind)
+        rows.append(f"| {label} | " + " | ".join(f"{values[a]:g}" if a in values else "not measured"
+                                                 for a in archs) + " |")
+    gan = measured()["gan_training_images_per_s"]
+    rows += ["", "| GAN training (images/s) | device | ngf x ndf x batch | rate |", "|---|---|---|---:|"]
+    for run, devices in gan.items():
+        for device, widths in devices.items():
+            rows += [f"| {run} | {device} | {width} | {rate:g} |" for width, rate in widths.items()]
+    rows += ["| any | gpu | any | not measured |", "", "| step | images/s |", "|---|---:|"]
+    rows += [f"| {re.sub('_', ' ', k)} | {v:g} |" for k, v in measured()["images_per_s"].items()]
+    return "\n".join(rows)
+
+
+def arch_key(entry: Mapping[str, Any]) -> str | None:
+    """The per-architecture cost key of a models entry (``<arch>`` or ``<arch>_fused``); None for formats whose
+    cost was never measured (ONNX, IR, export, python)."""
+    if entry.get("format", "builtin") != "builtin" or not entry.get("arch"):
+        return None
+    return f"{entry['arch']}_fused" if entry.get("fuse") else entry["arch"]
+
+
+#: CIFAR-10's split sizes, which the estimate assumes.
+TRAIN_IMAGES, TEST_IMAGES = 50_000, 10_000
+
+
+def planned_jobs(plan: Any) -> list[Jobs]:
+    """Every job a :class:`synthcal.plan.Plan` asks for, with its measured cost (see the module docstring)."""
+    config, costs = plan.config, measured()
+    rate = costs["images_per_s"]
+    reps = len(plan.reps)
+    jobs: list[Jobs] = []
+    add = jobs.append
+
+    def arch(name: str) -> str | None:
+        return arch_key(plan.model(name))
+
+    # data
+    add(Jobs("data", "download", len(plan.downloads()), None, 1, "depends on the network"))
+    add(Jobs("data", "prepare_cifar10", 1, (TRAIN_IMAGES + TEST_IMAGES) / rate["prepare_cifar10"], 1))
+    # models: the experiment's, the judge, the teacher's feature network
+    helpers = [h["model"] for run in plan.training_runs() if (h := plan.feature_network(run))]
+    converted = list(dict.fromkeys(plan.models + [j for j in plan.judges() if j not in plan.models] + helpers))
+    for name in converted:
+        add(Jobs("models", "convert_model", 1, per_architecture("convert_seconds", arch(name)), 2, name))
+    for name in plan.trained_models():
+        entry = plan.model(name)
+        train = entry["weights"]["train"]
+        speed = per_architecture("classifier_training_images_per_s", entry["arch"])
+        images = 10 * train["images_per_class"] if train["images_per_class"] else TRAIN_IMAGES
+        add(Jobs("models", "train_classifier", 1, None if speed is None else
+                 train["epochs"] * (images + TEST_IMAGES / 10) / speed, train["threads"], name))
+    if plan.alignment_needed():
+        for name in plan.models:
+            add(Jobs("models", "channel_alignment", 1, per_architecture("quantize_overhead_seconds", arch(name)), 2,
+                     name))
+    # the GAN chain
+    teacher = config["teacher"]
+    for run in plan.training_runs():
+        settings = plan.train_settings(run)
+        device = teacher["device"] if run == "teacher/trained" else config["distylegan"]["device"]
+        images = ((10 * settings["images_per_class"] if settings["images_per_class"] else TRAIN_IMAGES)
+                  if run == "teacher/trained" else 10 * teacher["n_per_class"])
+        speed = gan_rate(run, device, settings["ngf"], settings["ndf"], settings["batch_size"])
+        stage = "teacher" if run == "teacher/trained" else "distillation"
+        threads = teacher["threads"] if run == "teacher/trained" else config["distylegan"]["threads"]
+        add(Jobs(stage, f"{run.replace('/', '_')} training", 1,
+                 None if speed is None else settings["epochs"] * images / speed, threads,
+                 "" if speed is not None else f"{device}, not measured"))
+    if plan.generators_used()["teacher"]:
+        cpu_dump = teacher["provider"] == "trained" and teacher["device"] in ("cpu", "auto")
+        add(Jobs("teacher", "teacher_dump", 1, 10 * teacher["n_per_class"] / rate["teacher_dump_cpu"] if cpu_dump
+                 else None, teacher["threads"], "" if cpu_dump else f"{teacher['provider']} provider"))
+    # calibration folders
+    folder_images = 10 * config["calibration"]["n_per_class"]
+    for source in plan.sources:
+        if source == "bn_inversion":
+            bn = config["bn_inversion"]
+            for name in plan.per_model_sets(source):
+                model = name.partition("/")[2]
+                each = per_architecture("bn_inversion_seconds_per_image_iteration", arch(model))
+                add(Jobs("calibration", "calibration_bn_inversion", reps, None if each is None else
+                         each * 10 * bn["n_per_class"] * bn["iterations"], bn["threads"], model))
+        elif plan.is_per_model(source):
+            add(Jobs("calibration", "calibration_filtered", reps * len(plan.per_model_sets(source)), None, 2,
+                     "filtering never timed"))
+        elif source == "fractal":
+            add(Jobs("calibration", "calibration_fractal", reps, folder_images / rate["fractal_generation"],
+                     config["fractal"]["threads"]))
+        elif source == "distylegan":
+            add(Jobs("calibration", "calibration_distylegan", reps,
+                     folder_images / rate["distylegan_sampling_cpu"] + folder_images / rate["calibration_folder"],
+                     config["distylegan"]["threads"]))
+        else:  # cifar10 and the teacher's dump: read and write images
+            rule = "calibration_teacher" if source == plan.teacher_name else f"calibration_{source}"
+            add(Jobs("calibration", rule, reps, folder_images / rate["calibration_folder"], 1))
+    add(Jobs("calibration", "sample_grid", len(plan.calibration_sets()), costs["seconds"]["figure"], 1))
+    # quantization and evaluation
+    subset = config["quantization"]["default"]["subset_size"]
+    bn_images = 10 * config["bn_inversion"]["n_per_class"]
+    threads = config["quantization"]["threads"]
+    for algorithm in plan.active_algorithms():
+        for model, source in plan.grid(algorithm):
+            images = bn_images if source == "bn_inversion" else folder_images
+            images = min(images, subset) if subset else images
+            overhead = per_architecture("quantize_overhead_seconds", arch(model))
+            per_1000 = per_architecture("quantize_seconds_per_1000_images", arch(model))
+            factor = 1.0 if algorithm == "default" else per_architecture("accuracy_aware_factor", arch(model))
+            each = None if None in (overhead, per_1000, factor) else (overhead + per_1000 * images / 1000) * factor
+            add(Jobs("quantization", f"quantize ({algorithm})", reps, each, threads, model))
+            int8 = per_architecture("evaluate_int8_seconds_per_10000", arch(model))
+            add(Jobs("evaluation", "evaluate_int8", reps, int8, config["evaluation"]["threads"], model))
+    for name in plan.models:
+        add(Jobs("evaluation", "evaluate_fp32", 1, per_architecture("evaluate_fp32_seconds_per_10000", arch(name)),
+                 config["evaluation"]["threads"], name))
+    for judge, set_name in plan.agreement_pairs():
+        images = bn_images if set_name.startswith("bn_inversion") else folder_images
+        each = per_architecture("label_agreement_seconds_per_1000", arch(judge))
+        add(Jobs("evaluation", "label_agreement", 1, None if each is None else each * images / 1000,
+                 config["evaluation"]["threads"], judge))
+    # reports
+    speed = config["throughput"]
+    for algorithm in plan.active_algorithms():
+        for model in dict.fromkeys(m for m, _ in plan.grid(algorithm)):
+            irs = 1 + len(plan.model_sources(model))
+            add(Jobs("reports", "throughput", 1, 2 * irs * speed["repeats"] * speed["seconds"] + 10,
+                     speed["threads"]))
+    quality = config["quality"]
+    if quality["enabled"]:
+        sets = plan.quality_sets() + ["reference"] + (["train_reference"] if plan.realism_enabled() else [])
+        device_ok = quality["backend"] == "openvino" or quality["device"] == "cpu"
+        for name in sets:
+            n = plan.quality_images(name)
+            if name.startswith("bn_inversion"):
+                n = min(n, bn_images)
+            add(Jobs("reports", "quality_features", 1, n / rate["quality_features"] if device_ok else None,
+                     quality["threads"], "" if device_ok else "torch backend on a GPU"))
+        if plan.realism_enabled():
+            n = min(quality["realism"]["n_images"], quality["n_images"])
+            add(Jobs("reports", "report_realism", 1,
+                     len(plan.quality_sets()) * costs["seconds"]["realism_per_1000_images"] * (n / 1000) ** 2, 2))
+    tables = 2 * len(plan.active_algorithms()) + 3
+    add(Jobs("reports", "tables and figures", tables, costs["seconds"]["table"], 1))
+    return jobs
+
+
+def estimate(plan: Any, cores: int) -> list[StageEstimate]:
+    """The stages of a plan's run on ``cores`` CPUs (:func:`planned_jobs`, :func:`stage_estimates`)."""
+    return stage_estimates(planned_jobs(plan), cores)
