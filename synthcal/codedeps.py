@@ -231,6 +231,29 @@ def rule_scripts(rules_dir: str | Path) -> dict[str, str]:
     return scripts
 
 
+_CONDA = re.compile(r'^\s+conda:\s*\n\s+"\.\./envs/([\w.-]+)\.yaml"', re.M)
+
+
+def rule_envs(rules_dir: str | Path) -> dict[str, str | None]:
+    """``{rule: conda environment stem}`` for the rules in ``rules_dir/*.smk`` (``use rule`` inherits; None where a
+    rule names none)."""
+    envs: dict[str, str | None] = {}
+    derived: list[tuple[str, str]] = []
+    for smk in sorted(Path(rules_dir).glob("*.smk")):
+        text = smk.read_text()
+        heads = list(_RULE.finditer(text))
+        for k, head in enumerate(heads):
+            block = text[head.end():heads[k + 1].start() if k + 1 < len(heads) else len(text)]
+            env = _CONDA.search(block)
+            if head.group(1):
+                envs[head.group(1)] = env.group(1) if env else None
+            else:
+                derived.append((head.group(2), head.group(3)))
+    for parent, child in derived:
+        envs[child] = envs.get(parent)
+    return envs
+
+
 def main(argv: list[str] | None = None) -> None:
     """Print each rule, its script and the files it runs with their fingerprints (the rule's ``code`` parameter)."""
     root = Path(argv[0]) if argv else Path(__file__).resolve().parents[1]

@@ -153,11 +153,19 @@ def cost_table_markdown() -> str:
     """The per-architecture costs of ``costs.yaml`` as a Markdown table (the generated part of docs/costs.md)."""
     table = measured()["per_architecture"]
     archs = sorted({a for values in table.values() for a in values})
-    rows = ["| cost (2 cores) | " + " | ".join(archs) + " |", "|---|" + "---:|" * len(archs)]
-    for kind, values in table.items():
-        label = re.sub(r"_", " ", kind)
-        rows.append(f"| {label} | " + " | ".join(f"{values[a]:g}" if a in values else "not measured"
-                                                 for a in archs) + " |")
+    labels = {"convert_seconds": "convert (s)", "evaluate_fp32_seconds_per_10000": "FP32 eval, 10k (s)",
+              "evaluate_int8_seconds_per_10000": "INT8 eval, 10k (s)", "quantize_overhead_seconds": "quantize, fixed (s)",
+              "quantize_seconds_per_1000_images": "quantize, per 1k images (s)",
+              "accuracy_aware_factor": "accuracy-aware / default",
+              "bn_inversion_seconds_per_image_iteration": "BN inversion, per image-iteration (s)",
+              "label_agreement_seconds_per_1000": "label agreement, per 1k (s)",
+              "classifier_training_images_per_s": "training (images/s)"}
+    rows = ["| architecture | " + " | ".join(labels.get(k, k) for k in table) + " |",
+            "|---|" + "---:|" * len(table)]
+    rows += [f"| {arch} | " + " | ".join(f"{values[arch]:g}" if arch in values else "-" for values in table.values())
+             + " |" for arch in archs]
+    rows.append("")
+    rows.append("(-: not measured.)")
     gan = measured()["gan_training_images_per_s"]
     rows += ["", "| GAN training (images/s) | device | ngf x ndf x batch | rate |", "|---|---|---|---:|"]
     for run, devices in gan.items():

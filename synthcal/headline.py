@@ -100,10 +100,10 @@ def replace_block(text: str, marker: str, body: str) -> str:
     Raises:
         HeadlineError: the markers are missing.
     """
-    pattern = re.compile(rf"(<!-- {re.escape(marker)}:start -->\n).*?(\n<!-- {re.escape(marker)}:end -->)", re.S)
+    pattern = re.compile(rf"(<!-- {re.escape(marker)}:start -->\n).*?(<!-- {re.escape(marker)}:end -->)", re.S)
     if not pattern.search(text):
         raise HeadlineError(f"no <!-- {marker}:start --> ... <!-- {marker}:end --> block to replace")
-    return pattern.sub(lambda m: m.group(1) + body + m.group(2), text)
+    return pattern.sub(lambda m: m.group(1) + body.rstrip("\n") + "\n" + m.group(2), text)
 
 
 def run_summary(tables: Mapping[str, pd.DataFrame]) -> list[str]:

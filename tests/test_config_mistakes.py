@@ -161,3 +161,13 @@ def test_the_repository_configs_have_no_stray_yaml():
     for path in [REPO / "config.yaml", *sorted((REPO / "configs").glob("*.yaml"))]:
         assert isinstance(read_yaml(path), dict), path
     assert Path(REPO / "configs" / "smoke.yaml").exists()
+
+
+@pytest.mark.parametrize("tool", sorted(p.name for p in (REPO / "tools").glob("*.py")))
+def test_every_tool_prints_help_and_writes_nothing(tool, tmp_path):
+    """`--help` is a request for help: it prints the usage and writes no file (stand_in_weights.py once wrote 200 MB
+    of checkpoints into a folder named --help)."""
+    proc = subprocess.run([sys.executable, str(REPO / "tools" / tool), "--help"], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.startswith("usage:") and list(tmp_path.iterdir()) == []

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import yaml
 
-from synthcal.codedeps import library_modules, rule_scripts, third_party_imports
+from synthcal.codedeps import library_modules, rule_envs, rule_scripts, third_party_imports
 
 from helpers import REPO
 
@@ -44,21 +44,7 @@ def _pip_requirements(env: dict) -> list[str]:
 
 
 def _rule_envs() -> dict[str, str]:
-    """``{rule: env stem}`` from the rule files (``use rule`` inherits its parent's)."""
-    envs, derived = {}, []
-    for smk in sorted((REPO / "rules").glob("*.smk")):
-        for block in re.split(r"^(?=rule \w+:|use rule )", smk.read_text(), flags=re.M):
-            use = re.match(r"use rule (\w+) as (\w+)", block)
-            if use:
-                derived.append(use.groups())
-                continue
-            head = re.match(r"rule (\w+):", block)
-            env = re.search(r'conda:\s*\n\s*"\.\./envs/([\w.-]+)\.yaml"', block)
-            if head:
-                envs[head.group(1)] = env.group(1) if env else None
-    for parent, child in derived:
-        envs[child] = envs[parent]
-    return envs
+    return rule_envs(REPO / "rules")
 
 
 def _needed(script: Path) -> set[str]:

@@ -8,14 +8,16 @@ The weights are random: accuracies mean nothing, costs (time, memory) are those 
 
 from __future__ import annotations
 
-import sys
+import argparse
 from pathlib import Path
 
 from synthcal.models import PAPER_ARCHITECTURES, stand_in_checkpoint
 
 
-def main() -> None:
-    out = Path(sys.argv[1] if len(sys.argv) > 1 else "resources/stand-in")
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("out", nargs="?", default="resources/stand-in", help="folder for the checkpoints")
+    out = Path(parser.parse_args(argv).out)
     for k, arch in enumerate(PAPER_ARCHITECTURES):
         path = stand_in_checkpoint(arch, out / f"{arch}.pt", seed=k)
         print(f"{arch}: {path} ({path.stat().st_size / 1e6:.1f} MB)")
