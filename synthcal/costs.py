@@ -201,13 +201,19 @@ def planned_jobs(plan: Any) -> list[Jobs]:
 
     # data
     add(Jobs("data", "download", len(plan.downloads()), None, 1, "depends on the network"))
+    if "repo" in plan.teacher_files() and plan.generators_used()["teacher"] and not \
+            config["teacher"]["stylegan2_ada"]["repo"]:
+        add(Jobs("data", "fetch_stylegan2_code", 1, None, 1, "depends on the network"))
     add(Jobs("data", "prepare_cifar10", 1, (TRAIN_IMAGES + TEST_IMAGES) / rate["prepare_cifar10"], 1))
-    # models: the experiment's, the judge, the teacher's feature network
+    if any(plan.holdout_needed(a) for a in plan.active_algorithms()):
+        add(Jobs("data", "holdout_cifar10", 1, costs["seconds"]["table"], 1))
+    # models: the experiment's and the judge as IRs; the teacher's feature network is read as a checkpoint
     helpers = [h["model"] for run in plan.training_runs() if (h := plan.feature_network(run))]
-    converted = list(dict.fromkeys(plan.models + [j for j in plan.judges() if j not in plan.models] + helpers))
+    converted = list(dict.fromkeys(plan.models + [j for j in plan.judges() if j not in plan.models]))
     for name in converted:
         add(Jobs("models", "convert_model", 1, per_architecture("convert_seconds", arch(name)), 2, name))
-    for name in plan.trained_models():
+    used = {plan.trained_owner(n) for n in converted + helpers if plan.model(n)["weights"].get("train") is not None}
+    for name in sorted(used):
         entry = plan.model(name)
         train = entry["weights"]["train"]
         speed = per_architecture("classifier_training_images_per_s", entry["arch"])
@@ -228,13 +234,15 @@ def planned_jobs(plan: Any) -> list[Jobs]:
         speed = gan_rate(run, device, settings["ngf"], settings["ndf"], settings["batch_size"])
         stage = "teacher" if run == "teacher/trained" else "distillation"
         threads = teacher["threads"] if run == "teacher/trained" else config["distylegan"]["threads"]
-        add(Jobs(stage, f"{run.replace('/', '_')} training", 1,
+        add(Jobs(stage, "teacher_train" if run == "teacher/trained" else "distylegan_train", 1,
                  None if speed is None else settings["epochs"] * images / speed, threads,
                  "" if speed is not None else f"{device}, not measured"))
+        add(Jobs(stage, "training_figures", 1, costs["seconds"]["figure"], 1))
     if plan.generators_used()["teacher"]:
         cpu_dump = teacher["provider"] == "trained" and teacher["device"] in ("cpu", "auto")
         add(Jobs("teacher", "teacher_dump", 1, 10 * teacher["n_per_class"] / rate["teacher_dump_cpu"] if cpu_dump
                  else None, teacher["threads"], "" if cpu_dump else f"{teacher['provider']} provider"))
+        add(Jobs("teacher", "teacher_gate", 1, costs["seconds"]["table"], 1))
     # calibration folders
     folder_images = 10 * config["calibration"]["n_per_class"]
     for source in plan.sources:
@@ -274,6 +282,14 @@ def planned_jobs(plan: Any) -> list[Jobs]:
             add(Jobs("quantization", f"quantize ({algorithm})", reps, each, threads, model))
             int8 = per_architecture("evaluate_int8_seconds_per_10000", arch(model))
             add(Jobs("evaluation", "evaluate_int8", reps, int8, config["evaluation"]["threads"], model))
+    for k in plan.sizes:  # the calibration-size sweep: the default algorithm on nested subsets
+        for model, _source in plan.grid("default"):
+            each = per_architecture("quantize_overhead_seconds", arch(model))
+            per_1000 = per_architecture("quantize_seconds_per_1000_images", arch(model))
+            add(Jobs("quantization", "quantize (size sweep)", reps,
+                     None if None in (each, per_1000) else each + per_1000 * 10 * k / 1000, threads, model))
+            add(Jobs("evaluation", "evaluate_int8", reps, per_architecture("evaluate_int8_seconds_per_10000",
+                                                                         arch(model)), config["evaluation"]["threads"]))
     for name in plan.models:
         add(Jobs("evaluation", "evaluate_fp32", 1, per_architecture("evaluate_fp32_seconds_per_10000", arch(name)),
                  config["evaluation"]["threads"], name))
@@ -290,7 +306,10 @@ def planned_jobs(plan: Any) -> list[Jobs]:
             add(Jobs("reports", "throughput", 1, 2 * irs * speed["repeats"] * speed["seconds"] + 10,
                      speed["threads"]))
     quality = config["quality"]
+    if quality["enabled"] and quality["backend"] == "openvino":
+        add(Jobs("reports", "convert_extractor", 1, 30.0, quality["threads"]))
     if quality["enabled"]:
+        add(Jobs("reports", "report_image_quality", 1, costs["seconds"]["table"], 1))
         sets = plan.quality_sets() + ["reference"] + (["train_reference"] if plan.realism_enabled() else [])
         device_ok = quality["backend"] == "openvino" or quality["device"] == "cpu"
         for name in sets:
@@ -303,8 +322,10 @@ def planned_jobs(plan: Any) -> list[Jobs]:
             n = min(quality["realism"]["n_images"], quality["n_images"])
             add(Jobs("reports", "report_realism", 1,
                      len(plan.quality_sets()) * costs["seconds"]["realism_per_1000_images"] * (n / 1000) ** 2, 2))
-    tables = 2 * len(plan.active_algorithms()) + 3
-    add(Jobs("reports", "tables and figures", tables, costs["seconds"]["table"], 1))
+    add(Jobs("reports", "tables", len(plan.active_algorithms()) + bool(plan.fusion_pairs()) + bool(plan.sizes),
+             costs["seconds"]["table"], 1))
+    add(Jobs("reports", "report_tables and report_predictors", 2, costs["seconds"]["figure"], 1))
+    add(Jobs("reports", "all", 1, 0.0, 1))
     return jobs
 
 

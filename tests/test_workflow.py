@@ -232,7 +232,13 @@ def test_offline_without_local_copy_names_the_key(tmp_path, project):
 
 
 def test_default_config_plans_the_paper_grid(tmp_path):
-    jobs = planned_jobs(snakemake(tmp_path, "-n", "--cores", "1"))
+    proc = snakemake(tmp_path, "-n", "--cores", "1")
+    jobs = planned_jobs(proc)
+    # the plan printed before the run counts exactly the jobs Snakemake schedules, and states their cost
+    estimate = re.search(r"synthcal: the configured run, (\d+) jobs from scratch", out(proc))
+    assert estimate and int(estimate.group(1)) == sum(jobs.values())
+    assert re.search(r"distillation\s+1 jobs\s+[\d.]+ days", out(proc))  # DiStyleGAN's CPU training, measured
+    assert "above cost.warn_hours = 4" in out(proc) and "configs/smoke.yaml" in out(proc)
     assert jobs["convert_model"] == 6 and jobs["evaluate_int8"] == 6 * 6 + 3 * 6
     # one download rule: 5 checkpoints (repvgg_a2 and repvgg_a2_fused share one), CIFAR-10, NVIDIA's pickle and
     # torch-fidelity's Inception weights
