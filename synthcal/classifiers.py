@@ -27,6 +27,9 @@ from torch import nn
 
 from synthcal.models import build, load_weights, reparameterize
 
+#: A python model's factory module is loaded by name; its source files are each job's factory_code parameter.
+DYNAMIC_IMPORTS = "a python model's factory module: the factory_code parameter (synthcal.codedeps.factory_code)"
+
 #: What a CIFAR-10 classifier takes and returns.
 INPUT_SHAPE = (3, 32, 32)
 NUM_CLASSES = 10

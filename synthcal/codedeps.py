@@ -12,7 +12,13 @@ same code wrote. Two rules keep the list of files honest and small:
 * only **module-level** imports count, and an import of a ``synthcal`` module inside a function is an error
   (:class:`HiddenImportError`): a dependency that the workflow cannot see is one that never triggers a rerun;
 * a module that changes no output (logging set-up, CPU placement) says so with a module-level
-  ``AFFECTS_OUTPUTS = False`` and is left out, so editing it reruns nothing.
+  ``AFFECTS_OUTPUTS = False`` and is left out, so editing it reruns nothing;
+* relative imports count as their absolute names, and ``importlib.import_module("literal")`` anywhere counts as an
+  import; a module that loads modules named at run time must declare how they are tracked (``DYNAMIC_IMPORTS``:
+  the architecture modules are part of a job's fingerprint only when its configuration builds that architecture).
+
+The fingerprint of a file does not depend on the Python version (:func:`canonical_dump`), so a Python upgrade reruns
+nothing by itself; the versions of torch, NNCF, OpenVINO and numpy are recorded with every result instead.
 
 Drawing, reporting and table code live in their own modules (``figures``, ``aggregate``), which only the cheap
 figure and table rules import; an edit there never reruns training, dumps, calibration sets or quantization.
@@ -35,6 +41,9 @@ AFFECTS_OUTPUTS = False
 PACKAGE = "synthcal"
 #: Module-level flag of a module whose edits change no output (it is not a rerun trigger).
 MARKER = "AFFECTS_OUTPUTS"
+#: Module-level declaration of a module that loads modules named at run time (importlib), saying how they are
+#: tracked instead (e.g. the architecture modules: each job's arch_code parameter).
+DYNAMIC = "DYNAMIC_IMPORTS"
 
 
 class HiddenImportError(ValueError):
@@ -57,37 +66,82 @@ def _is_type_checking(node: ast.AST) -> bool:
         or (isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"))
 
 
-def _import_names(node: ast.Import | ast.ImportFrom) -> set[str]:
+def _package_of(path: Path | None, root: Path | None) -> list[str]:
+    """The dotted package parts of a module file under ``root`` (``synthcal/gan/train.py`` -> synthcal, gan)."""
+    if path is None or root is None:
+        return []
+    try:
+        parts = list(Path(path).resolve().relative_to(Path(root).resolve()).with_suffix("").parts)
+    except ValueError:
+        return []
+    return parts[:-1]  # a module's package; for a package's __init__.py, the package itself
+
+
+def _import_names(node: ast.Import | ast.ImportFrom, path: Path | None = None, root: Path | None = None) -> set[str]:
+    """Dotted names an import statement imports, relative imports resolved against the module's package."""
     if isinstance(node, ast.Import):
         return {alias.name for alias in node.names}
-    if node.module and node.level == 0:
-        return {node.module} | {f"{node.module}.{alias.name}" for alias in node.names}  # `from pkg import module`
-    return set()
+    base = node.module or ""
+    if node.level:
+        package = _package_of(path, root)
+        if node.level - 1 > len(package) or not package:
+            return set()
+        anchor = package[:len(package) - (node.level - 1)]
+        base = ".".join(anchor + ([node.module] if node.module else []))
+    if not base:
+        return set()
+    return {base} | {f"{base}.{alias.name}" for alias in node.names}  # `from pkg import module`
+
+
+def _importlib_target(node: ast.Call) -> ast.expr | None:
+    """The module argument of ``importlib.import_module(...)`` / ``import_module(...)``, else None."""
+    func = node.func
+    name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+    if name == "import_module" and node.args:
+        return node.args[0]
+    return None
 
 
 def _ours(names: Iterable[str]) -> set[str]:
     return {n for n in names if n == PACKAGE or n.startswith(PACKAGE + ".")}
 
 
-def _module_level_imports(tree: ast.Module, path: Path) -> set[str]:
-    """Dotted names imported when the module runs (``if TYPE_CHECKING:`` blocks excluded).
+def _declares(tree: ast.Module, name: str) -> bool:
+    """Whether a module assigns ``name`` at module level."""
+    return any(isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets)
+               for node in tree.body)
+
+
+def _module_level_imports(tree: ast.Module, path: Path, root: Path | None = None) -> set[str]:
+    """Dotted names imported when the module runs (``if TYPE_CHECKING:`` blocks excluded), relative imports
+    resolved, plus the modules that ``importlib.import_module("literal")`` loads anywhere in it.
 
     Raises:
-        HiddenImportError: a ``synthcal`` import sits inside a function or lambda.
+        HiddenImportError: a ``synthcal`` import sits inside a function or lambda, or ``import_module`` loads a
+            module named by a variable in a module that does not declare ``DYNAMIC_IMPORTS`` (how those loads reach
+            the fingerprints).
     """
     names: set[str] = set()
+    dynamic_declared = _declares(tree, DYNAMIC)
 
     def visit(node: ast.AST, in_function: bool) -> None:
         if _is_type_checking(node):
             return
         if isinstance(node, (ast.Import, ast.ImportFrom)):
-            found = _import_names(node)
+            found = _import_names(node, path, root)
             if in_function and _ours(found):
                 raise HiddenImportError(
                     f"{path}:{node.lineno} imports {', '.join(sorted(_ours(found)))} inside a function; move the "
                     "import to the top of the module so that the workflow sees the dependency (synthcal.codedeps)")
             if not in_function:
                 names.update(found)
+        if isinstance(node, ast.Call) and (target := _importlib_target(node)) is not None:
+            if isinstance(target, ast.Constant) and isinstance(target.value, str):
+                names.add(target.value)
+            elif not dynamic_declared:
+                raise HiddenImportError(
+                    f"{path}:{node.lineno} loads a module named at run time (import_module); declare how those "
+                    f"modules reach the fingerprints with a module-level {DYNAMIC} = '...' (synthcal.codedeps)")
         inner = in_function or isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))
         for child in ast.iter_child_nodes(node):
             visit(child, inner)
@@ -149,7 +203,7 @@ def library_modules(script: str | Path, root: str | Path, *, include_silent: boo
     while pending:
         path = pending.pop()
         tree = ast.parse(path.read_text(), filename=str(path))
-        for dotted in _ours(_module_level_imports(tree, path)):
+        for dotted in _ours(_module_level_imports(tree, path, root)):
             parts = dotted.split(".")
             for i in range(1, len(parts) + 1):  # importing a.b.c runs a/__init__.py and a/b/__init__.py too
                 found = _module_file(root, ".".join(parts[:i]))
@@ -173,11 +227,29 @@ class _StripDocstrings(ast.NodeTransformer):
         return node
 
 
+def canonical_dump(node: object) -> str:
+    """A syntax tree as text that does not depend on the Python version: node names and their fields by name, fields
+    that are empty or None left out (newer Pythons add fields, such as ``type_params``, that old code leaves empty,
+    and ``ast.dump``'s text changes between versions), locations left out."""
+    if isinstance(node, ast.AST):
+        fields = []
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if value is None or value == [] or value == ():
+                continue
+            fields.append(f"{name}={canonical_dump(value)}")
+        return f"{type(node).__name__}({','.join(fields)})"
+    if isinstance(node, list):
+        return "[" + ",".join(canonical_dump(v) for v in node) + "]"
+    return repr(node)
+
+
 def normalized_source(path: str | Path) -> str:
-    """The syntax tree of a Python file without docstrings, as text: comments, blank lines, line breaks and
-    formatting leave it unchanged; any change of what the code does changes it."""
+    """The syntax tree of a Python file without docstrings, as version-independent text (:func:`canonical_dump`):
+    comments, blank lines, line breaks and formatting leave it unchanged; any change of what the code does
+    changes it."""
     tree = ast.parse(Path(path).read_text(), filename=str(path))
-    return ast.dump(_StripDocstrings().visit(tree), annotate_fields=False, include_attributes=False)
+    return canonical_dump(_StripDocstrings().visit(tree))
 
 
 def module_fingerprint(path: str | Path) -> str:

@@ -42,6 +42,15 @@ def schema() -> dict[str, Any]:
     return yaml.safe_load(text)
 
 
+def section_defaults(path: str) -> dict[str, Any]:
+    """The schema's default of every key of a config section (a dotted path such as ``teacher.trained``; a catalogue
+    entry's keys as ``models.<name>``): what a tool or a test builds settings from without a config file."""
+    node = schema()
+    for part in path.split("."):
+        node = node["additionalProperties"] if part == "<name>" else node["properties"][part]
+    return {k: copy.deepcopy(v["default"]) for k, v in node.get("properties", {}).items() if "default" in v}
+
+
 def _with_defaults(cls: type) -> type:
     validate_properties = cls.VALIDATORS["properties"]
 

@@ -11,12 +11,12 @@ import torch
 from torch import nn
 
 from synthcal.config import ConfigError, load_config, merge, validate_config
+from synthcal.gan.loop import Trainer, TrainingData
 from synthcal.gan.networks import FeatureNetwork, ProjectedDiscriminator, one_hot
-from synthcal.gan.train import Trainer, TrainingData, TrainSettings
 
-from helpers import REPO
+from helpers import REPO, gan
 
-TINY_GAN = dict(mode="gan", batch_size=20, ngf=16, ndf=8, z_dim=16, project_dim=8, checkpoint_every=1)
+TINY_GAN = dict(batch_size=20, ngf=16, ndf=8, z_dim=16, project_dim=8, checkpoint_every=1)
 
 
 class ColourClassifier(nn.Module):
@@ -69,7 +69,7 @@ def test_feature_maps_are_the_stage_outputs_of_at_least_8x8():
 def test_the_feature_network_stays_frozen_and_out_of_every_checkpoint(tmp_path):
     features = _features()
     before = copy.deepcopy(features.module.state_dict())
-    settings = TrainSettings(epochs=2, discriminator="projected", classifier_weight=1.0, **TINY_GAN)
+    settings = gan("gan", epochs=2, discriminator="projected", classifier_weight=1.0, **TINY_GAN)
     trainer = Trainer(settings, _real(), device="cpu", checkpoint_dir=tmp_path, progress=False, features=features)
     result = trainer.run()
     after = features.module.state_dict()
@@ -80,7 +80,7 @@ def test_the_feature_network_stays_frozen_and_out_of_every_checkpoint(tmp_path):
     assert not feature_params & {id(p) for p in result.discriminator.parameters()}
     checkpoint = torch.load(sorted(trainer.run_dir.glob("epoch_*.pt"))[-1], weights_only=False)
     assert not any("stage" in key for key in checkpoint["discriminator"])  # only the trainable heads
-    assert trainer.helper == {"name": "models.colour", "sha256": features.digest()}
+    assert trainer.helper == {"name": "models.colour", "sha256": features.digest(), "mean": [0.5] * 3, "std": [0.5] * 3}
     # another network (one weight changed) is another training run: its checkpoints are not resumed
     other = _features()
     with torch.no_grad():
@@ -106,18 +106,18 @@ def test_the_classifier_loss_makes_the_generator_draw_the_conditioned_class():
     agreement = {}
     for weight in (0.0, 1.0):
         features = _features()
-        settings = TrainSettings(epochs=10, discriminator="projected", classifier_weight=weight, lr_g=0.002,
+        settings = gan("gan", epochs=10, discriminator="projected", classifier_weight=weight, lr_g=0.002,
                                  **TINY_GAN)
         result = Trainer(settings, _real(100), device="cpu", progress=False, features=features).run()
-        agreement[weight] = _agreement(features, result.generator, settings.z_dim)
+        agreement[weight] = _agreement(features, result.generator, settings.generator.z_dim)
     assert agreement[0.0] < 0.25 and agreement[1.0] > 0.45, agreement
 
 
 def test_tracking_samples_change_no_weight(tmp_path):
     real = _real()
-    base = TrainSettings(epochs=1, discriminator="projection", **TINY_GAN)
+    base = gan("gan", epochs=1, discriminator="projection", **TINY_GAN)
     plain = Trainer(base, real, device="cpu", checkpoint_dir=tmp_path / "a", progress=False).run()
-    tracked_settings = TrainSettings(epochs=1, discriminator="projection", track_every=1, track_per_class=2, **TINY_GAN)
+    tracked_settings = gan("gan", epochs=1, discriminator="projection", track_every=1, track_per_class=2, **TINY_GAN)
     trainer = Trainer(tracked_settings, real, device="cpu", checkpoint_dir=tmp_path / "b", progress=False)
     tracked = trainer.run()
     sa, sb = plain.generator.state_dict(), tracked.generator.state_dict()
@@ -136,12 +136,13 @@ def test_the_dump_manifest_names_the_network_that_helped_train_the_teacher(tmp_p
     real = _real()
     save_split(tmp_path / "train.npz", Split(real.images, real.labels))
     features = _features()
-    settings = TrainSettings(epochs=1, discriminator="projected", **TINY_GAN)
+    settings = gan("gan", epochs=1, discriminator="projected", **TINY_GAN)
     train_run(settings, tmp_path / "train.npz", tmp_path / "teacher", device="cpu", progress=False,
               features=features)
     manifest = make_dump("trained", tmp_path / "dump", n_per_class=2, seed=0, latent="gaussian", batch_size=8,
                          device="cpu", source=tmp_path / "teacher")
-    assert manifest["teacher"]["feature_network"] == {"name": "models.colour", "sha256": features.digest()}
+    assert manifest["teacher"]["feature_network"] == {"name": "models.colour", "sha256": features.digest(),
+                                                      "mean": [0.5] * 3, "std": [0.5] * 3}
     assert manifest["teacher"]["discriminator"] == "projected"
 
 

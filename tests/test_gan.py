@@ -9,6 +9,7 @@ from PIL import Image
 
 from synthcal.data import DataFormatError
 from synthcal.gan.dump import dump_teacher, import_authors_dump, latent, read_dump, sample_generator, to_uint8
+from synthcal.gan.loop import Trainer, TrainingData
 from synthcal.gan.losses import (
     PixelWeight,
     discriminator_distillation_loss,
@@ -21,8 +22,9 @@ from synthcal.gan.losses import (
 )
 from synthcal.gan.networks import Discriminator, Generator, load_released, one_hot, released_config
 from synthcal.gan.teachers import TeacherError, load_stylegan2_ada, load_torchscript
-from synthcal.gan.train import Trainer, TrainingData, TrainSettings
 from synthcal.seeding import seed_int
+
+from helpers import gan
 
 AUTHORS_G_KEYS = ["project.0.weight", "project.1.weight", "project.1.bias", "project.1.running_mean",
                   "project.1.running_var", "project.1.num_batches_tracked", "fc.0.weight", "fc.1.weight",
@@ -427,7 +429,7 @@ def kill_after_first_epoch(epoch, generator, row):
 @pytest.mark.parametrize("channels_last", [False, True])
 def test_interrupted_training_resumes_to_the_same_weights(tmp_path, channels_last):
     real, teacher = _tiny_data()
-    settings = TrainSettings(epochs=3, channels_last=channels_last, **TINY)
+    settings = gan(epochs=3, channels_last=channels_last, **TINY)
     full = Trainer(settings, real, teacher, device="cpu", checkpoint_dir=tmp_path / "a", progress=False).run()
 
     with pytest.raises(Killed):
@@ -440,7 +442,7 @@ def test_interrupted_training_resumes_to_the_same_weights(tmp_path, channels_las
     assert [{k: v for k, v in r.items() if k not in drop} for r in full.history] == \
            [{k: v for k, v in r.items() if k not in drop} for r in resumed.history]
     # a checkpoint of other settings is ignored, not resumed from
-    other = Trainer(TrainSettings(epochs=3, **{**TINY, "lambda_pixel": 0.1}), real, teacher, device="cpu",
+    other = Trainer(gan(epochs=3, **{**TINY, "lambda_pixel": 0.1}), real, teacher, device="cpu",
                     checkpoint_dir=tmp_path / "b", progress=False).run()
     assert other.resumed_from is None
 
@@ -450,14 +452,14 @@ def test_a_settings_change_never_costs_the_new_runs_checkpoints(tmp_path, caplog
     from its own checkpoint (A's newer-numbered ones neither win nor delete it) and ends bitwise where an
     uninterrupted B run ends; A's checkpoints are kept."""
     real, teacher = _tiny_data()
-    a = TrainSettings(epochs=3, **TINY)
-    b = TrainSettings(epochs=3, **{**TINY, "lambda_pixel": 0.1})
+    a = gan(epochs=3, **TINY)
+    b = gan(epochs=3, **{**TINY, "lambda_pixel": 0.1})
     Trainer(a, real, teacher, device="cpu", checkpoint_dir=tmp_path / "ck", progress=False).run()
 
     with pytest.raises(Killed):
         Trainer(b, real, teacher, device="cpu", checkpoint_dir=tmp_path / "ck", on_epoch_end=kill_after_first_epoch,
                 progress=False).run()
-    with caplog.at_level(logging.INFO, logger="synthcal.gan.train"):
+    with caplog.at_level(logging.INFO, logger="synthcal.checkpoints"):
         resumed = Trainer(b, real, teacher, device="cpu", checkpoint_dir=tmp_path / "ck", progress=False).run()
     assert resumed.resumed_from == 1
     uninterrupted = Trainer(b, real, teacher, device="cpu", checkpoint_dir=tmp_path / "fresh", progress=False).run()
@@ -474,19 +476,20 @@ def test_checkpoints_of_other_code_are_ignored_and_say_why(tmp_path, caplog):
     """A run resumes only from checkpoints its own code wrote: the same settings and data with another code
     fingerprint train from epoch 1, the log names the module whose code changed, and the same code resumes."""
     real, teacher = _tiny_data()
-    settings = TrainSettings(epochs=2, **TINY)
-    old = {"synthcal/gan/losses.py": "aaaaaaaaaaaa", "synthcal/gan/train.py": "bbbbbbbbbbbb"}
+    settings = gan(epochs=2, **TINY)
+    old = {"synthcal/gan/losses.py": "aaaaaaaaaaaa", "synthcal/gan/loop.py": "bbbbbbbbbbbb"}
     Trainer(settings, real, teacher, device="cpu", checkpoint_dir=tmp_path, progress=False, code=old).run()
     new = {**old, "synthcal/gan/losses.py": "cccccccccccc"}
-    with caplog.at_level(logging.INFO, logger="synthcal.gan.train"):
+    with caplog.at_level(logging.INFO, logger="synthcal.checkpoints"):
         fresh = Trainer(settings, real, teacher, device="cpu", checkpoint_dir=tmp_path, progress=False, code=new).run()
     assert fresh.resumed_from is None
-    assert "code of synthcal/gan/losses.py changed" in caplog.text and "train.py changed" not in caplog.text
+    assert "code of synthcal/gan/losses.py changed" in caplog.text and "loop.py changed" not in caplog.text
     again = Trainer(settings, real, teacher, device="cpu", checkpoint_dir=tmp_path, progress=False, code=new).run()
     assert again.resumed_from == 2
     # by default the fingerprint is that of the training module and what it imports, without docstrings
     default = Trainer(settings, real, teacher, device="cpu", progress=False).code
-    assert {"synthcal/gan/train.py", "synthcal/gan/losses.py", "synthcal/gan/networks.py"} <= set(default)
+    assert {"synthcal/gan/loop.py", "synthcal/gan/objectives.py", "synthcal/gan/losses.py",
+            "synthcal/gan/networks.py"} <= set(default)
     assert "synthcal/logs.py" not in default and "synthcal/figures.py" not in default
 
 
@@ -516,10 +519,11 @@ def test_training_is_seeded_and_learns_from_the_teacher():
     real = TrainingData(rng.integers(0, 256, (160, 32, 32, 3), dtype=np.uint8), labels.copy())
     paired = TrainingData(images, labels, z)
     shuffled = TrainingData(images[rng.permutation(160)], labels, z)
-    settings = TrainSettings(epochs=10, seed=1, pixel_schedule="constant", lambda_pixel=1.0, lr_g=2e-3, **TINY)
+    settings = gan(seed=1, epochs=10, pixel_schedule="constant", lambda_pixel=1.0, lr_g=2e-3, **TINY)
     a = Trainer(settings, real, paired, device="cpu", progress=False).run()
     b = Trainer(settings, real, paired, device="cpu", progress=False).run()
-    c = Trainer(TrainSettings(**{**settings.__dict__, "seed": 2}), real, paired, device="cpu", progress=False).run()
+    c = Trainer(gan(seed=2, epochs=10, pixel_schedule="constant", lambda_pixel=1.0, lr_g=2e-3, **TINY), real, paired,
+                device="cpu", progress=False).run()
     assert _same(a.generator, b.generator) and not _same(a.generator, c.generator)
     torch.manual_seed(seed_int(1, "init"))
     before = _distance_to_teacher(Generator(ngf=16, z_dim=16, project_dim=8), zt, yt)
@@ -533,7 +537,7 @@ def test_training_is_seeded_and_learns_from_the_teacher():
 
 def test_the_pixel_weight_decays_per_generator_update_as_the_authors():
     real, teacher = _tiny_data()
-    row = Trainer(TrainSettings(epochs=1, seed=1, **TINY), real, teacher, device="cpu", progress=False).run().history[0]
+    row = Trainer(gan(epochs=1, seed=1, **TINY), real, teacher, device="cpu", progress=False).run().history[0]
     assert row["iterations"] == 5 and row["lambda_pixel"] == pytest.approx(0.2 - 0.01 * 2)  # mean over updates 0..4
     assert {"G_feature", "G_pixel", "G_adv_kd", "G_adv_gan", "D_teacher", "D_real"} <= set(row)
 
@@ -541,7 +545,7 @@ def test_the_pixel_weight_decays_per_generator_update_as_the_authors():
 def test_distillation_rejects_a_dump_with_another_latent_size():
     real, teacher = _tiny_data(z_dim=12)
     with pytest.raises(ValueError, match="set distylegan.z_dim to 12"):
-        Trainer(TrainSettings(epochs=1, **TINY), real, teacher, device="cpu")
+        Trainer(gan(epochs=1, **TINY), real, teacher, device="cpu")
 
 
 
@@ -549,13 +553,14 @@ def test_train_run_writes_the_release_format_and_its_figures_are_drawn_from_it(t
     from synthcal.data import Split, save_split
     from synthcal.figures import training_figures
     from synthcal.gan.dump import write_dump
-    from synthcal.gan.train import fixed_samples, train_run
+    from synthcal.gan.loop import fixed_samples
+    from synthcal.gan.train import train_run
     from synthcal.sources.distylegan import sample_to_calibration
 
     real, teacher = _tiny_data()
     save_split(tmp_path / "train.npz", Split(real.images, real.labels))
     write_dump(tmp_path / "dump", teacher.images, teacher.z, teacher.labels, {"teacher": {"provider": "test"}})
-    settings = TrainSettings(epochs=2, **TINY)
+    settings = gan(epochs=2, **TINY)
     summary = train_run(settings, tmp_path / "train.npz", tmp_path / "run", dump_dir=tmp_path / "dump",
                         device="cpu", progress=False)
     run = tmp_path / "run"
@@ -570,7 +575,7 @@ def test_train_run_writes_the_release_format_and_its_figures_are_drawn_from_it(t
     generator = load_released(run)
     assert generator.ngf == 16 and generator.z_dim == 16
     with np.load(run / "samples.npz") as npz:  # the released generator's fixed-noise samples
-        expected = fixed_samples(generator, settings, torch.device("cpu"))
+        expected = fixed_samples(generator, settings.loop.seed, torch.device("cpu"))
         assert np.array_equal(npz["images"], expected["images"]) and np.array_equal(npz["labels"], expected["labels"])
     training_figures(run / "losses.csv", run / "samples.npz", tmp_path / "curves.png", tmp_path / "grid.png", "test")
     assert Image.open(tmp_path / "grid.png").size[1] > 10 * 32 and Image.open(tmp_path / "curves.png").size[0] > 500
@@ -597,25 +602,26 @@ def test_projection_discriminator_depends_on_the_label_and_trains_its_class_embe
 
 def test_the_ema_generator_is_the_hand_computed_average_after_two_steps():
     real, _ = _tiny_data()
-    settings = TrainSettings(mode="gan", epochs=1, ema=0.9, discriminator="projection", **TINY)
+    settings = gan("gan", epochs=1, ema=0.9, discriminator="projection", **TINY)
     trainer = Trainer(settings, real, device="cpu", progress=False)
     trainer._build()
-    initial = {k: v.clone() for k, v in trainer.G.state_dict().items()}
+    G = trainer.g.G
+    initial = {k: v.clone() for k, v in G.state_dict().items()}
     gen = torch.Generator().manual_seed(0)
     images = trainer._real[0][:16].permute(0, 3, 1, 2).float().div(127.5).sub(1)
     labels = one_hot(trainer._real[1][:16])
-    trainer._gan_step(images, labels, gen)
-    after_one = {k: v.clone() for k, v in trainer.G.state_dict().items()}
-    trainer._gan_step(images, labels, gen)
-    after_two = trainer.G.state_dict()
-    params = {name for name, _ in trainer.G.named_parameters()}
-    for name, value in trainer.G_ema.state_dict().items():
+    trainer.objective.step(trainer.g, 0, images, labels, gen)
+    after_one = {k: v.clone() for k, v in G.state_dict().items()}
+    trainer.objective.step(trainer.g, 1, images, labels, gen)
+    after_two = G.state_dict()
+    params = {name for name, _ in G.named_parameters()}
+    for name, value in trainer.g.G_ema.state_dict().items():
         if name in params:  # ema_2 = 0.9 * (0.9 * w_0 + 0.1 * w_1) + 0.1 * w_2
             expected = 0.9 * (0.9 * initial[name] + 0.1 * after_one[name]) + 0.1 * after_two[name]
             assert torch.allclose(value, expected, atol=1e-6), name
         else:  # BatchNorm statistics are copied
             assert torch.equal(value, after_two[name]), name
-    assert trainer.released is trainer.G_ema
+    assert trainer.released is trainer.g.G_ema and trainer.g.updates == 2
 
 
 def test_diffaugment_transforms_real_and_fake_alike_and_stays_out_of_sampling():
@@ -634,22 +640,22 @@ def test_diffaugment_transforms_real_and_fake_alike_and_stays_out_of_sampling():
     # images, the zero (padding and cut-out) pixels sit at the same places
     real, _ = _tiny_data()
     seen = []
-    trainer = Trainer(TrainSettings(mode="gan", epochs=1, diffaugment="translation,cutout", **TINY), real,
+    trainer = Trainer(gan("gan", epochs=1, diffaugment="translation,cutout", **TINY), real,
                       device="cpu", progress=False)
     trainer._build()
-    trainer.D.register_forward_pre_hook(lambda module, args: seen.append(args[0].detach().clone()))
+    trainer.objective.discriminator.register_forward_pre_hook(lambda module, args: seen.append(args[0].detach().clone()))
     ones = torch.ones(16, 3, 32, 32)
-    weight = trainer.G.img[0].weight  # a constant generator (still connected to G's weights), for the check
-    trainer.G.forward = lambda z, c: torch.ones(len(z), 3, 32, 32) * 0.5 + 0 * weight.sum()
-    trainer._gan_step(ones, one_hot(torch.arange(16) % 10), torch.Generator().manual_seed(0))
+    weight = trainer.g.G.img[0].weight  # a constant generator (still connected to G's weights), for the check
+    trainer.g.G.forward = lambda z, c: torch.ones(len(z), 3, 32, 32) * 0.5 + 0 * weight.sum()
+    trainer.objective.step(trainer.g, 0, ones, one_hot(torch.arange(16) % 10), torch.Generator().manual_seed(0))
     real_in, fake_in = seen[0], seen[1]
     assert torch.equal(real_in == 0, fake_in == 0) and (real_in == 0).any()
     assert not torch.equal(seen[2] == 0, real_in == 0)  # the generator step draws its own transformation
     # sampling runs the generator alone: no augmentation
-    settings = TrainSettings(mode="gan", epochs=1, diffaugment="color,translation,cutout", **TINY)
+    settings = gan("gan", epochs=1, diffaugment="color,translation,cutout", **TINY)
     generator = Trainer(settings, real, device="cpu", progress=False).run().generator
-    from synthcal.gan.train import fixed_noise, fixed_samples
+    from synthcal.gan.loop import fixed_noise, fixed_samples
 
-    z, labels = fixed_noise(settings, torch.device("cpu"))
+    z, labels = fixed_noise(0, settings.generator.z_dim, torch.device("cpu"))
     direct = to_uint8(generator.eval()(z, one_hot(labels)))
-    assert np.array_equal(fixed_samples(generator, settings, torch.device("cpu"))["images"], direct)
+    assert np.array_equal(fixed_samples(generator, 0, torch.device("cpu"))["images"], direct)

@@ -10,9 +10,9 @@ import pytest
 from synthcal.data import save_split
 from synthcal.gan.dump import read_dump
 from synthcal.gan.teachers import make_dump
-from synthcal.gan.train import TrainSettings, train_run
+from synthcal.gan.train import train_run
 
-from helpers import first_train_images
+from helpers import first_train_images, gan
 
 pytestmark = pytest.mark.slow
 
@@ -21,7 +21,7 @@ def test_trained_teacher_on_real_images(shared, tmp_path):
     split = first_train_images(shared / "data" / "cifar10-jpeg.tar.gz", per_class=30)
     assert len(split) == 300
     save_split(tmp_path / "train.npz", split)
-    settings = TrainSettings(mode="gan", epochs=1, batch_size=30, ngf=32, ndf=32, z_dim=64, project_dim=32,
+    settings = gan(mode="gan", epochs=1, batch_size=30, ngf=32, ndf=32, z_dim=64, project_dim=32,
                              checkpoint_every=1)
     summary = train_run(settings, tmp_path / "train.npz", tmp_path / "teacher", device="cpu",
                         label="teacher (conditional GAN)", progress=False)

@@ -18,12 +18,12 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from synthcal.gan.loop import Trainer, TrainingData  # noqa: E402
 from synthcal.gan.networks import FeatureNetwork  # noqa: E402
-from synthcal.gan.train import Trainer, TrainingData, TrainSettings  # noqa: E402
 from synthcal.machine import machine_info  # noqa: E402
 from synthcal.models import build  # noqa: E402
 
-from helpers import random_images  # noqa: E402
+from helpers import GAN_BASE, gan, random_images  # noqa: E402
 
 GOLDEN = Path(__file__).parent / "data" / "trainer_golden.json"
 SMALL = {"epochs": 1, "batch_size": 4, "ngf": 16, "ndf": 8, "z_dim": 16, "project_dim": 8, "seed": 7}
@@ -48,13 +48,15 @@ def _digest(module: torch.nn.Module) -> str:
 
 def run_mode(name: str) -> dict:
     """Train one mode for three generator steps (12 images at batch 4) and record its losses and weights."""
-    settings = TrainSettings(**{**SMALL, **MODES[name]})
+    values = {**GAN_BASE, **SMALL, **MODES[name]}
+    mode, seed = values.pop("mode"), values.pop("seed")
+    settings = gan(mode, seed, **values)
     images, labels = random_images(12, 1), np.arange(12) % 10
     real = TrainingData(images, labels)
     teacher = TrainingData(random_images(12, 2), labels, np.random.default_rng(3).standard_normal(
         (12, SMALL["z_dim"])).astype(np.float32)) if settings.mode == "distill" else None
     features = None
-    if settings.discriminator == "projected" or settings.classifier_weight:
+    if values["discriminator"] == "projected" or values["classifier_weight"]:
         torch.manual_seed(0)
         features = FeatureNetwork(build("akamaster_resnet20"), [0.5] * 3, [0.25] * 3, name="models.helper")
     trainer = Trainer(settings, real, teacher, device="cpu", progress=False, features=features)

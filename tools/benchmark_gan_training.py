@@ -2,7 +2,7 @@
 
     python tools/benchmark_gan_training.py --mode distill --ngf 256 --ndf 128 --batch-size 128 --iterations 6
 
-Trains two epochs of ``--iterations`` steps each through the real trainer (synthcal.gan.train.Trainer) and reports
+Trains two epochs of ``--iterations`` steps each through the real trainer (synthcal.gan.loop.Trainer) and reports
 the second epoch's images/s, so that allocation and warm-up are excluded. Prints one JSON line per configuration.
 """
 
@@ -14,8 +14,10 @@ import json
 import numpy as np
 import torch
 
+from synthcal.config import section_defaults
+from synthcal.gan.loop import Trainer, TrainingData
 from synthcal.gan.networks import resolve_device
-from synthcal.gan.train import Trainer, TrainingData, TrainSettings
+from synthcal.settings import gan_training
 
 
 def measure(mode: str, ngf: int, ndf: int, batch_size: int, iterations: int, device: str, threads: int,
@@ -28,8 +30,9 @@ def measure(mode: str, ngf: int, ndf: int, batch_size: int, iterations: int, dev
     teacher = TrainingData(gen.integers(0, 256, (n, 32, 32, 3), dtype=np.uint8), gen.integers(0, 10, n),
                            gen.random((n, 512), dtype=np.float32)) if mode == "distill" else None
     extra = {"discriminator": discriminator, "diffaugment": diffaugment} if mode == "gan" else {}
-    settings = TrainSettings(mode=mode, epochs=2, batch_size=batch_size, ngf=ngf, ndf=ndf, channels_last=channels_last,
-                             ema=ema, **extra)
+    section = section_defaults("teacher.trained" if mode == "gan" else "distylegan")
+    settings = gan_training({**section, "epochs": 2, "batch_size": batch_size, "ngf": ngf, "ndf": ndf,
+                             "channels_last": channels_last, "ema": ema, "z_dim": 512, **extra}, mode, seed=0)
     history = Trainer(settings, real, teacher, device=device, progress=False).run().history
     return {"mode": mode, "ngf": ngf, "ndf": ndf, "batch_size": batch_size, "device": str(resolve_device(device)),
             "threads": threads, "channels_last": channels_last, "iterations": iterations, "ema": ema,

@@ -168,8 +168,9 @@ def load_trained(directory: str | Path, device: torch.device | str = "cpu") -> T
         except json.JSONDecodeError as exc:
             raise TeacherError(f"{summary} is not valid JSON ({exc}); retrain the teacher (delete its folder)") from None
         settings = record.get("settings") or {}
-        identity |= {"discriminator": settings.get("discriminator"), "feature_network": record.get("feature_network"),
-                     "classifier_weight": settings.get("classifier_weight")}
+        objective = settings.get("objective") or settings  # the objective's settings (flat in older records)
+        identity |= {"discriminator": objective.get("discriminator"), "feature_network": record.get("feature_network"),
+                     "classifier_weight": objective.get("classifier_weight")}
     return Teacher(generator, generator.z_dim, identity)
 
 

@@ -7,20 +7,20 @@ checkpoints, :func:`load_weights` reads such a checkpoint (``weights_only=True``
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from synthcal.models.mobilenetv2 import MobileNetV2
-from synthcal.models.repvgg import RepVGG, reparameterize
-from synthcal.models.resnet import CifarResNet
-from synthcal.models.shufflenetv2 import ShuffleNetV2
-from synthcal.models.vgg import VGG
+from synthcal.architectures import ARCHITECTURES, PAPER_ARCHITECTURES, architecture_module
 
 __all__ = ["ARCHITECTURES", "PAPER_ARCHITECTURES", "build", "load_classifier", "load_weights", "reparameterize",
            "stand_in_checkpoint", "FusionCheckError", "UnknownArchitectureError", "WeightsError"]
+
+#: The architectures' modules are imported when a model is built (synthcal.architectures), so that a job's code
+#: identity holds only the architectures it builds.
+DYNAMIC_IMPORTS = "architecture modules: each job's arch_code parameter (synthcal.planning)"
 
 
 class UnknownArchitectureError(ValueError):
@@ -35,27 +35,9 @@ class FusionCheckError(RuntimeError):
     """A fused (deploy-form) RepVGG disagrees with its multi-branch form beyond tolerance."""
 
 
-def _zoo_resnet(depth: int) -> Callable[[int], nn.Module]:
-    return lambda num_classes: CifarResNet(depth, shortcut="B", num_classes=num_classes)
-
-
-def _akamaster_resnet(depth: int) -> Callable[[int], nn.Module]:
-    return lambda num_classes: CifarResNet(depth, shortcut="A", num_classes=num_classes)
-
-
-#: Architecture name -> constructor taking ``num_classes``. Names without a prefix are the chenyaofo zoo's.
-ARCHITECTURES: dict[str, Callable[[int], nn.Module]] = {
-    **{f"resnet{d}": _zoo_resnet(d) for d in (20, 32, 44, 56)},
-    **{name: (lambda v: lambda k: VGG(v, k))(name) for name in ("vgg11_bn", "vgg13_bn", "vgg16_bn", "vgg19_bn")},
-    **{f"mobilenetv2_{w}": (lambda m: lambda k: MobileNetV2(m, k))(mult)
-       for w, mult in (("x0_5", 0.5), ("x0_75", 0.75), ("x1_0", 1.0), ("x1_4", 1.4))},
-    **{f"shufflenetv2_{w}": (lambda v: lambda k: ShuffleNetV2(v, k))(w) for w in ("x0_5", "x1_0", "x1_5", "x2_0")},
-    **{f"repvgg_{v}": (lambda x: lambda k: RepVGG(x, k))(v) for v in ("a0", "a1", "a2")},
-    **{f"akamaster_resnet{d}": _akamaster_resnet(d) for d in (20, 32, 44, 56, 110)},
-}
-
-#: The five architectures of the paper (Table 1).
-PAPER_ARCHITECTURES = ("resnet20", "vgg16_bn", "mobilenetv2_x1_4", "shufflenetv2_x2_0", "repvgg_a2")
+def reparameterize(model: nn.Module) -> nn.Module:
+    """Fold a RepVGG's branches into its single-branch deploy form, in place (:mod:`synthcal.models.repvgg`)."""
+    return importlib.import_module(architecture_module("repvgg_a0")).reparameterize(model)
 
 
 def build(arch: str, num_classes: int = 10, fuse: bool = False) -> nn.Module:
@@ -71,11 +53,11 @@ def build(arch: str, num_classes: int = 10, fuse: bool = False) -> nn.Module:
         UnknownArchitectureError: naming the known architectures.
     """
     try:
-        ctor = ARCHITECTURES[arch]
+        module, cls, args = ARCHITECTURES[arch]
     except KeyError:
         raise UnknownArchitectureError(
             f"unknown architecture {arch!r}; known: {', '.join(sorted(ARCHITECTURES))}") from None
-    model = ctor(num_classes)
+    model = getattr(importlib.import_module(architecture_module(arch)), cls)(*args, num_classes=num_classes)
     if fuse:
         reparameterize(model)
     return model
