@@ -2,16 +2,17 @@
 # Reproduces Masouris et al., "Post-training Model Quantization Using GANs for Synthetic Data Generation".
 # The README is the front door; docs/ has the method, every config key and what each rule writes.
 #
-#   common.smk       the config, validated, and the plan every rule asks (synthcal.plan)
+#   common.smk       the config, validated, the plan every rule asks (synthcal.planning: one planner per stage,
+#                    every path in synthcal.planning.paths) and the run's cost, printed before it starts
 #   data.smk         downloads (with checksums) and CIFAR-10 -> results/data/cifar10/{train,test}.npz
 #   models.smk       weights -> results/models/<model>/fp32.xml (checked against PyTorch), channel alignment
 #   teacher.smk      teacher generator -> results/teacher/dump/ (images + noise + labels), its quality gate
 #   distylegan.smk   black-box distillation -> results/distylegan/generator.pt
 #   calibration.smk  results/calibration/<source>/ for every source, one rule each (+ sample grids)
-#   quantize.smk     NNCF INT8 -> results/quantized/<variant>/<source>/<model>/int8.xml
-#   evaluate.smk     test-split accuracy -> results/evaluation/...json
-#   tables.smk       results/tables/: the paper's Table 1a/1b and the full tables
-#   reports.smk      IS/FID (Table 2), label agreement, speed, figures
+#   quantize.smk     the algorithms of the grid -> results/quantized/<variant>/<source>/<model>/int8.xml
+#   evaluate.smk     test-split predictions -> results/evaluation/...{json,npz}
+#   tables.smk       results/tables/: the full tables with intervals and verdicts, the paper's Table 1a/1b
+#   reports.smk      IS/FID (Table 2), realism, label agreement, speed, what predicts the drop, figures
 import os
 import sys
 
@@ -46,7 +47,10 @@ rule all:
 
 
 onsuccess:
-    # where the outputs are, and each model's best and worst source with its interval and verdict
+    # where the outputs are, each model's best and worst source with its interval and verdict; the versions it ran with
     from synthcal.headline import end_of_run
+    from synthcal.machine import record_versions
 
-    print(end_of_run({a: f"results/tables/{a}_quantization.csv" for a in PLAN.active_algorithms()}), file=sys.stderr)
+    record_versions(paths.VERSIONS, VERSIONS)
+    tables = {a: paths.fill(paths.QUANTIZATION_TABLE, algorithm=a) for a in PLAN.quantization.active()}
+    print(end_of_run(tables), file=sys.stderr)

@@ -1,22 +1,22 @@
-# Calibration folders, one rule per source (synthcal.sources.<source>): results/calibration/<source><rep>/, or
-# <source><rep>/<model>/ for the per-model sources, each <class>/<n>.png + manifest.json. Repeat r > 0 (config
-# `repeats`) writes <source>.r<r>/ with seed + r. Plus the held-out validation split and the sample grids.
+# Calibration folders (synthcal.planning.calibration), one rule per source (synthcal.sources.<source>):
+# results/calibration/<source><rep>/, or <source><rep>/<model>/ for the per-model sources, each <class>/<n>.png +
+# manifest.json. Repeat r > 0 (config `repeats`) writes <source>.r<r>/ with seed + r. Plus the held-out validation
+# split and the sample grids.
 
 
 rule calibration_cifar10:
     input:
-        train="results/data/cifar10/train.npz",
+        train=paths.CIFAR10_TRAIN,
     output:
-        directory("results/calibration/cifar10{rep}"),
+        directory(paths.fill(paths.CALIBRATION, source="cifar10")),
     params:
         code=script_code("calibration_cifar10.py"),
         seed=rep_seed,
-        # the whole training set when calibration.cifar10_full_train (the authors' notebook), else n_per_class
-        n_per_class=None if config["calibration"]["cifar10_full_train"] else config["calibration"]["n_per_class"],
+        n_per_class=PLAN.calibration.cifar10_per_class(),  # None: every training image (calibration.cifar10_full_train)
     log:
-        "results/logs/calibration/cifar10{rep}.log",
+        paths.log("calibration/cifar10{rep}"),
     benchmark:
-        "results/benchmarks/calibration_cifar10/cifar10{rep}.tsv"
+        paths.benchmark("calibration_cifar10", "cifar10{rep}")
     threads: 1
     resources:
         mem_mb=2000,
@@ -29,17 +29,17 @@ rule calibration_cifar10:
 
 rule holdout_cifar10:
     input:
-        train="results/data/cifar10/train.npz",
+        train=paths.CIFAR10_TRAIN,
     output:
-        "results/data/cifar10/holdout.npz",
+        paths.HOLDOUT,
     params:
         code=script_code("holdout_cifar10.py"),
         seed=config["seed"],
-        calibration_seeds=[PLAN.rep_seed(r) for r in PLAN.reps],
-        n_per_class=config["calibration"]["n_per_class"],
+        calibration_seeds=PLAN.calibration.holdout_seeds(),
+        n_per_class=PLAN.calibration.n_per_class(),
         holdout_per_class=config["quantization"]["accuracy_aware"]["holdout_per_class"],
     log:
-        "results/logs/holdout_cifar10.log",
+        paths.log("holdout_cifar10"),
     threads: 1
     resources:
         mem_mb=2000,
@@ -52,18 +52,18 @@ rule holdout_cifar10:
 
 rule calibration_teacher:
     input:
-        dump="results/teacher/dump",
+        dump=paths.TEACHER_DUMP,
     output:
-        directory(f"results/calibration/{PLAN.teacher_name}{{rep}}"),
+        directory(paths.fill(paths.CALIBRATION, source=PLAN.grid.teacher_name)),
     params:
         code=script_code("calibration_teacher.py"),
-        source=PLAN.teacher_name,
+        source=PLAN.grid.teacher_name,
         seed=rep_seed,
-        n_per_class=config["calibration"]["n_per_class"],
+        n_per_class=PLAN.calibration.n_per_class(),
     log:
-        f"results/logs/calibration/{PLAN.teacher_name}{{rep}}.log",
+        paths.log(f"calibration/{PLAN.grid.teacher_name}{{rep}}"),
     benchmark:
-        f"results/benchmarks/calibration_teacher/{PLAN.teacher_name}{{rep}}.tsv"
+        paths.benchmark("calibration_teacher", f"{PLAN.grid.teacher_name}{{rep}}")
     threads: 1
     resources:
         mem_mb=3000,
@@ -76,24 +76,24 @@ rule calibration_teacher:
 
 rule calibration_distylegan:
     input:
-        **PLAN.distylegan_files(),
+        **PLAN.distillation.files(),
     output:
-        directory("results/calibration/distylegan{rep}"),
+        directory(paths.fill(paths.CALIBRATION, source="distylegan")),
     params:
         code=script_code("calibration_distylegan.py"),
         seed=rep_seed,
-        n_per_class=config["calibration"]["n_per_class"],
+        n_per_class=PLAN.calibration.n_per_class(),
         batch_size=config["distylegan"]["sample_batch_size"],
         device=config["distylegan"]["device"],
     log:
-        "results/logs/calibration/distylegan{rep}.log",
+        paths.log("calibration/distylegan{rep}"),
     benchmark:
-        "results/benchmarks/calibration_distylegan/distylegan{rep}.tsv"
+        paths.benchmark("calibration_distylegan", "distylegan{rep}")
     threads: config["distylegan"]["threads"]
     resources:
         mem_mb=3000,
         runtime=30,
-        gpu=gpus(config["distylegan"]["device"]),
+        gpu=PLAN.distillation.resources()["gpu"],
     conda:
         "../envs/torch.yaml"
     script:
@@ -101,17 +101,19 @@ rule calibration_distylegan:
 
 
 rule calibration_fractal:
+    input:
+        colorizer=PLAN.calibration.colorizer_files(),  # Zhang et al.'s model, when configured
     output:
-        directory("results/calibration/fractal{rep}"),
+        directory(paths.fill(paths.CALIBRATION, source="fractal")),
     params:
         code=script_code("calibration_fractal.py"),
         seed=rep_seed,
-        n_per_class=config["calibration"]["n_per_class"],
-        settings=PLAN.source_settings("fractal"),
+        n_per_class=PLAN.calibration.n_per_class(),
+        settings=PLAN.calibration.settings_of("fractal"),
     log:
-        "results/logs/calibration/fractal{rep}.log",
+        paths.log("calibration/fractal{rep}"),
     benchmark:
-        "results/benchmarks/calibration_fractal/fractal{rep}.tsv"
+        paths.benchmark("calibration_fractal", "fractal{rep}")
     threads: config["fractal"]["threads"]
     resources:
         mem_mb=3000,
@@ -124,14 +126,14 @@ rule calibration_fractal:
 
 rule calibration_noise:
     output:
-        directory("results/calibration/noise{rep}"),
+        directory(paths.fill(paths.CALIBRATION, source="noise")),
     params:
         code=script_code("calibration_noise.py"),
         seed=rep_seed,
-        n_per_class=config["calibration"]["n_per_class"],
-        settings=PLAN.source_settings("noise"),
+        n_per_class=PLAN.calibration.n_per_class(),
+        settings=PLAN.calibration.settings_of("noise"),
     log:
-        "results/logs/calibration/noise{rep}.log",
+        paths.log("calibration/noise{rep}"),
     threads: 1
     resources:
         mem_mb=1000,
@@ -146,19 +148,19 @@ rule calibration_bn_inversion:
     input:
         unpack(model_files),
     output:
-        directory("results/calibration/bn_inversion{rep}/{model}"),
+        directory(paths.fill(paths.CALIBRATION_PER_MODEL, source="bn_inversion")),
     params:
         code=script_code("calibration_bn_inversion.py"),
         seed=rep_seed,
         classifier=classifier,
-        factory_code=factory_code,
+        model_code=model_code,
         mean_std=mean_std,
         n_per_class=config["bn_inversion"]["n_per_class"],
-        settings=PLAN.bn_inversion_settings(),
+        settings=to_params(PLAN.calibration.bn_inversion()),
     log:
-        "results/logs/calibration/bn_inversion{rep}/{model}.log",
+        paths.log("calibration/bn_inversion{rep}/{model}"),
     benchmark:
-        "results/benchmarks/calibration_bn_inversion/bn_inversion{rep}/{model}.tsv"
+        paths.benchmark("calibration_bn_inversion", "bn_inversion{rep}/{model}")
     threads: config["bn_inversion"]["threads"]
     resources:
         mem_mb=6000,
@@ -174,27 +176,27 @@ rule calibration_filtered:
     by the FP32 model, the best n_per_class per class kept (synthcal.sources.filtered). A fused RepVGG shares its
     multi-branch twin's folder (the same function)."""
     input:
-        unpack(lambda wc: PLAN.filter_inputs(wc.model, wc.base)),
+        unpack(lambda wc: PLAN.calibration.filter_inputs(wc.model, wc.base)),
     output:
-        directory("results/calibration/{base}_{filter}{rep}/{model}"),
+        directory(paths.fill(paths.CALIBRATION_PER_MODEL, source="{base}_{filter}")),
     params:
         code=script_code("calibration_filtered.py"),
-        kind=lambda wc: PLAN.filter_pool(wc.base)[0],
+        kind=lambda wc: PLAN.calibration.filter_pool(wc.base)[0],
         seed=rep_seed,
         classifier=classifier,
-        factory_code=factory_code,
+        model_code=model_code,
         mean_std=mean_std,
-        n_per_class=config["calibration"]["n_per_class"],
+        n_per_class=PLAN.calibration.n_per_class(),
         pool_factor=config["calibration"]["filter"]["pool_factor"],
         batch_size=config["calibration"]["filter"]["batch_size"],
-        device=lambda wc: config["distylegan"]["device"] if PLAN.filter_pool(wc.base)[0] == "generator" else None,
+        device=lambda wc: PLAN.calibration.filter_device(wc.base),
     wildcard_constraints:
-        base="|".join(PLAN.filter_bases()),
-        filter="|".join(FILTERS),
+        base="|".join(PLAN.calibration.filter_bases()),
+        filter="|".join(PLAN.calibration.filters()),
     log:
-        "results/logs/calibration/{base}_{filter}{rep}/{model}.log",
+        paths.log("calibration/{base}_{filter}{rep}/{model}"),
     benchmark:
-        "results/benchmarks/calibration_filtered/{base}_{filter}{rep}/{model}.tsv"
+        paths.benchmark("calibration_filtered", "{base}_{filter}{rep}/{model}")
     threads: config["calibration"]["filter"]["threads"]
     resources:
         mem_mb=6000,
@@ -208,16 +210,16 @@ rule calibration_filtered:
 rule sample_grid:
     """A figure of a calibration folder, one row per class (per model for the per-model sources)."""
     input:
-        folder=lambda wc: PLAN.set_folder(wc.name),
+        folder=lambda wc: PLAN.grid.set_folder(wc.name),
     output:
-        report("results/figures/samples/{name}.png", caption="../report/samples.rst", category="Calibration sets",
+        report(paths.SAMPLE_GRID, caption="../report/samples.rst", category="Calibration sets",
                labels={"set": "{name}"}),
     params:
         code=script_code("sample_grid.py"),
     wildcard_constraints:
         name="[A-Za-z0-9_]+(/[A-Za-z0-9_]+)?",
     log:
-        "results/logs/figures/samples_{name}.log",
+        paths.log("figures/samples_{name}"),
     threads: 1
     resources:
         mem_mb=1000,

@@ -1,21 +1,17 @@
-# The configuration, validated once against synthcal/schemas/config.schema.yaml, the plan every rule asks
-# (synthcal.plan: grid, paths, settings, resources) and the thin input functions the rules share.
+# The configuration, validated once against synthcal/schemas/config.schema.yaml; the plan every rule asks, one planner
+# per stage (synthcal.planning: PLAN.models, PLAN.quantization, ...), and every path from synthcal.planning.paths;
+# the cost of the run, printed before it starts; and the few input functions the rules share.
 import sys
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 
 from synthcal.codedeps import script_fingerprint
+from synthcal.config import ConfigError, check_local_paths, resolve_fallbacks, validate_config
 from synthcal.costs import estimate, format_estimate
-from synthcal.config import (
-    ConfigError,
-    check_local_paths,
-    resolve_fallbacks,
-    teacher_dump_settings,
-    validate_config,
-)
-from synthcal.plan import STYLEGAN2_CODE, TRAINING_RUNS, Plan, gpus
-from synthcal.sources.filtered import FILTERS
+from synthcal.machine import package_versions, version_changes
+from synthcal.planning import Plan, paths
+from synthcal.settings import to_params
 
 try:
     validate_config(config)
@@ -24,53 +20,53 @@ try:
 except ConfigError as exc:
     raise WorkflowError(f"invalid configuration: {exc}") from None
 
-PLAN = Plan(config)
 ROOT = Path(workflow.basedir)
+PLAN = Plan(config, ROOT)
+VERSIONS = package_versions()
+CHANGED = version_changes(paths.VERSIONS, VERSIONS, config["versions"]["on_change"])
 
 if config["cost"]["print"] and workflow.is_main_process:  # the cost before the run, also under --dry-run
     print(format_estimate(estimate(PLAN, workflow.cores or 1), workflow.cores or 1, config["cost"]["warn_hours"],
-                          FALLBACKS + PLAN.notices()), file=sys.stderr)
+                          FALLBACKS + PLAN.notices() + CHANGED), file=sys.stderr)
 
 
 wildcard_constraints:
     model="[A-Za-z0-9_]+",
     source="[A-Za-z0-9_]+",
-    algorithm="default|accuracy_aware",
-    variant="default|accuracy_aware|size/[0-9]+",
+    algorithm="|".join(PLAN.quantization.catalogue),
+    variant=PLAN.quantization.variant_pattern(),
     rep=r"(|\.r[0-9]+)",
 
 
 def script_code(script):
-    """The `code` parameter of a job, from synthcal.codedeps. It holds one hash per file the script runs (the script
-    and the library modules it imports at module level, transitively), each of the code without comments and
-    docstrings, so that an edit of behaviour reruns the job and a comment does not (`python -m synthcal.codedeps`
-    lists them)."""
-    return script_fingerprint(ROOT / "workflow_scripts" / script, ROOT)
+    """The `code` parameter of a job, from synthcal.codedeps: one hash per file the script runs (the script and the
+    library modules it imports, transitively), each of the code without comments and docstrings, so that an edit of
+    behaviour reruns the job and a comment does not (`python -m synthcal.codedeps` lists them); with
+    `versions.on_change: rerun`, also the versions of torch, NNCF, OpenVINO and numpy."""
+    code = script_fingerprint(ROOT / "workflow_scripts" / script, ROOT)
+    return {**code, "versions": VERSIONS} if config["versions"]["on_change"] == "rerun" else code
 
 
 def mean_std(wildcards):
-    return PLAN.mean_std(wildcards.model)
+    return PLAN.grid.mean_std(wildcards.model)
 
 
 def model_files(wildcards):
-    return PLAN.model_files(wildcards.model)
+    return PLAN.models.files(wildcards.model)
 
 
 def classifier(wildcards):
-    return PLAN.classifier(wildcards.model)
+    return PLAN.models.classifier(wildcards.model)
 
 
-def factory_code(wildcards):
-    return PLAN.factory_code(wildcards.model)
+def model_code(wildcards):
+    """The code a job runs when it builds the model: its architecture's or factory's modules."""
+    return PLAN.models.code(wildcards.model)
 
 
 def rep_seed(wildcards):
-    return PLAN.rep_seed(wildcards.rep)
+    return PLAN.grid.rep_seed(wildcards.rep)
 
 
 def rep_index(wildcards):
-    return PLAN.rep_index(wildcards.rep)
-
-
-def calibration_input(wildcards):
-    return PLAN.calibration_folder(wildcards.model, wildcards.source, wildcards.rep)
+    return PLAN.grid.rep_index(wildcards.rep)

@@ -1,20 +1,20 @@
-# Downloads (CIFAR-10, checkpoints, NVIDIA's pickle, Inception weights: whatever the configuration has no local copy
-# of) and CIFAR-10 normalised to results/data/cifar10/{train,test}.npz (uint8 images + labels), which every later
-# rule reads.
+# Data (synthcal.planning.data): downloads (CIFAR-10, checkpoints, NVIDIA's pickle and code, Inception weights:
+# whatever the configuration has no local copy of) and CIFAR-10 normalised to results/data/cifar10/{train,test}.npz
+# (uint8 images + labels), which every later rule reads.
 
 
 rule download:
-    """One download for every file the configuration fetches (synthcal.plan.Plan.downloads), checked against its
-    checksum; an error names the config keys of its URL and of the local copy that replaces it."""
+    """One download for every file the configuration fetches (PLAN.data.downloads), checked against its checksum;
+    an error names the config keys of its URL and of the local copy that replaces it."""
     output:
-        "resources/{path}",
+        paths.DOWNLOAD,
     params:
         code=script_code("download.py"),
-        download=lambda wc: PLAN.download(f"resources/{wc.path}"),
+        download=lambda wc: PLAN.data.download(f"resources/{wc.path}"),
     wildcard_constraints:
-        path=PLAN.download_pattern(),
+        path=PLAN.data.download_pattern(),
     log:
-        "results/logs/download/{path}.log",
+        paths.log("download/{path}"),
     threads: 1
     resources:
         mem_mb=500,
@@ -29,12 +29,12 @@ rule fetch_stylegan2_code:
     """NVIDIA's stylegan2-ada-pytorch code at one commit (dnnlib, torch_utils: what its pickle needs to load), when
     teacher.stylegan2_ada.repo is null; its licence forbids bundling it, so it is downloaded, like the pickle."""
     output:
-        directory(STYLEGAN2_CODE),
+        directory(paths.STYLEGAN2_CODE),
     params:
         code=script_code("fetch_code.py"),
         url=config["teacher"]["stylegan2_ada"]["code_url"],
     log:
-        "results/logs/download/stylegan2-ada-pytorch.log",
+        paths.log("download/stylegan2-ada-pytorch"),
     threads: 1
     resources:
         mem_mb=500,
@@ -47,18 +47,18 @@ rule fetch_stylegan2_code:
 
 rule prepare_cifar10:
     input:
-        source=config["data"]["cifar10"]["local_path"] or "resources/downloads/cifar-10-python.tar.gz",
+        source=PLAN.data.cifar10_source(),
     output:
-        train="results/data/cifar10/train.npz",
-        test="results/data/cifar10/test.npz",
-        manifest="results/data/cifar10/manifest.json",
+        train=paths.CIFAR10_TRAIN,
+        test=paths.CIFAR10_TEST,
+        manifest=paths.CIFAR10_MANIFEST,
     params:
         code=script_code("prepare_cifar10.py"),
         checksum=config["data"]["cifar10"]["checksum"],
     log:
-        "results/logs/prepare_cifar10.log",
+        paths.log("prepare_cifar10"),
     benchmark:
-        "results/benchmarks/prepare_cifar10/prepare_cifar10.tsv"
+        paths.benchmark("prepare_cifar10", "prepare_cifar10")
     threads: 1
     resources:
         mem_mb=3000,

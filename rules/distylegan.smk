@@ -1,30 +1,27 @@
-# DiStyleGAN: the student generator trained by black-box distillation from the teacher dump, with real CIFAR-10
-# images in the discriminator's GAN term (paper Sec. 3.2); checkpoints resume in results/distylegan/training/.
+# DiStyleGAN (synthcal.planning.distillation): the student generator trained by black-box distillation from the
+# teacher dump, with real CIFAR-10 images in the discriminator's GAN term (paper Sec. 3.2); checkpoints resume in
+# results/distylegan/training/.
 
 
 rule distylegan_train:
     input:
-        dump="results/teacher/dump",
-        train="results/data/cifar10/train.npz",
+        dump=paths.TEACHER_DUMP,
+        train=paths.CIFAR10_TRAIN,
     output:
-        generator="results/distylegan/generator.pt",
-        config="results/distylegan/config.json",
-        summary="results/distylegan/training.json",
-        losses="results/distylegan/losses.csv",
-        samples="results/distylegan/samples.npz",
+        **{key: paths.run_file("distylegan", key) for key in paths.RUN_FILES},
     params:
         code=script_code("train_gan.py"),
-        settings=PLAN.train_settings("distylegan"),
+        settings=to_params(PLAN.distillation.settings()),
         device=config["distylegan"]["device"],
-        label=TRAINING_RUNS["distylegan"],
-        feature_network=PLAN.feature_network("distylegan"),
+        label="DiStyleGAN",
+        feature_network=None,
     log:
-        "results/logs/distylegan_train.log",
+        paths.log("distylegan_train"),
     benchmark:
-        "results/benchmarks/distylegan_train/distylegan_train.tsv"
+        paths.benchmark("distylegan_train", "distylegan_train")
     threads: config["distylegan"]["threads"]
     resources:
-        **PLAN.train_resources("distylegan"),
+        **PLAN.distillation.resources(),
     conda:
         "../envs/torch.yaml"
     script:
@@ -35,20 +32,20 @@ rule training_figures:
     """Loss curves and the final fixed-noise sample grid of a GAN training run, drawn from its numeric outputs (an
     edit of the drawing code reruns only this rule)."""
     input:
-        losses="results/{run}/losses.csv",
-        samples="results/{run}/samples.npz",
+        losses=paths.fill(paths.RUN_FILE, name=paths.RUN_FILES["losses"]),
+        samples=paths.fill(paths.RUN_FILE, name=paths.RUN_FILES["samples"]),
     output:
-        curves=report("results/{run}/loss_curves.png", caption="../report/training.rst", category="GAN training",
+        curves=report(paths.LOSS_CURVES, caption="../report/training.rst", category="GAN training",
                       labels={"run": "{run}", "figure": "losses"}),
-        samples=report("results/{run}/samples.png", caption="../report/training.rst", category="GAN training",
+        samples=report(paths.SAMPLES_FIGURE, caption="../report/training.rst", category="GAN training",
                        labels={"run": "{run}", "figure": "samples"}),
     params:
         code=script_code("training_figures.py"),
-        label=lambda wc: TRAINING_RUNS[wc.run],
+        label=lambda wc: PLAN.training_runs()[wc.run],
     wildcard_constraints:
-        run="|".join(TRAINING_RUNS),
+        run="teacher/trained|distylegan",
     log:
-        "results/logs/figures/training_{run}.log",
+        paths.log("figures/training_{run}"),
     threads: 1
     resources:
         mem_mb=1000,

@@ -1,26 +1,24 @@
-# Accuracy of every IR on the CIFAR-10 test split: FP32 per model, INT8 per (variant, model, source, repeat), a
-# JSON summary (with the machine that computed it) and the per-image predictions (.npz, synthcal.predictions) each.
-# Speed is measured once per model and algorithm, by the throughput rule (reports.smk).
+# Accuracy of every IR on the CIFAR-10 test split (synthcal.planning.evaluation): FP32 per model, INT8 per (variant,
+# model, source, repeat), a JSON summary (with the machine that computed it) and the per-image predictions (.npz,
+# synthcal.predictions) each. Speed is measured once per model and algorithm, by the throughput rule (reports.smk).
 
 
 rule evaluate_fp32:
     input:
-        xml="results/models/{model}/fp32.xml",
-        bin="results/models/{model}/fp32.bin",
-        test="results/data/cifar10/test.npz",
+        **PLAN.models.ir("{model}"),
+        test=paths.CIFAR10_TEST,
     output:
-        summary="results/evaluation/{model}/fp32.json",
-        predictions="results/evaluation/{model}/fp32.npz",
+        summary=paths.fill(paths.EVALUATION_FP32, ext="json"),
+        predictions=paths.fill(paths.EVALUATION_FP32, ext="npz"),
     params:
         code=script_code("evaluate.py"),
         mean_std=mean_std,
-        record=lambda wc: {"arch": PLAN.arch_label(wc.model), "precision": "fp32", "algorithm": None,
-                           "source": None, "repeat": None},
+        record=lambda wc: PLAN.evaluation.fp32_record(wc.model, PLAN.grid),
         batch_size=config["evaluation"]["batch_size"],
     log:
-        "results/logs/evaluate/{model}/fp32.log",
+        paths.log("evaluate/{model}/fp32"),
     benchmark:
-        "results/benchmarks/evaluate_fp32/{model}/fp32.tsv"
+        paths.benchmark("evaluate_fp32", "{model}/fp32")
     threads: config["evaluation"]["threads"]
     resources:
         mem_mb=3000,
@@ -33,21 +31,21 @@ rule evaluate_fp32:
 
 rule evaluate_int8:
     input:
-        xml="results/quantized/{variant}/{source}{rep}/{model}/int8.xml",
-        bin="results/quantized/{variant}/{source}{rep}/{model}/int8.bin",
-        test="results/data/cifar10/test.npz",
+        xml=paths.INT8_XML,
+        bin=paths.INT8_BIN,
+        test=paths.CIFAR10_TEST,
     output:
-        summary="results/evaluation/{model}/{variant}/{source}{rep}.json",
-        predictions="results/evaluation/{model}/{variant}/{source}{rep}.npz",
+        summary=paths.fill(paths.EVALUATION_INT8, ext="json"),
+        predictions=paths.fill(paths.EVALUATION_INT8, ext="npz"),
     params:
         code=script_code("evaluate.py"),
         mean_std=mean_std,
-        record=lambda wc: PLAN.int8_record(wc.model, wc.variant, wc.source, wc.rep),
+        record=lambda wc: PLAN.quantization.record(wc.model, wc.variant, wc.source, wc.rep),
         batch_size=config["evaluation"]["batch_size"],
     log:
-        "results/logs/evaluate/{model}/{variant}/{source}{rep}.log",
+        paths.log("evaluate/{model}/{variant}/{source}{rep}"),
     benchmark:
-        "results/benchmarks/evaluate_int8/{model}/{variant}/{source}{rep}.tsv"
+        paths.benchmark("evaluate_int8", "{model}/{variant}/{source}{rep}")
     threads: config["evaluation"]["threads"]
     resources:
         mem_mb=3000,

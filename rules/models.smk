@@ -1,6 +1,7 @@
-# Classifiers in any form (synthcal.classifiers: a built-in architecture and checkpoint, ONNX, OpenVINO IR,
-# torch.export program, Python factory) converted to an FP32 OpenVINO IR, checked against CIFAR-10's shapes and
-# against PyTorch where there is a PyTorch module; and, once per model, whether NNCF's channel alignment runs on it.
+# Models (synthcal.planning.models): classifiers in any form (a built-in architecture with a checkpoint, trained here
+# or not; ONNX, OpenVINO IR, torch.export program, Python factory) converted to an FP32 OpenVINO IR, checked against
+# CIFAR-10's shapes and against PyTorch where there is a PyTorch module; and, once per model, whether NNCF's
+# channel alignment runs on it.
 
 
 rule train_classifier:
@@ -8,26 +9,27 @@ rule train_classifier:
     (synthcal.models.training, resumable from results/models/<model>/trained/checkpoints/), its FP32 test accuracy
     in training.json."""
     input:
-        train="results/data/cifar10/train.npz",
-        test="results/data/cifar10/test.npz",
+        train=paths.CIFAR10_TRAIN,
+        test=paths.CIFAR10_TEST,
     output:
-        weights="results/models/{model}/trained/weights.pt",
-        summary="results/models/{model}/trained/training.json",
+        weights=paths.TRAINED_WEIGHTS,
+        summary=paths.TRAINED_SUMMARY,
     params:
         code=script_code("train_classifier.py"),
-        arch=lambda wc: PLAN.model(wc.model)["arch"],
-        settings=lambda wc: PLAN.training_settings(wc.model),
+        model_code=model_code,
+        arch=lambda wc: PLAN.grid.model(wc.model)["arch"],
+        settings=lambda wc: to_params(PLAN.models.training_settings(wc.model)),
         mean_std=mean_std,
     wildcard_constraints:
-        model="|".join(PLAN.trained_models()) or "(?!)",
+        model="|".join(PLAN.models.trained_models()) or "(?!)",
     log:
-        "results/logs/train_classifier/{model}.log",
+        paths.log("train_classifier/{model}"),
     benchmark:
-        "results/benchmarks/train_classifier/{model}.tsv"
-    threads: lambda wc: PLAN.model(wc.model)["weights"]["train"]["threads"]
+        paths.benchmark("train_classifier", "{model}")
+    threads: lambda wc: PLAN.models.training_threads(wc.model)
     resources:
         mem_mb=4000,
-        runtime=lambda wc: PLAN.classifier_training_runtime(wc.model),
+        runtime=lambda wc: PLAN.models.training_runtime(wc.model),
     conda:
         "../envs/torch.yaml"
     script:
@@ -38,22 +40,21 @@ rule convert_model:
     input:
         unpack(model_files),
     output:
-        xml="results/models/{model}/fp32.xml",
-        bin="results/models/{model}/fp32.bin",
-        report="results/models/{model}/conversion.json",
+        xml=paths.FP32_XML,
+        bin=paths.FP32_BIN,
+        report=paths.CONVERSION,
     params:
         code=script_code("convert_model.py"),
         classifier=classifier,
-        factory_code=factory_code,
-        # a local file's own optional checksum (a download was checked by the download rule)
-        checksum=lambda wc: PLAN.model(wc.model)["weights"]["checksum"] if PLAN.model(wc.model)["weights"]["path"] else None,
+        model_code=model_code,
+        checksum=lambda wc: PLAN.models.checksum(wc.model),
         seed=config["seed"],
         check_batch=config["conversion"]["check_batch"],
         tolerance=config["conversion"]["tolerance"],
     log:
-        "results/logs/convert_model/{model}.log",
+        paths.log("convert_model/{model}"),
     benchmark:
-        "results/benchmarks/convert_model/{model}.tsv"
+        paths.benchmark("convert_model", "{model}")
     threads: 2
     resources:
         mem_mb=4000,
@@ -68,17 +69,17 @@ rule channel_alignment:
     """Whether NNCF's ChannelAlignment (POT's ActivationChannelAlignment) runs on a model, decided once on one item
     of noise (synthcal.quantize.channel_alignment_verdict); quantization jobs that ask for alignment read it."""
     input:
-        xml="results/models/{model}/fp32.xml",
-        bin="results/models/{model}/fp32.bin",
+        xml=paths.FP32_XML,
+        bin=paths.FP32_BIN,
     output:
-        "results/models/{model}/channel_alignment.json",
+        paths.CHANNEL_ALIGNMENT,
     params:
         code=script_code("channel_alignment.py"),
-        settings=PLAN.alignment_settings(),
+        settings=PLAN.quantization.alignment_settings(),
     log:
-        "results/logs/channel_alignment/{model}.log",
+        paths.log("channel_alignment/{model}"),
     benchmark:
-        "results/benchmarks/channel_alignment/{model}.tsv"
+        paths.benchmark("channel_alignment", "{model}")
     threads: config["quantization"]["threads"]
     resources:
         mem_mb=4000,

@@ -1,25 +1,26 @@
-# Reports beyond the accuracy tables: image quality of every source (Inception Score, FID against real test
-# images), label agreement (FP32 accuracy on each labelled source), FP32 vs INT8 speed, and the summary figures.
+# Reports beyond the accuracy tables (synthcal.planning.reports, .evaluation): image quality of every source
+# (Inception Score, FID against real test images) and its realism against real training images, label agreement
+# (a judge's accuracy on each labelled source), FP32 vs INT8 speed, what predicts the drop, and the summary figures.
 
 
 rule convert_extractor:
     """The IS/FID feature network as an OpenVINO IR, converted once and checked against PyTorch (pool features
     within 1e-3, logits within 1e-3 of their scale, the Inception Score of the check batch to a relative 1e-4)."""
     input:
-        **PLAN.inception_weights(),
+        **PLAN.reports.inception_weights(),
     output:
-        xml="results/models/inception/extractor.xml",
-        bin="results/models/inception/extractor.bin",
-        report="results/models/inception/conversion.json",
+        xml=paths.EXTRACTOR_XML,
+        bin=paths.EXTRACTOR_BIN,
+        report=paths.EXTRACTOR_REPORT,
     params:
         code=script_code("convert_extractor.py"),
-        fid_extractor=None if PLAN.inception_weights() else config["quality"]["fid_extractor"],
-        inception_checksum=PLAN.inception_checksum(),
+        fid_extractor=PLAN.reports.fid_extractor(),
+        inception_checksum=PLAN.reports.inception_checksum(),
         n_check=16,
     log:
-        "results/logs/convert_extractor.log",
+        paths.log("convert_extractor"),
     benchmark:
-        "results/benchmarks/convert_extractor/convert_extractor.tsv"
+        paths.benchmark("convert_extractor", "convert_extractor")
     threads: config["quality"]["threads"]
     resources:
         mem_mb=6000,
@@ -31,35 +32,36 @@ rule convert_extractor:
 
 
 rule quality_features:
-    """What the IS/FID report needs of one image set (N, feature mean and covariance, IS): a set drawn from a source
-    itself at quality.n_images (synthcal.quality_sets), or the reference of real test images."""
+    """What the IS/FID report needs of one image set (N, feature mean and covariance, IS) and the features of its
+    realism subset: a set drawn from a source itself at quality.n_images (synthcal.quality_sets), or a reference."""
     input:
-        unpack(lambda wc: PLAN.quality_inputs(wc.qset)),
+        unpack(lambda wc: PLAN.reports.quality_inputs(wc.qset)),
+        colorizer=lambda wc: PLAN.calibration.colorizer_files() if wc.qset == "fractal" else [],
     output:
-        "results/reports/features/{qset}.npz",
+        paths.FEATURES,
     params:
         code=script_code("quality_features.py"),
-        n_images=lambda wc: PLAN.quality_images(wc.qset),
-        kind=lambda wc: PLAN.quality_set(wc.qset).kind,
-        settings=lambda wc: PLAN.quality_set(wc.qset).settings,
-        description=lambda wc: PLAN.quality_set(wc.qset).description,
-        realism=lambda wc: PLAN.realism_params(wc.qset),
+        n_images=lambda wc: PLAN.reports.quality_images(wc.qset),
+        kind=lambda wc: PLAN.reports.quality_set(wc.qset).kind,
+        settings=lambda wc: PLAN.reports.quality_set(wc.qset).settings,
+        description=lambda wc: PLAN.reports.quality_set(wc.qset).description,
+        realism=lambda wc: PLAN.reports.realism_params(wc.qset),
         splits=config["quality"]["is_splits"],
         seed=config["seed"],
-        fid_extractor=None if PLAN.quality_network() else config["quality"]["fid_extractor"],
-        inception_checksum=PLAN.inception_checksum(),
+        fid_extractor=None if PLAN.reports.quality_network() else config["quality"]["fid_extractor"],
+        inception_checksum=PLAN.reports.inception_checksum(),
         backend=config["quality"]["backend"],
         device=config["quality"]["device"],
         batch_size=config["quality"]["batch_size"],
     wildcard_constraints:
         qset="[A-Za-z0-9_]+(/[A-Za-z0-9_]+)?",
     log:
-        "results/logs/quality/{qset}.log",
+        paths.log("quality/{qset}"),
     benchmark:
-        "results/benchmarks/quality_features/{qset}.tsv"
+        paths.benchmark("quality_features", "{qset}")
     threads: config["quality"]["threads"]
     resources:
-        **PLAN.quality_resources(),
+        **PLAN.reports.quality_resources(),
     conda:
         "../envs/quality.yaml"
     script:
@@ -68,16 +70,16 @@ rule quality_features:
 
 rule report_image_quality:
     input:
-        sets=[f"results/reports/features/{q}.npz" for q in PLAN.quality_sets()],
-        reference="results/reports/features/reference.npz",
+        sets=[paths.fill(paths.FEATURES, qset=q) for q in PLAN.reports.quality_sets()],
+        reference=paths.fill(paths.FEATURES, qset="reference"),
     output:
-        report=report("results/reports/image_quality.csv", caption="../report/reports.rst", category="Reports"),
-        table2=report("results/tables/table2.csv", caption="../report/table2.rst", category="Tables"),
+        report=report(paths.IMAGE_QUALITY, caption="../report/reports.rst", category="Reports"),
+        table2=report(paths.TABLE2, caption="../report/table2.rst", category="Tables"),
     params:
         code=script_code("report_image_quality.py"),
-        names=PLAN.quality_sets(),
+        names=PLAN.reports.quality_sets(),
     log:
-        "results/logs/quality/report.log",
+        paths.log("quality/report"),
     threads: 1
     resources:
         mem_mb=4000,
@@ -92,20 +94,20 @@ rule report_realism:
     """Precision, recall, density and coverage of every source against real training images, per-class KID and
     intra-class FID (synthcal.realism), from the features the quality jobs kept."""
     input:
-        sets=[f"results/reports/features/{q}.npz" for q in PLAN.quality_sets()],
-        reference="results/reports/features/train_reference.npz",
+        sets=[paths.fill(paths.FEATURES, qset=q) for q in PLAN.reports.quality_sets()],
+        reference=paths.fill(paths.FEATURES, qset="train_reference"),
     output:
-        report=report("results/reports/realism.csv", caption="../report/reports.rst", category="Reports"),
-        per_class="results/reports/realism_per_class.csv",
+        report=report(paths.REALISM, caption="../report/reports.rst", category="Reports"),
+        per_class=paths.REALISM_PER_CLASS,
     params:
         code=script_code("report_realism.py"),
-        names=PLAN.quality_sets(),
-        labelled=[PLAN.set_labelled(q) for q in PLAN.quality_sets()],
-        settings=PLAN.realism_settings(),
+        names=PLAN.reports.quality_sets(),
+        labelled=[PLAN.grid.set_labelled(q) for q in PLAN.reports.quality_sets()],
+        settings=PLAN.reports.realism_settings(),
     log:
-        "results/logs/quality/realism.log",
+        paths.log("quality/realism"),
     benchmark:
-        "results/benchmarks/report_realism/report_realism.tsv"
+        paths.benchmark("report_realism", "report_realism")
     threads: 2
     resources:
         mem_mb=lambda wc: 3000 + 3 * config["quality"]["realism"]["n_images"] ** 2 * 4 // 2**20,
@@ -120,22 +122,22 @@ rule label_agreement:
     """A judge's FP32 accuracy on one calibration set, with respect to the labels its images were made for
     (quality.judge, else each experiment model on its own sets; the teacher's rows also feed its quality gate)."""
     input:
-        xml="results/models/{judge}/fp32.xml",
-        bin="results/models/{judge}/fp32.bin",
-        folder=lambda wc: PLAN.set_folder(wc.qset),
+        xml=paths.fill(paths.FP32_XML, model="{judge}"),
+        bin=paths.fill(paths.FP32_BIN, model="{judge}"),
+        folder=lambda wc: PLAN.grid.set_folder(wc.qset),
     output:
-        "results/reports/label_agreement/{judge}/{qset}.json",
+        paths.LABEL_AGREEMENT,
     params:
         code=script_code("label_agreement.py"),
-        mean_std=lambda wc: PLAN.mean_std(wc.judge),
-        labelled=lambda wc: PLAN.set_labelled(wc.qset),
+        mean_std=lambda wc: PLAN.grid.mean_std(wc.judge),
+        labelled=lambda wc: PLAN.grid.set_labelled(wc.qset),
     wildcard_constraints:
         judge="[A-Za-z0-9_]+",
         qset="[A-Za-z0-9_]+(/[A-Za-z0-9_]+)?",
     log:
-        "results/logs/label_agreement/{judge}/{qset}.log",
+        paths.log("label_agreement/{judge}/{qset}"),
     benchmark:
-        "results/benchmarks/label_agreement/{judge}/{qset}.tsv"
+        paths.benchmark("label_agreement", "{judge}/{qset}")
     threads: config["evaluation"]["threads"]
     resources:
         mem_mb=3000,
@@ -150,26 +152,25 @@ rule throughput:
     """The one speed measurement of a model: its FP32 IR and the algorithm's INT8 IRs (every source, repeat 0) in
     alternation. tables/throughput.csv and the speed columns of the quantization tables both come from it."""
     input:
-        fp32="results/models/{model}/fp32.xml",
-        int8=lambda wc: [f"results/quantized/{wc.algorithm}/{s}/{wc.model}/int8.xml"
-                         for s in PLAN.model_sources(wc.model)],
+        fp32=paths.FP32_XML,
+        int8=lambda wc: PLAN.evaluation.speed_irs(wc.algorithm, wc.model),
     output:
-        "results/reports/throughput/{algorithm}/{model}.json",
+        paths.THROUGHPUT,
     params:
         code=script_code("throughput.py"),
-        sources=lambda wc: PLAN.model_sources(wc.model),
+        sources=lambda wc: PLAN.grid.model_sources(wc.model),
         threads=config["throughput"]["threads"],  # a rerun trigger (the script uses the granted threads)
         batch_size=config["throughput"]["batch_size"],
         seconds=config["throughput"]["seconds"],
         repeats=config["throughput"]["repeats"],
     log:
-        "results/logs/throughput/{algorithm}/{model}.log",
+        paths.log("throughput/{algorithm}/{model}"),
     benchmark:
-        "results/benchmarks/throughput/{algorithm}/{model}.tsv"
+        paths.benchmark("throughput", "{algorithm}/{model}")
     threads: config["throughput"]["threads"]
     resources:
         mem_mb=3000,
-        runtime=PLAN.throughput_runtime(),
+        runtime=PLAN.evaluation.throughput_runtime(),
     conda:
         "../envs/openvino.yaml"
     script:
@@ -178,23 +179,23 @@ rule throughput:
 
 rule report_tables:
     input:
-        agreement=PLAN.agreement_files(),
-        throughput=PLAN.speed_records(),
-        tables=[f"results/tables/{a}_quantization.csv" for a in PLAN.active_algorithms()],
-        per_class=[f"results/tables/{a}_per_class.csv" for a in PLAN.active_algorithms()],
-        quality=["results/reports/image_quality.csv"] if config["quality"]["enabled"] else [],
+        agreement=PLAN.evaluation.agreement_files(),
+        throughput=PLAN.evaluation.speed_records(),
+        tables=[paths.fill(paths.QUANTIZATION_TABLE, algorithm=a) for a in PLAN.quantization.active()],
+        per_class=[paths.fill(paths.PER_CLASS_TABLE, algorithm=a) for a in PLAN.quantization.active()],
+        quality=[paths.IMAGE_QUALITY] if config["quality"]["enabled"] else [],
     output:
-        agreement=report("results/reports/label_agreement.csv", caption="../report/reports.rst", category="Reports"),
-        throughput=report("results/tables/throughput.csv", caption="../report/reports.rst", category="Reports"),
-        drops=report("results/figures/accuracy_drop.png", caption="../report/figure.rst", category="Figures"),
-        per_class=report("results/figures/per_class_drop.png", caption="../report/figure.rst", category="Figures"),
-        fid=(report("results/figures/drop_vs_fid.png", caption="../report/figure.rst", category="Figures")
-             if config["quality"]["enabled"] else []),
+        agreement=report(paths.AGREEMENT_TABLE, caption="../report/reports.rst", category="Reports"),
+        throughput=report(paths.THROUGHPUT_TABLE, caption="../report/reports.rst", category="Reports"),
+        drops=report(paths.DROP_FIGURE, caption="../report/figure.rst", category="Figures"),
+        per_class=report(paths.PER_CLASS_FIGURE, caption="../report/figure.rst", category="Figures"),
+        fid=report(paths.FID_FIGURE, caption="../report/figure.rst", category="Figures")
+        if config["quality"]["enabled"] else [],
     params:
         code=script_code("report_tables.py"),
         confidence=config["statistics"]["confidence"],
     log:
-        "results/logs/reports.log",
+        paths.log("reports"),
     threads: 1
     resources:
         mem_mb=2000,
@@ -209,20 +210,20 @@ rule report_predictors:
     """What predicts the drop: every quality measure of a calibration set against the drop and flip rate of the
     cells it calibrated, with rank correlations and their intervals (synthcal.predictors)."""
     input:
-        tables=[f"results/tables/{a}_quantization.csv" for a in PLAN.active_algorithms()],
-        agreement="results/reports/label_agreement.csv",
-        quality=["results/reports/image_quality.csv"] if config["quality"]["enabled"] else [],
-        realism=["results/reports/realism.csv"] if PLAN.realism_enabled() else [],
+        tables=[paths.fill(paths.QUANTIZATION_TABLE, algorithm=a) for a in PLAN.quantization.active()],
+        agreement=paths.AGREEMENT_TABLE,
+        quality=[paths.IMAGE_QUALITY] if config["quality"]["enabled"] else [],
+        realism=[paths.REALISM] if PLAN.reports.realism_enabled() else [],
     output:
-        correlations=report("results/tables/drop_predictors.csv", caption="../report/reports.rst", category="Reports"),
-        cells="results/tables/drop_predictors_cells.csv",
-        figure=report("results/figures/drop_predictors.png", caption="../report/figure.rst", category="Figures"),
+        correlations=report(paths.PREDICTORS_TABLE, caption="../report/reports.rst", category="Reports"),
+        cells=paths.PREDICTORS_CELLS,
+        figure=report(paths.PREDICTORS_FIGURE, caption="../report/figure.rst", category="Figures"),
     params:
         code=script_code("report_predictors.py"),
-        set_names=PLAN.cell_sets(),
-        statistics=PLAN.statistics_settings(),
+        set_names=PLAN.reports.cell_sets(),
+        statistics=to_params(PLAN.reports.statistics()),
     log:
-        "results/logs/reports_predictors.log",
+        paths.log("reports_predictors"),
     threads: 1
     resources:
         mem_mb=2000,

@@ -1,31 +1,24 @@
-# Aggregation: per algorithm, one CSV row per (model, source) (mean and std over repeats), the individual runs, and
-# the paper's Table 1a (default) / Table 1b (accuracy-aware) layout; RepVGG fused vs multi-branch; the
-# calibration-size sweep.
+# Aggregation (synthcal.planning.reports): per algorithm, one CSV row per (model, source) with its interval, flip rate
+# and verdict against the reference source (synthcal.statistics, from the stored per-image predictions), the runs and
+# the per-class drops; the paper's Table 1a (default) / Table 1b (accuracy-aware) layout with its intervals; RepVGG
+# fused vs multi-branch; the calibration-size sweep.
 
 
-rule table_default:
-    """One algorithm's tables: every (model, source) with its drop, interval, flip rate and verdict against the
-    reference source (synthcal.statistics, from the stored per-image predictions), the per-class drops, the runs,
-    and the paper's Table 1 with its companion of intervals."""
+rule quantization_table:
+    """One algorithm's tables: every (model, source) with its drop, interval, flip rate and verdict, the per-class
+    drops and the runs."""
     input:
-        unpack(lambda wc: PLAN.table_inputs("default")),
+        unpack(lambda wc: PLAN.reports.table_inputs(wc.algorithm)),
     output:
-        table=report("results/tables/default_quantization.csv", caption="../report/quantization.rst",
-                     category="Tables"),
-        runs="results/tables/default_quantization_runs.csv",
-        per_class="results/tables/default_per_class.csv",
-        paper=report("results/tables/table1a.csv", caption="../report/table1.rst", category="Tables"),
-        paper_intervals="results/tables/table1a_intervals.csv",
+        table=report(paths.QUANTIZATION_TABLE, caption="../report/quantization.rst", category="Tables"),
+        runs=paths.QUANTIZATION_RUNS,
+        per_class=paths.PER_CLASS_TABLE,
     params:
         code=script_code("aggregate.py"),
-        algorithm="default",
-        # the table's models: the algorithm's (accuracy-aware runs on its listed models only)
-        models=PLAN.variant_models("default"),
-        sources=PLAN.sources,
-        left_out=PLAN.left_out_rows("default"),
-        statistics=PLAN.statistics_settings(),
+        left_out=lambda wc: PLAN.quantization.left_out_rows(wc.algorithm),
+        statistics=to_params(PLAN.reports.statistics()),
     log:
-        "results/logs/tables/default.log",
+        paths.log("tables/{algorithm}"),
     threads: 1
     resources:
         mem_mb=2000,
@@ -36,37 +29,42 @@ rule table_default:
         "../workflow_scripts/aggregate.py"
 
 
-use rule table_default as table_accuracy_aware with:
+rule paper_table:
+    """The paper's Table 1a (default) or 1b (accuracy-aware): relative drops, rows = sources, columns = models, and
+    its companion of intervals."""
     input:
-        unpack(lambda wc: PLAN.table_inputs("accuracy_aware")),
+        table=lambda wc: paths.fill(paths.QUANTIZATION_TABLE, algorithm=PLAN.reports.algorithm_of(wc.table)),
     output:
-        table=report("results/tables/accuracy_aware_quantization.csv", caption="../report/quantization.rst",
-                     category="Tables"),
-        runs="results/tables/accuracy_aware_quantization_runs.csv",
-        per_class="results/tables/accuracy_aware_per_class.csv",
-        paper=report("results/tables/table1b.csv", caption="../report/table1.rst", category="Tables"),
-        paper_intervals="results/tables/table1b_intervals.csv",
+        paper=report(paths.PAPER_TABLE, caption="../report/table1.rst", category="Tables"),
+        intervals=paths.PAPER_INTERVALS,
     params:
-        code=script_code("aggregate.py"),
-        algorithm="accuracy_aware",
-        models=PLAN.variant_models("accuracy_aware"),
-        sources=PLAN.sources,
-        left_out=PLAN.left_out_rows("accuracy_aware"),
-        statistics=PLAN.statistics_settings(),
+        code=script_code("paper_table.py"),
+        models=lambda wc: PLAN.quantization.variant_models(PLAN.reports.algorithm_of(wc.table)),
+        sources=PLAN.grid.sources,
+    wildcard_constraints:
+        table="|".join(PLAN.reports.paper_tables()) or "(?!)",
     log:
-        "results/logs/tables/accuracy_aware.log",
+        paths.log("tables/{table}"),
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../envs/tables.yaml"
+    script:
+        "../workflow_scripts/paper_table.py"
 
 
 rule table_repvgg_fusion:
     input:
-        tables=[f"results/tables/{a}_quantization.csv" for a in PLAN.active_algorithms()],
+        tables=[paths.fill(paths.QUANTIZATION_TABLE, algorithm=a) for a in PLAN.quantization.active()],
     output:
-        report("results/tables/repvgg_fusion.csv", caption="../report/quantization.rst", category="Tables"),
+        report(paths.FUSION_TABLE, caption="../report/quantization.rst", category="Tables"),
     params:
         code=script_code("table_fusion.py"),
-        pairs=PLAN.fusion_pairs(),
+        pairs=PLAN.grid.fusion_pairs(),
     log:
-        "results/logs/tables/repvgg_fusion.log",
+        paths.log("tables/repvgg_fusion"),
     threads: 1
     resources:
         mem_mb=1000,
@@ -80,18 +78,17 @@ rule table_repvgg_fusion:
 rule table_calibration_size:
     """The calibration-size sweep (experiment.calibration_sizes): drop against images per source, per model."""
     input:
-        fp32=sorted({f"results/evaluation/{m}/fp32.json" for m in PLAN.models}),
-        sweep=PLAN.size_sweep_inputs(),
-        full=["results/tables/default_quantization.csv"] if "default" in PLAN.algorithms else [],
+        fp32=[paths.fill(paths.EVALUATION_FP32, model=m, ext="json") for m in sorted(PLAN.grid.models)],
+        sweep=PLAN.evaluation.size_sweep(),
+        full=[paths.fill(paths.QUANTIZATION_TABLE, algorithm="default")] if "default" in PLAN.quantization.algorithms
+        else [],
     output:
-        table=report("results/tables/calibration_size.csv", caption="../report/calibration_size.rst",
-                     category="Tables"),
-        figure=report("results/figures/drop_vs_calibration_size.png", caption="../report/calibration_size.rst",
-                      category="Figures"),
+        table=report(paths.SIZE_TABLE, caption="../report/calibration_size.rst", category="Tables"),
+        figure=report(paths.SIZE_FIGURE, caption="../report/calibration_size.rst", category="Figures"),
     params:
         code=script_code("table_calibration_size.py"),
     log:
-        "results/logs/tables/calibration_size.log",
+        paths.log("tables/calibration_size"),
     threads: 1
     resources:
         mem_mb=1000,
@@ -103,7 +100,7 @@ rule table_calibration_size:
 
 
 localrules:
-    table_default,
-    table_accuracy_aware,
+    quantization_table,
+    paper_table,
     table_repvgg_fusion,
     table_calibration_size,

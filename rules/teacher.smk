@@ -1,31 +1,28 @@
-# The teacher: a class-conditional generator G(z, one-hot c) dumped as N images per class with their noise vectors
-# and labels (results/teacher/dump/). Providers: NVIDIA's StyleGAN2-ADA pickle, a TorchScript module, an existing
-# dump in the authors' layout, or a conditional GAN trained here on the real training set.
+# The teacher (synthcal.planning.teacher): a class-conditional generator G(z, one-hot c) dumped as N images per class
+# with their noise vectors and labels (results/teacher/dump/). Providers: NVIDIA's StyleGAN2-ADA pickle, a
+# torch.export program, a Python factory, a TorchScript module, an existing dump in the authors' layout, or a
+# conditional GAN trained here on the real training set.
 
 
 rule teacher_train:
     input:
-        train="results/data/cifar10/train.npz",
-        **PLAN.train_inputs("teacher/trained"),
+        train=paths.CIFAR10_TRAIN,
+        **PLAN.teacher.train_inputs(),
     output:
-        generator="results/teacher/trained/generator.pt",
-        config="results/teacher/trained/config.json",
-        summary="results/teacher/trained/training.json",
-        losses="results/teacher/trained/losses.csv",
-        samples="results/teacher/trained/samples.npz",
+        **{key: paths.run_file("teacher/trained", key) for key in paths.RUN_FILES},
     params:
         code=script_code("train_gan.py"),
-        settings=PLAN.train_settings("teacher/trained"),
+        settings=to_params(PLAN.teacher.settings()),
         device=config["teacher"]["device"],
-        label=TRAINING_RUNS["teacher/trained"],
-        feature_network=PLAN.feature_network("teacher/trained"),
+        label="teacher (conditional GAN)",
+        feature_network=PLAN.teacher.feature_network(),
     log:
-        "results/logs/teacher_train.log",
+        paths.log("teacher_train"),
     benchmark:
-        "results/benchmarks/teacher_train/teacher_train.tsv"
+        paths.benchmark("teacher_train", "teacher_train")
     threads: config["teacher"]["threads"]
     resources:
-        **PLAN.train_resources("teacher/trained"),
+        **PLAN.teacher.resources(),
     conda:
         "../envs/torch.yaml"
     script:
@@ -34,22 +31,22 @@ rule teacher_train:
 
 rule teacher_dump:
     input:
-        **PLAN.teacher_files(),
+        **PLAN.teacher.files(),
     output:
-        directory("results/teacher/dump"),
+        directory(paths.TEACHER_DUMP),
     params:
         code=script_code("teacher_dump.py"),
-        teacher_code=PLAN.teacher_code(),
-        settings=teacher_dump_settings(config),  # the active provider's settings only
+        teacher_code=PLAN.teacher.code(),
+        settings=PLAN.teacher.dump_settings(),  # the active provider's settings only
     log:
-        "results/logs/teacher_dump.log",
+        paths.log("teacher_dump"),
     benchmark:
-        "results/benchmarks/teacher_dump/teacher_dump.tsv"
+        paths.benchmark("teacher_dump", "teacher_dump")
     threads: config["teacher"]["threads"]
     resources:
         mem_mb=8000,
         runtime=240,
-        gpu=gpus(config["teacher"]["device"]),
+        gpu=PLAN.teacher.resources()["gpu"],
     conda:
         "../envs/torch.yaml"
     script:
@@ -58,22 +55,22 @@ rule teacher_dump:
 
 rule teacher_gate:
     """The teacher dump's quality gate, beside the dump: the label agreement of the dump (its calibration folder)
-    with every configured classifier and its FID against real test images, both computed by the report rules,
-    checked against teacher.gate's thresholds (a failed threshold fails the job, which stops the run). It is not an
-    input of the distillation, so recomputing it (for a new classifier, say) never retrains DiStyleGAN; it has a
-    high priority, and `snakemake --until teacher_gate` runs the chain up to it alone."""
+    with every judge and its FID against real test images, both computed by the report rules, checked against
+    teacher.gate's thresholds (a failed threshold fails the job, which stops the run). It is not an input of the
+    distillation, so recomputing it (for a new judge, say) never retrains DiStyleGAN; it has a high priority, and
+    `snakemake --until teacher_gate` runs the chain up to it alone."""
     input:
-        agreement=PLAN.gate_agreement_files(),
-        **({"features": f"results/reports/features/{PLAN.teacher_name}.npz",
-            "reference": "results/reports/features/reference.npz"} if config["quality"]["enabled"] else {}),
+        agreement=PLAN.teacher.gate_inputs(PLAN.evaluation.judges()),
+        **({"features": paths.fill(paths.FEATURES, qset=PLAN.grid.teacher_name),
+            "reference": paths.fill(paths.FEATURES, qset="reference")} if config["quality"]["enabled"] else {}),
     output:
-        "results/teacher/gate.json",
+        paths.TEACHER_GATE,
     params:
         code=script_code("teacher_gate.py"),
         min_label_agreement=config["teacher"]["gate"]["min_label_agreement"],
         max_fid=config["teacher"]["gate"]["max_fid"],
     log:
-        "results/logs/teacher_gate.log",
+        paths.log("teacher_gate"),
     priority: 50
     threads: 1
     resources:

@@ -1,18 +1,34 @@
 """synthcal: post-training INT8 quantization of CIFAR-10 classifiers calibrated on real and synthetic images.
 
-The library behind the Snakemake workflow of this repository (its rules' scripts are thin adapters to it):
+The library behind the Snakemake workflow of this repository (its rules' scripts are thin adapters to it), in two
+layers. What plans a run imports only the standard library, pyyaml and jsonschema (every ``snakemake`` start
+parses it); what runs a job imports torch, NNCF and OpenVINO as it needs them.
 
-* :mod:`synthcal.config` - the config schema, validation, protocols; :mod:`synthcal.plan` - the experiment plan.
-* :mod:`synthcal.codedeps` - the code each rule runs and its fingerprint.
+Planning (no torch, NNCF or OpenVINO):
+
+* :mod:`synthcal.schema` - the config schema, its defaults, protocols and messages; :mod:`synthcal.config` -
+  validation, consistency and the files a configuration names; :mod:`synthcal.settings` - every job's settings,
+  typed once; :mod:`synthcal.planning` - the experiment plan, one planner per stage, every path once.
+* :mod:`synthcal.architectures` - the built-in architectures by name; :mod:`synthcal.codedeps` - the code each
+  rule runs and its fingerprint; :mod:`synthcal.machine` - the machine and package versions of a run;
+  :mod:`synthcal.costs` - the estimate printed before a run.
+
+Jobs:
+
 * :mod:`synthcal.data`, :mod:`synthcal.download`, :mod:`synthcal.io` - CIFAR-10, checked downloads, atomic files.
-* :mod:`synthcal.models` - the built-in classifiers; :mod:`synthcal.classifiers` - a classifier in any form;
-  :mod:`synthcal.convert`, :mod:`synthcal.ir` - OpenVINO IRs.
-* :mod:`synthcal.gan` - the teacher providers and dump, DiStyleGAN and its training.
-* :mod:`synthcal.calibration` - calibration folders; :mod:`synthcal.sources` - one module per source.
-* :mod:`synthcal.preprocess`, :mod:`synthcal.quantize`, :mod:`synthcal.evaluate`, :mod:`synthcal.speed` -
-  normalisation, NNCF quantization, accuracy, speed.
-* :mod:`synthcal.quality`, :mod:`synthcal.quality_sets` - Inception Score, FID and their image sets.
-* :mod:`synthcal.aggregate`, :mod:`synthcal.figures`, :mod:`synthcal.benchmarks` - tables, figures, costs.
+* :mod:`synthcal.models` - the built-in classifiers and their training; :mod:`synthcal.classifiers` - a classifier
+  in any form; :mod:`synthcal.convert`, :mod:`synthcal.ir` - OpenVINO IRs.
+* :mod:`synthcal.gan` - the teacher providers and dump, DiStyleGAN and the GAN trainer (loop, objectives);
+  :mod:`synthcal.checkpoints` - resumable runs that resume only their own identity.
+* :mod:`synthcal.calibration` - calibration folders; :mod:`synthcal.sources` - one module per source, their traits
+  in one registry.
+* :mod:`synthcal.preprocess`, :mod:`synthcal.quantize`, :mod:`synthcal.evaluate`, :mod:`synthcal.predictions`,
+  :mod:`synthcal.speed` - normalisation, NNCF quantization, accuracy, per-image predictions, speed.
+* :mod:`synthcal.quality`, :mod:`synthcal.quality_sets`, :mod:`synthcal.realism` - Inception Score, FID, their
+  image sets, precision/recall/density/coverage and KID.
+* :mod:`synthcal.statistics` - intervals, verdicts, tests; :mod:`synthcal.aggregate`, :mod:`synthcal.predictors`,
+  :mod:`synthcal.figures`, :mod:`synthcal.headline`, :mod:`synthcal.benchmarks` - tables, what predicts the drop,
+  figures, the run's headline, measured costs.
 * :mod:`synthcal.cpus`, :mod:`synthcal.logs`, :mod:`synthcal.seeding` - CPU placement, logging, random streams.
 """
 

@@ -10,7 +10,6 @@ have none), and :func:`summarise` totals them: wall seconds and CPU seconds summ
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -18,28 +17,18 @@ import pandas as pd
 
 #: Columns of results/tables/benchmark.csv.
 SUMMARY_COLUMNS = ["level", "stage", "rule", "model", "jobs", "wall_s", "cpu_s", "peak_mb"]
-#: Folders after a rule's that name a quantization variant (results/quantized/<variant>/), summarised apart.
-VARIANTS = ("default", "accuracy_aware", "size")
 ALL = "all"
 
-_RULE = re.compile(r"^(?:rule (\w+)|use rule \w+ as (\w+) with)\s*:", re.M)
 
-
-def rule_stages(rules_dir: str | Path) -> dict[str, str]:
-    """``{rule: stage}``, the stage being the name of the ``.smk`` file that defines the rule."""
-    stages = {}
-    for smk in sorted(Path(rules_dir).glob("*.smk")):
-        for match in _RULE.finditer(smk.read_text()):
-            stages[match.group(1) or match.group(2)] = smk.stem
-    return stages
-
-
-def read_benchmarks(folder: str | Path, models: Iterable[str], stages: Mapping[str, str]) -> pd.DataFrame:
+def read_benchmarks(folder: str | Path, models: Iterable[str], stages: Mapping[str, str],
+                    variants: Iterable[str]) -> pd.DataFrame:
     """One row per benchmark file under ``folder``: file, rule, stage, model, wall s, CPU s, peak memory (MB).
 
-    Files of a rule not in ``stages`` get the stage ``other``; unreadable or empty files are skipped.
+    A folder after the rule's that names a quantization variant (``variants``: the algorithms and ``size``, the
+    top folders of ``results/quantized/``) makes a rule of its own (``quantize default``). Files of a rule not in
+    ``stages`` get the stage ``other``; unreadable or empty files are skipped.
     """
-    folder, models = Path(folder), set(models)
+    folder, models, variants = Path(folder), set(models), set(variants)
     rows = []
     for path in sorted(folder.rglob("*.tsv")):
         parts = path.relative_to(folder).with_suffix("").parts
@@ -49,7 +38,7 @@ def read_benchmarks(folder: str | Path, models: Iterable[str], stages: Mapping[s
             continue
         if frame.empty or "s" not in frame:
             continue
-        rule = f"{parts[0]} {parts[1]}" if len(parts) > 2 and parts[1] in VARIANTS else parts[0]
+        rule = f"{parts[0]} {parts[1]}" if len(parts) > 2 and parts[1] in variants else parts[0]
         model = next((p for p in parts[1:] if p in models), None)
         rows.append({"file": path.relative_to(folder).as_posix(), "rule": rule, "stage": stages.get(parts[0], "other"),
                      "model": model, "wall_s": float(frame["s"].mean()),

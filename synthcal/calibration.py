@@ -15,6 +15,7 @@ import numpy as np
 
 from synthcal.data import Split, read_class_folder, write_class_folder
 from synthcal.io import atomic_path, read_json, write_json
+from synthcal.machine import stamped
 from synthcal.seeding import rng
 
 MANIFEST = "manifest.json"
@@ -73,7 +74,7 @@ def write_calibration_folder(root: str | Path, split: Split, manifest: Mapping[s
     with atomic_path(root) as tmp:
         tmp.mkdir()
         write_class_folder(tmp, split)
-        write_json(tmp / MANIFEST, full)
+        write_json(tmp / MANIFEST, stamped(full))
     return full
 
 

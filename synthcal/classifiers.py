@@ -13,11 +13,9 @@ finite logits. A model declared for another input or class count is refused, nam
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import importlib.util
-import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +23,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from synthcal.architectures import PYTORCH_FORMATS
+from synthcal.codedeps import first_on_path
 from synthcal.models import build, load_weights, reparameterize
 
 #: A python model's factory module is loaded by name; its source files are each job's factory_code parameter.
@@ -33,8 +33,6 @@ DYNAMIC_IMPORTS = "a python model's factory module: the factory_code parameter (
 #: What a CIFAR-10 classifier takes and returns.
 INPUT_SHAPE = (3, 32, 32)
 NUM_CLASSES = 10
-#: Formats whose classifier is a PyTorch module (ONNX and IR models are read by OpenVINO only).
-PYTORCH_FORMATS = ("builtin", "export", "python")
 
 
 class ClassifierError(ValueError):
@@ -54,12 +52,6 @@ class Classifier:
     fuse: bool = False
     name: str = "the model"
 
-    @classmethod
-    def from_entry(cls, entry: dict[str, Any], path: str | None, name: str) -> Classifier:
-        """From a validated ``models.<name>`` entry and the file its weights resolve to."""
-        return cls(entry.get("format", "builtin"), path, entry.get("arch"), entry.get("factory"),
-                   entry.get("python_path"), bool(entry.get("fuse")), name)
-
     @property
     def has_pytorch(self) -> bool:
         return self.format in PYTORCH_FORMATS
@@ -73,25 +65,11 @@ def inference_mode(model: nn.Module) -> nn.Module:
         return model
 
 
-@contextlib.contextmanager
-def _first_on_path(folder: str | None) -> Iterator[None]:
-    if not folder:
-        yield
-        return
-    folder = str(Path(folder).resolve())
-    sys.path.insert(0, folder)
-    try:
-        yield
-    finally:
-        with contextlib.suppress(ValueError):
-            sys.path.remove(folder)
-
-
 def import_factory(factory: str, python_path: str | None = None, what: str = "the factory") -> Callable[..., Any]:
     """The function named by ``module:function``, imported with ``python_path`` first on ``sys.path``."""
     module_name, _, function = factory.partition(":")
     try:
-        with _first_on_path(python_path):
+        with first_on_path(python_path):
             module = importlib.import_module(module_name)
     except Exception as exc:
         where = f" from {python_path} or the installed packages" if python_path else " from the installed packages"
@@ -101,13 +79,6 @@ def import_factory(factory: str, python_path: str | None = None, what: str = "th
     if not callable(fn):
         raise ClassifierError(f"{what} {factory}: {module_name} has no function {function!r}")
     return fn
-
-
-def factory_source(factory: str, python_path: str | None = None) -> Path | None:
-    """The source file of a factory's module (its code is part of the fingerprint of what it computes), or None."""
-    with _first_on_path(python_path):
-        spec = importlib.util.find_spec(factory.partition(":")[0])
-    return Path(spec.origin) if spec is not None and spec.origin and spec.origin.endswith(".py") else None
 
 
 def pytorch_module(classifier: Classifier, fuse: bool | None = None) -> nn.Module:

@@ -29,10 +29,13 @@ figure and table rules import; an edit there never reruns training, dumps, calib
 from __future__ import annotations
 
 import ast
+import contextlib
 import hashlib
+import importlib.util
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 #: The fingerprint decides what reruns; it computes no result (a change here reruns what the fingerprints change).
@@ -278,52 +281,127 @@ def module_code(module_file: str | Path) -> dict[str, str]:
     return code_fingerprint([module_file, *library_modules(module_file, root)], root)
 
 
+@contextlib.contextmanager
+def first_on_path(folder: str | None) -> Iterator[None]:
+    """``folder`` first on ``sys.path`` for the duration (a user's ``python_path``)."""
+    if not folder:
+        yield
+        return
+    folder = str(Path(folder).resolve())
+    sys.path.insert(0, folder)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(ValueError):
+            sys.path.remove(folder)
+
+
+def factory_source(factory: str, python_path: str | None = None) -> Path | None:
+    """The source file of a factory's module (``module:function``), found without running it, or None."""
+    with first_on_path(python_path):
+        spec = importlib.util.find_spec(factory.partition(":")[0])
+    return Path(spec.origin) if spec is not None and spec.origin and spec.origin.endswith(".py") else None
+
+
+def _package_inits(root: Path, dotted: str) -> list[Path]:
+    """The ``__init__.py`` of every package above a dotted module under ``root`` (importing ``a.b.c`` runs
+    ``a/__init__.py`` and ``a/b/__init__.py``)."""
+    parts = dotted.split(".")
+    inits = [root.joinpath(*parts[:i], "__init__.py") for i in range(1, len(parts))]
+    return [p.resolve() for p in inits if p.is_file()]
+
+
+def factory_files(factory: str, python_path: str | None = None) -> list[Path]:
+    """Every source file a user's factory runs beyond the installed packages: its module and, transitively, the
+    modules it imports (absolute or relative) that live in the same tree (``python_path``, or the folder its
+    top-level package sits in), and the ``synthcal`` modules it imports with what they import."""
+    source = factory_source(factory, python_path)
+    if source is None:
+        return []
+    module = factory.partition(":")[0]
+    depth = module.count(".") + (1 if source.name == "__init__.py" else 0)
+    tree_root = Path(python_path).resolve() if python_path else source.resolve().parents[depth]
+    library_root = Path(__file__).resolve().parents[1]
+    seen: set[Path] = set()
+    pending = [source.resolve()] + _package_inits(tree_root, module)
+    while pending:
+        path = pending.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        tree = ast.parse(path.read_text(), filename=str(path))
+        names: set[str] = set()
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                names |= _import_names(node, path, tree_root)
+        for dotted in names:
+            root = library_root if dotted == PACKAGE or dotted.startswith(PACKAGE + ".") else tree_root
+            found = _module_file(root, dotted)
+            if found is not None and found.resolve() not in seen:
+                if root is library_root:
+                    seen.update(p.resolve() for p in [found, *library_modules(found, library_root)])
+                else:
+                    pending += [found.resolve(), *_package_inits(tree_root, dotted)]
+    return sorted(seen)
+
+
 _RULE = re.compile(r"^(?:rule (\w+)|use rule (\w+) as (\w+) with)\s*:", re.M)
 _SCRIPT = re.compile(r"^\s+script:\s*\n\s+\"\.\./workflow_scripts/([\w.]+)\"", re.M)
+_CONDA = re.compile(r'^\s+conda:\s*\n\s+"\.\./envs/([\w.-]+)\.yaml"', re.M)
 
 
-def rule_scripts(rules_dir: str | Path) -> dict[str, str]:
-    """``{rule: script file name}`` for the ``script:`` rules in ``rules_dir/*.smk`` (``use rule`` inherits)."""
-    scripts: dict[str, str] = {}
-    derived: list[tuple[str, str]] = []
+@dataclass(frozen=True)
+class RuleBlock:
+    """One rule of a rule file: its name, the ``.smk`` file's stem (its stage), the rule it is derived from with
+    ``use rule ... as ... with:`` (None for a plain rule) and the text of its body."""
+
+    name: str
+    stage: str
+    parent: str | None
+    body: str
+
+
+def rule_blocks(rules_dir: str | Path) -> list[RuleBlock]:
+    """Every rule of ``rules_dir/*.smk``, in file order."""
+    blocks = []
     for smk in sorted(Path(rules_dir).glob("*.smk")):
         text = smk.read_text()
         heads = list(_RULE.finditer(text))
         for k, head in enumerate(heads):
-            block = text[head.end():heads[k + 1].start() if k + 1 < len(heads) else len(text)]
-            script = _SCRIPT.search(block)
-            if head.group(1):
-                if script:
-                    scripts[head.group(1)] = script.group(1)
-            else:
-                derived.append((head.group(2), head.group(3)))
-    for parent, child in derived:
-        if parent in scripts:
-            scripts[child] = scripts[parent]
-    return scripts
+            body = text[head.end():heads[k + 1].start() if k + 1 < len(heads) else len(text)]
+            name, parent = (head.group(1), None) if head.group(1) else (head.group(3), head.group(2))
+            blocks.append(RuleBlock(name, smk.stem, parent, body))
+    return blocks
 
 
-_CONDA = re.compile(r'^\s+conda:\s*\n\s+"\.\./envs/([\w.-]+)\.yaml"', re.M)
+def _rule_directive(rules_dir: str | Path, pattern: re.Pattern[str]) -> dict[str, str | None]:
+    """``{rule: the first group of pattern in its body}`` (None where absent; ``use rule`` inherits its parent's
+    unless it sets its own)."""
+    blocks = rule_blocks(rules_dir)
+    found: dict[str, str | None] = {}
+    for block in blocks:
+        match = pattern.search(block.body)
+        found[block.name] = match.group(1) if match else None
+    for block in blocks:
+        if block.parent is not None and found[block.name] is None:
+            found[block.name] = found.get(block.parent)
+    return found
+
+
+def rule_scripts(rules_dir: str | Path) -> dict[str, str]:
+    """``{rule: script file name}`` for the ``script:`` rules in ``rules_dir/*.smk`` (``use rule`` inherits)."""
+    return {rule: script for rule, script in _rule_directive(rules_dir, _SCRIPT).items() if script}
 
 
 def rule_envs(rules_dir: str | Path) -> dict[str, str | None]:
     """``{rule: conda environment stem}`` for the rules in ``rules_dir/*.smk`` (``use rule`` inherits; None where a
     rule names none)."""
-    envs: dict[str, str | None] = {}
-    derived: list[tuple[str, str]] = []
-    for smk in sorted(Path(rules_dir).glob("*.smk")):
-        text = smk.read_text()
-        heads = list(_RULE.finditer(text))
-        for k, head in enumerate(heads):
-            block = text[head.end():heads[k + 1].start() if k + 1 < len(heads) else len(text)]
-            env = _CONDA.search(block)
-            if head.group(1):
-                envs[head.group(1)] = env.group(1) if env else None
-            else:
-                derived.append((head.group(2), head.group(3)))
-    for parent, child in derived:
-        envs[child] = envs.get(parent)
-    return envs
+    return _rule_directive(rules_dir, _CONDA)
+
+
+def rule_stages(rules_dir: str | Path) -> dict[str, str]:
+    """``{rule: stage}``, the stage being the stem of the ``.smk`` file that defines the rule."""
+    return {block.name: block.stage for block in rule_blocks(rules_dir)}
 
 
 def main(argv: list[str] | None = None) -> None:

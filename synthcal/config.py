@@ -1,27 +1,29 @@
-"""Configuration: schema with defaults, validation with one clear message, and derived values.
+"""Configuration: validation with one clear message, the files a configuration names, and derived values.
 
-:func:`validate_config` fills the schema's defaults into a config dict (in place) and raises
-:class:`ConfigError` naming the offending key for an unknown key, a wrong type or an inconsistent entry.
+:func:`validate_config` fills the schema's defaults into a config dict (in place; :mod:`synthcal.schema`), fills
+the quantization protocol's values and raises :class:`ConfigError` naming the offending key for an unknown key, a
+wrong type or an inconsistent entry; :func:`check_local_paths` checks the local files it names before any job runs.
+
+    python -m synthcal.config configs/offline.yaml   # check a configuration (over config.yaml) without running
 """
 
 from __future__ import annotations
 
 import copy
-import difflib
 import json
-from collections.abc import Iterable, Iterator, Mapping
-from importlib import resources
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import yaml
-from jsonschema import validators
 
-from synthcal.data import DataFormatError, check_checksum_target
-from synthcal.io import file_digest
-from synthcal.models import ARCHITECTURES
-from synthcal.sources.filtered import FILTERS
+from synthcal.architectures import ARCHITECTURES
+from synthcal.io import ChecksumError, check_checksum_target, file_digest
+from synthcal.schema import ConfigError, check_schema, resolve_protocol
+from synthcal.sources.registry import FILTERS, filtered_source, known_sources
+
+__all__ = ["ConfigError", "NORMALIZATIONS", "check_local_paths", "load_config", "merge", "normalization",
+           "read_yaml", "resolve_fallbacks", "teacher_dump_settings", "validate_config"]
 
 #: Input normalisation presets: (mean, std) of RGB values in [0, 1].
 NORMALIZATIONS: dict[str, tuple[tuple[float, float, float], tuple[float, float, float]]] = {
@@ -32,176 +34,16 @@ NORMALIZATIONS: dict[str, tuple[tuple[float, float, float], tuple[float, float, 
 }
 
 
-class ConfigError(ValueError):
-    """The configuration is invalid; the message names the key and what is expected."""
-
-
-def schema() -> dict[str, Any]:
-    """The JSON schema (draft 2020-12) of the workflow config."""
-    text = resources.files("synthcal").joinpath("schemas/config.schema.yaml").read_text()
-    return yaml.safe_load(text)
-
-
-def section_defaults(path: str) -> dict[str, Any]:
-    """The schema's default of every key of a config section (a dotted path such as ``teacher.trained``; a catalogue
-    entry's keys as ``models.<name>``): what a tool or a test builds settings from without a config file."""
-    node = schema()
-    for part in path.split("."):
-        node = node["additionalProperties"] if part == "<name>" else node["properties"][part]
-    return {k: copy.deepcopy(v["default"]) for k, v in node.get("properties", {}).items() if "default" in v}
-
-
-def _with_defaults(cls: type) -> type:
-    validate_properties = cls.VALIDATORS["properties"]
-
-    def set_defaults(validator: Any, properties: Mapping[str, Any], instance: Any, sch: Any) -> Iterator[Any]:
-        if isinstance(instance, dict):
-            for name, sub in properties.items():
-                if "default" in sub and name not in instance:
-                    instance[name] = copy.deepcopy(sub["default"])
-        yield from validate_properties(validator, properties, instance, sch)
-
-    return validators.extend(cls, {"properties": set_defaults})
-
-
-_Validator = _with_defaults(jsonschema.Draft202012Validator)
-
-
-def _key(path: Any) -> str:
-    return ".".join(str(p) for p in path) or "<top level>"
-
-
-def suggestion(value: Any, choices: Iterable[Any]) -> str:
-    """`` (did you mean 'x'?)`` for the closest of ``choices`` to ``value`` (difflib), or ``""`` when none is close."""
-    close = difflib.get_close_matches(str(value), [str(c) for c in choices], n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""
-
-
-def _accepted(schema_node: Mapping[str, Any]) -> str:
-    """What a schema node accepts, in words: its description's first sentence."""
-    text = " ".join(str(schema_node.get("description", "")).split())
-    return text.split(". ")[0].rstrip(".") if text else ""
-
-
-def _message(error: jsonschema.ValidationError) -> str:
-    """One message for a schema error: the key, the bad value, the accepted form and the fix."""
-    key = _key(error.absolute_path)
-    value, node = error.instance, error.schema
-    accepted = _accepted(node)
-    what = f" ({accepted})" if accepted else ""
-    if error.validator == "additionalProperties":
-        allowed = sorted(error.schema.get("properties", {}))
-        extra = sorted(set(error.instance) - set(allowed))
-        prefix = f"{key}." if error.absolute_path else ""
-        names = ", ".join(f"'{prefix}{e}'{suggestion(e, allowed)}" for e in extra)
-        hint = f" (allowed here: {', '.join(allowed)})" if allowed else ""
-        return f"unknown config key {names}{hint}: remove it or correct its name"
-    if error.validator == "type":
-        want = error.validator_value if isinstance(error.validator_value, str) else " or ".join(error.validator_value)
-        return f"config key '{key}' must be of type {want}, got {value!r}{what}"
-    if error.validator == "enum":
-        choices = ", ".join("null" if c is None else str(c) for c in error.validator_value)
-        return (f"config key '{key}': {value!r} is not one of the choices {choices}"
-                f"{suggestion(value, error.validator_value)}")
-    if error.validator in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
-        bound = {"minimum": "at least", "maximum": "at most", "exclusiveMinimum": "above",
-                 "exclusiveMaximum": "below"}[error.validator]
-        return f"config key '{key}': {value!r} is out of range: it must be {bound} {error.validator_value}{what}"
-    if error.validator == "pattern":
-        return f"config key '{key}': {value!r} is not of the accepted form{what or ' ' + error.validator_value}"
-    if error.validator == "not" and "enum" in error.validator_value:
-        reserved = ", ".join(error.validator_value["enum"])
-        return f"config key '{key}': {value!r} is a reserved name (reserved: {reserved}); choose another name"
-    if error.validator == "oneOf" and error.context:
-        inner = min(error.context, key=lambda e: len(list(e.absolute_path)))
-        return f"config key '{key}': {inner.message}{what}"
-    return f"config key '{key}': {error.message}{what}"
-
-
 def validate_config(config: dict[str, Any]) -> dict[str, Any]:
     """Fill defaults into ``config`` (in place) and check it; returns ``config``.
 
     Raises:
         ConfigError: one message naming the first offending key.
     """
-    validator = _Validator(schema())
-    errors = sorted(validator.iter_errors(config), key=lambda e: (len(list(e.absolute_path)), str(e.absolute_path)))
-    if errors:
-        # report the shallowest error: an unknown top-level key explains more than its consequences
-        raise ConfigError(_message(errors[0]))
+    check_schema(config)
     resolve_protocol(config)
     _check_consistency(config)
     return config
-
-
-#: What each quantization protocol sets (``quantization.protocol``); a key set in the config wins.
-#: ``pot`` follows the paper's POT runs: DefaultQuantization's range estimator (the smallest per-image minimum, the
-#: mean per-image absolute maximum), ActivationChannelAlignment on, every calibration image (POT's API mode used the
-#: whole loader), and AccuracyAwareQuantization's ranking on min(len, 300) items with the authors' 2-point
-#: maximal drop. ``nncf`` is NNCF's own defaults: mean per-image minimum and maximum, no channel alignment, 300
-#: images, ranking on ``subset_size`` items, a 1-point maximal drop.
-PROTOCOLS: dict[str, dict[str, dict[str, Any]]] = {
-    "pot": {"default": {"subset_size": "all", "range_estimator": "pot", "channel_alignment": True},
-            "accuracy_aware": {"max_drop": 0.02, "ranking_subset_size": 300}},
-    "nncf": {"default": {"subset_size": 300, "range_estimator": "mean_minmax", "channel_alignment": False},
-             "accuracy_aware": {"max_drop": 0.01, "ranking_subset_size": None}},
-}
-
-
-def resolve_protocol(config: dict[str, Any]) -> dict[str, Any]:
-    """Fill the quantization keys left null with the values of ``quantization.protocol`` (:data:`PROTOCOLS`), in
-    place; ``subset_size: all`` becomes None (every image). Returns ``config``."""
-    quantization = config["quantization"]
-    protocol = PROTOCOLS[quantization["protocol"]]
-    for section, values in protocol.items():
-        for key, value in values.items():
-            if quantization[section].get(key) is None:
-                quantization[section][key] = value
-    if quantization["default"]["subset_size"] == "all":
-        quantization["default"]["subset_size"] = None
-    return config
-
-
-def filter_bases(config: Mapping[str, Any]) -> dict[str, str]:
-    """Sources a filter can be applied to, with the kind of pool each is drawn from: the teacher's dump, DiStyleGAN
-    (fresh samples) and real CIFAR-10 (the control)."""
-    return {config["teacher"]["name"]: "dump", "distylegan": "generator", "cifar10": "images"}
-
-
-def filtered_source(source: str, config: Mapping[str, Any]) -> tuple[str, str] | None:
-    """(base, filter) of a filtered source name such as ``distylegan_energy``; None for other sources."""
-    for name in FILTERS:
-        base = source.removesuffix(f"_{name}")
-        if base != source and base in filter_bases(config):
-            return base, name
-    return None
-
-
-def needs_batchnorm(source: str, config: Mapping[str, Any]) -> bool:
-    """Whether a source computes from the model's BatchNorm layers (in PyTorch): BN inversion, the bn_distance
-    filter."""
-    return source == "bn_inversion" or (filtered_source(source, config) or ("", ""))[1] == "bn_distance"
-
-
-def is_per_model(source: str, config: Mapping[str, Any]) -> bool:
-    """Whether a source's calibration set depends on the model (one folder per model): BN inversion and the
-    filtered sources, whose images are chosen by the model."""
-    return source == "bn_inversion" or filtered_source(source, config) is not None
-
-
-def is_labelled(source: str, config: Mapping[str, Any]) -> bool:
-    """Whether a source's folder labels are the class its images were made for (real images, the generators, their
-    filtered sets, BN inversion with its cross-entropy term), rather than arbitrary (fractals, noise)."""
-    base = (filtered_source(source, config) or (source,))[0]
-    if base == "bn_inversion":
-        return config["bn_inversion"]["ce_weight"] > 0
-    return base in ("cifar10", config["teacher"]["name"], "distylegan")
-
-
-def known_sources(config: Mapping[str, Any]) -> list[str]:
-    """Calibration sources this configuration can produce."""
-    plain = ["cifar10", config["teacher"]["name"], "distylegan", "fractal", "noise", "bn_inversion"]
-    return plain + [f"{base}_{name}" for base in filter_bases(config) for name in FILTERS]
 
 
 def _check_consistency(config: dict[str, Any]) -> None:
@@ -370,7 +212,7 @@ def check_local_paths(config: Mapping[str, Any], base: str | Path = ".") -> None
     if cifar["local_path"]:
         try:
             check_checksum_target(Path(base) / cifar["local_path"], cifar["checksum"])
-        except DataFormatError as exc:
+        except ChecksumError as exc:
             raise ConfigError(f"config key 'data.cifar10.checksum' {exc}") from None
 
 
@@ -535,67 +377,11 @@ def teacher_dump_settings(config: Mapping[str, Any]) -> dict[str, Any]:
 
 def normalization(entry: Mapping[str, Any]) -> tuple[list[float], list[float]]:
     """(mean, std) of a model entry's ``normalization`` (preset name or explicit values)."""
-    norm = entry.get("normalization", "cifar10")
+    norm = entry["normalization"]
     if isinstance(norm, str):
         mean, std = NORMALIZATIONS[norm]
         return list(mean), list(std)
     return [float(v) for v in norm["mean"]], [float(v) for v in norm["std"]]
-
-
-def _type_text(node: Mapping[str, Any]) -> str:
-    if "enum" in node:
-        return " \\| ".join(f"`{v}`" if v is not None else "null" for v in node["enum"])
-    if "oneOf" in node:
-        return " or ".join(_type_text(option) for option in node["oneOf"])
-    kind = node.get("type", "")
-    kinds = kind if isinstance(kind, list) else [kind]
-    text = " or ".join(k for k in kinds if k)
-    if "items" in node and "array" in kinds:
-        text = f"list of {_type_text(node['items'])}"
-    return text
-
-
-def _default_text(node: Mapping[str, Any]) -> str:
-    if "default" not in node:
-        return "required" if node.get("_required") else ""
-    return f"`{json.dumps(node['default'])}`"
-
-
-def _rows(node: Mapping[str, Any], prefix: str) -> Iterator[tuple[str, str, str, str]]:
-    properties = dict(node.get("properties", {}))
-    if isinstance(node.get("additionalProperties"), dict):  # a catalogue: models.<name>
-        properties = {"<name>": {**node["additionalProperties"], "description": node["additionalProperties"].get(
-            "description", "")}}
-    for name, sub in properties.items():
-        key = f"{prefix}{name}"
-        description = " ".join(str(sub.get("description", "")).split()).replace("|", "\\|")
-        if sub.get("type") == "object" and ("properties" in sub or isinstance(sub.get("additionalProperties"), dict)):
-            if description:
-                yield key, "object", "", description
-            required = set(sub.get("required", []))
-            children = {k: {**v, "_required": k in required} for k, v in sub.get("properties", {}).items()}
-            yield from _rows({**sub, "properties": children}, f"{key}.")
-        else:
-            yield key, _type_text(sub), _default_text(sub), description
-
-
-def reference_markdown() -> str:
-    """Every key of the schema as Markdown tables, one per top-level section: key, type, default, meaning (the
-    generated part of docs/configuration.md, ``python tools/config_docs.py``)."""
-    out = []
-    for section, sub in schema()["properties"].items():
-        out.append(f"### `{section}`\n")
-        description = " ".join(str(sub.get("description", "")).split())
-        if description:
-            out.append(description + "\n")
-        out.append("| key | type | default | meaning |\n|---|---|---|---|")
-        rows = list(_rows({"properties": {section: {**sub, "description": ""}}}, ""))
-        for key, kind, default, text in rows:
-            if kind == "object" and not text:
-                continue
-            out.append(f"| `{key}` | {kind} | {default} | {text} |")
-        out.append("")
-    return "\n".join(out)
 
 
 if __name__ == "__main__":

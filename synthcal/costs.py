@@ -189,120 +189,119 @@ TRAIN_IMAGES, TEST_IMAGES = 50_000, 10_000
 
 
 def planned_jobs(plan: Any) -> list[Jobs]:
-    """Every job a :class:`synthcal.plan.Plan` asks for, with its measured cost (see the module docstring)."""
+    """Every job a :class:`synthcal.planning.Plan` asks for, with its measured cost (see the module docstring)."""
     config, costs = plan.config, measured()
+    grid, quantization, evaluation, reports = plan.grid, plan.quantization, plan.evaluation, plan.reports
     rate = costs["images_per_s"]
-    reps = len(plan.reps)
+    reps = len(grid.reps)
     jobs: list[Jobs] = []
     add = jobs.append
 
     def arch(name: str) -> str | None:
-        return arch_key(plan.model(name))
+        return arch_key(grid.model(name))
 
     # data
-    add(Jobs("data", "download", len(plan.downloads()), None, 1, "depends on the network"))
-    if "repo" in plan.teacher_files() and plan.generators_used()["teacher"] and not \
-            config["teacher"]["stylegan2_ada"]["repo"]:
+    add(Jobs("data", "download", len(plan.data.downloads()), None, 1, "depends on the network"))
+    if plan.data.stylegan2_code_needed():
         add(Jobs("data", "fetch_stylegan2_code", 1, None, 1, "depends on the network"))
     add(Jobs("data", "prepare_cifar10", 1, (TRAIN_IMAGES + TEST_IMAGES) / rate["prepare_cifar10"], 1))
-    if any(plan.holdout_needed(a) for a in plan.active_algorithms()):
+    if any(quantization.holdout_needed(a) for a in quantization.active()):
         add(Jobs("data", "holdout_cifar10", 1, costs["seconds"]["table"], 1))
     # models: the experiment's and the judge as IRs; the teacher's feature network is read as a checkpoint
-    helpers = [h["model"] for run in plan.training_runs() if (h := plan.feature_network(run))]
-    converted = list(dict.fromkeys(plan.models + [j for j in plan.judges() if j not in plan.models]))
+    helper = plan.teacher.feature_network() if plan.teacher.trains() else None
+    converted = plan.models.used()
     for name in converted:
         add(Jobs("models", "convert_model", 1, per_architecture("convert_seconds", arch(name)), 2, name))
-    used = {plan.trained_owner(n) for n in converted + helpers if plan.model(n)["weights"].get("train") is not None}
-    for name in sorted(used):
-        entry = plan.model(name)
+    trained = {plan.models.trained_owner(n) for n in converted + ([helper["model"]] if helper else [])
+               if grid.model(n)["weights"].get("train") is not None}
+    for name in sorted(trained):
+        entry = grid.model(name)
         train = entry["weights"]["train"]
         speed = per_architecture("classifier_training_images_per_s", entry["arch"])
         images = 10 * train["images_per_class"] if train["images_per_class"] else TRAIN_IMAGES
         add(Jobs("models", "train_classifier", 1, None if speed is None else
                  train["epochs"] * (images + TEST_IMAGES / 10) / speed, train["threads"], name))
-    if plan.alignment_needed():
-        for name in plan.models:
+    if quantization.alignment_needed():
+        for name in dict.fromkeys(m for a in quantization.active() for m, _ in quantization.pairs(a)):
             add(Jobs("models", "channel_alignment", 1, per_architecture("quantize_overhead_seconds", arch(name)), 2,
                      name))
     # the GAN chain
     teacher = config["teacher"]
-    for run in plan.training_runs():
-        settings = plan.train_settings(run)
-        device = teacher["device"] if run == "teacher/trained" else config["distylegan"]["device"]
-        images = ((10 * settings["images_per_class"] if settings["images_per_class"] else TRAIN_IMAGES)
-                  if run == "teacher/trained" else 10 * teacher["n_per_class"])
-        speed = gan_rate(run, device, settings["ngf"], settings["ndf"], settings["batch_size"])
-        stage = "teacher" if run == "teacher/trained" else "distillation"
-        threads = teacher["threads"] if run == "teacher/trained" else config["distylegan"]["threads"]
+    for run, planner, stage, images in (
+            ("teacher/trained", plan.teacher, "teacher", plan.teacher.training_images() if plan.teacher.trains() else 0),
+            ("distylegan", plan.distillation, "distillation", plan.distillation.n_dump)):
+        if run not in plan.training_runs():
+            continue
+        s = planner.settings()
+        device = planner.section["device"]
+        speed = gan_rate(run, device, s.generator.ngf, s.objective.ndf, s.loop.batch_size)
         add(Jobs(stage, "teacher_train" if run == "teacher/trained" else "distylegan_train", 1,
-                 None if speed is None else settings["epochs"] * images / speed, threads,
+                 None if speed is None else s.loop.epochs * images / speed, planner.section["threads"],
                  "" if speed is not None else f"{device}, not measured"))
         add(Jobs(stage, "training_figures", 1, costs["seconds"]["figure"], 1))
-    if plan.generators_used()["teacher"]:
+    if plan.teacher.used():
         cpu_dump = teacher["provider"] == "trained" and teacher["device"] in ("cpu", "auto")
         add(Jobs("teacher", "teacher_dump", 1, 10 * teacher["n_per_class"] / rate["teacher_dump_cpu"] if cpu_dump
                  else None, teacher["threads"], "" if cpu_dump else f"{teacher['provider']} provider"))
         add(Jobs("teacher", "teacher_gate", 1, costs["seconds"]["table"], 1))
     # calibration folders
     folder_images = 10 * config["calibration"]["n_per_class"]
-    for source in plan.sources:
+    for source in grid.sources:
+        traits = grid.traits(source)
         if source == "bn_inversion":
             bn = config["bn_inversion"]
-            for name in plan.per_model_sets(source):
+            for name in grid.per_model_sets(source):
                 model = name.partition("/")[2]
                 each = per_architecture("bn_inversion_seconds_per_image_iteration", arch(model))
-                add(Jobs("calibration", "calibration_bn_inversion", reps, None if each is None else
+                add(Jobs("calibration", traits.rule, reps, None if each is None else
                          each * 10 * bn["n_per_class"] * bn["iterations"], bn["threads"], model))
-        elif plan.is_per_model(source):
-            add(Jobs("calibration", "calibration_filtered", reps * len(plan.per_model_sets(source)), None, 2,
+        elif traits.per_model:
+            add(Jobs("calibration", traits.rule, reps * len(grid.per_model_sets(source)), None, 2,
                      "filtering never timed"))
         elif source == "fractal":
-            add(Jobs("calibration", "calibration_fractal", reps, folder_images / rate["fractal_generation"],
+            add(Jobs("calibration", traits.rule, reps, folder_images / rate["fractal_generation"],
                      config["fractal"]["threads"]))
         elif source == "distylegan":
-            add(Jobs("calibration", "calibration_distylegan", reps,
+            add(Jobs("calibration", traits.rule, reps,
                      folder_images / rate["distylegan_sampling_cpu"] + folder_images / rate["calibration_folder"],
                      config["distylegan"]["threads"]))
         else:  # cifar10 and the teacher's dump: read and write images
-            rule = "calibration_teacher" if source == plan.teacher_name else f"calibration_{source}"
-            add(Jobs("calibration", rule, reps, folder_images / rate["calibration_folder"], 1))
-    add(Jobs("calibration", "sample_grid", len(plan.calibration_sets()), costs["seconds"]["figure"], 1))
+            add(Jobs("calibration", traits.rule, reps, folder_images / rate["calibration_folder"], 1))
+    add(Jobs("calibration", "sample_grid", len(grid.calibration_sets()), costs["seconds"]["figure"], 1))
     # quantization and evaluation
     subset = config["quantization"]["default"]["subset_size"]
     bn_images = 10 * config["bn_inversion"]["n_per_class"]
     threads = config["quantization"]["threads"]
-    for algorithm in plan.active_algorithms():
-        for model, source in plan.grid(algorithm):
+    variants = [(a, a) for a in quantization.active()] + [(f"size/{k}", "default") for k in quantization.sizes]
+    for variant, algorithm in variants:
+        kind = quantization.algorithm(variant).kind
+        for model, source in (quantization.pairs(algorithm) if not variant.startswith("size/") else
+                              [(m, s) for m in grid.models for s in grid.sources]):
             images = bn_images if source == "bn_inversion" else folder_images
-            images = min(images, subset) if subset else images
+            if variant.startswith("size/"):
+                images = 10 * int(variant.removeprefix("size/"))
+            elif subset:
+                images = min(images, subset)
             overhead = per_architecture("quantize_overhead_seconds", arch(model))
             per_1000 = per_architecture("quantize_seconds_per_1000_images", arch(model))
-            factor = 1.0 if algorithm == "default" else per_architecture("accuracy_aware_factor", arch(model))
+            factor = 1.0 if kind == "default" else per_architecture("accuracy_aware_factor", arch(model))
             each = None if None in (overhead, per_1000, factor) else (overhead + per_1000 * images / 1000) * factor
-            add(Jobs("quantization", f"quantize ({algorithm})", reps, each, threads, model))
-            int8 = per_architecture("evaluate_int8_seconds_per_10000", arch(model))
-            add(Jobs("evaluation", "evaluate_int8", reps, int8, config["evaluation"]["threads"], model))
-    for k in plan.sizes:  # the calibration-size sweep: the default algorithm on nested subsets
-        for model, _source in plan.grid("default"):
-            each = per_architecture("quantize_overhead_seconds", arch(model))
-            per_1000 = per_architecture("quantize_seconds_per_1000_images", arch(model))
-            add(Jobs("quantization", "quantize (size sweep)", reps,
-                     None if None in (each, per_1000) else each + per_1000 * 10 * k / 1000, threads, model))
+            add(Jobs("quantization", f"quantize ({variant.split('/')[0]})", reps, each, threads, model))
             add(Jobs("evaluation", "evaluate_int8", reps, per_architecture("evaluate_int8_seconds_per_10000",
                                                                          arch(model)), config["evaluation"]["threads"]))
-    for name in plan.models:
+    for name in grid.models:
         add(Jobs("evaluation", "evaluate_fp32", 1, per_architecture("evaluate_fp32_seconds_per_10000", arch(name)),
                  config["evaluation"]["threads"], name))
-    for judge, set_name in plan.agreement_pairs():
+    for judge, set_name in evaluation.agreement_pairs():
         images = bn_images if set_name.startswith("bn_inversion") else folder_images
         each = per_architecture("label_agreement_seconds_per_1000", arch(judge))
         add(Jobs("evaluation", "label_agreement", 1, None if each is None else each * images / 1000,
                  config["evaluation"]["threads"], judge))
     # reports
     speed = config["throughput"]
-    for algorithm in plan.active_algorithms():
-        for model in dict.fromkeys(m for m, _ in plan.grid(algorithm)):
-            irs = 1 + len(plan.model_sources(model))
+    for algorithm in quantization.active():
+        for model in dict.fromkeys(m for m, _ in quantization.pairs(algorithm)):
+            irs = 1 + len(grid.model_sources(model))
             add(Jobs("reports", "throughput", 1, 2 * irs * speed["repeats"] * speed["seconds"] + 10,
                      speed["threads"]))
     quality = config["quality"]
@@ -310,19 +309,19 @@ def planned_jobs(plan: Any) -> list[Jobs]:
         add(Jobs("reports", "convert_extractor", 1, 30.0, quality["threads"]))
     if quality["enabled"]:
         add(Jobs("reports", "report_image_quality", 1, costs["seconds"]["table"], 1))
-        sets = plan.quality_sets() + ["reference"] + (["train_reference"] if plan.realism_enabled() else [])
         device_ok = quality["backend"] == "openvino" or quality["device"] == "cpu"
-        for name in sets:
-            n = plan.quality_images(name)
+        for name in reports.feature_sets():
+            n = reports.quality_images(name)
             if name.startswith("bn_inversion"):
                 n = min(n, bn_images)
             add(Jobs("reports", "quality_features", 1, n / rate["quality_features"] if device_ok else None,
                      quality["threads"], "" if device_ok else "torch backend on a GPU"))
-        if plan.realism_enabled():
+        if reports.realism_enabled():
             n = min(quality["realism"]["n_images"], quality["n_images"])
             add(Jobs("reports", "report_realism", 1,
-                     len(plan.quality_sets()) * costs["seconds"]["realism_per_1000_images"] * (n / 1000) ** 2, 2))
-    add(Jobs("reports", "tables", len(plan.active_algorithms()) + bool(plan.fusion_pairs()) + bool(plan.sizes),
+                     len(reports.quality_sets()) * costs["seconds"]["realism_per_1000_images"] * (n / 1000) ** 2, 2))
+    tables = 2 * len(quantization.active()) - sum(1 for a in quantization.active() if not reports.paper_table(a))
+    add(Jobs("reports", "tables", tables + bool(grid.fusion_pairs()) + bool(quantization.sizes),
              costs["seconds"]["table"], 1))
     add(Jobs("reports", "report_tables and report_predictors", 2, costs["seconds"]["figure"], 1))
     add(Jobs("reports", "all", 1, 0.0, 1))

@@ -26,7 +26,7 @@ from PIL import Image, UnidentifiedImageError
 from tqdm import tqdm
 
 from synthcal import CIFAR10_CLASSES
-from synthcal.io import atomic_path, verify_checksum
+from synthcal.io import atomic_path, check_checksum_target, verify_checksum
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 IMAGE_SIZE = 32
@@ -318,17 +318,6 @@ def write_class_folder(root: str | Path, split: Split, digits: int = 4) -> list[
         counters[int(label)] += 1
         written.append(rel)
     return written
-
-
-def check_checksum_target(source: str | Path, checksum: str | None) -> None:
-    """A checksum verifies one file's bytes: refuse one given for a folder.
-
-    Raises:
-        DataFormatError: ``checksum`` is set and ``source`` is a folder.
-    """
-    if checksum and Path(source).is_dir():
-        raise DataFormatError(f"needs a file, but {source} is a folder: a checksum verifies one file's bytes. Point "
-                              "local_path at the archive, or set the checksum to null")
 
 
 def prepare_cifar10(source: str | Path, train_path: str | Path, test_path: str | Path,

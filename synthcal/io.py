@@ -63,6 +63,17 @@ def verify_checksum(path: str | Path, spec: str | None, what: str = "") -> str |
     return f"{algo}:{actual}"
 
 
+def check_checksum_target(source: str | Path, checksum: str | None) -> None:
+    """A checksum verifies one file's bytes: refuse one given for a folder.
+
+    Raises:
+        ChecksumError: ``checksum`` is set and ``source`` is a folder.
+    """
+    if checksum and Path(source).is_dir():
+        raise ChecksumError(f"needs a file, but {source} is a folder: a checksum verifies one file's bytes. Point "
+                            "local_path at the archive, or set the checksum to null")
+
+
 @contextlib.contextmanager
 def atomic_path(dest: str | Path, suffix: str = "") -> Iterator[Path]:
     """Yield a temporary path beside ``dest``; rename it to ``dest`` on success, delete it on error.

@@ -11,6 +11,7 @@ Versions are read from the installed packages' metadata, so recording them impor
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 from collections.abc import Mapping
@@ -69,6 +70,12 @@ def machine_info(threads: int | None = None, cpuinfo: str | Path = "/proc/cpuinf
     }
 
 
+def stamped(record: Mapping[str, Any]) -> dict[str, Any]:
+    """``record`` with the versions of :data:`PACKAGES` it was computed with: every result's metadata carries them
+    (manifests, reports, summaries), so a number can always be traced to the libraries that produced it."""
+    return {**record, "versions": package_versions()}
+
+
 def machine_label(info: Mapping[str, Any] | None) -> str:
     """One line naming a machine: ``<cpu> [<the INT8-relevant ISA extensions it has>], <threads> threads, OpenVINO
     <v>, NNCF <v>, torch <v>``; ``unknown machine`` for records written before machines were recorded."""
@@ -82,3 +89,30 @@ def machine_label(info: Mapping[str, Any] | None) -> str:
                      (("openvino", "OpenVINO"), ("nncf", "NNCF"), ("torch", "torch")) if versions.get(name))
     threads = f", {info['threads']} threads" if info.get("threads") else ""
     return f"{info.get('cpu', 'unknown')} [{extensions}]{threads}" + (f", {libs}" if libs else "")
+
+
+def version_changes(recorded: str | Path, current: Mapping[str, str | None], policy: str) -> list[str]:
+    """What changed since the versions a previous run recorded (``results/versions.json``), as notices printed
+    before a run: with ``policy`` ``warn`` results computed with the old versions are kept, with ``rerun`` every job
+    reruns (the versions are part of each job's code parameter)."""
+    path = Path(recorded)
+    if not path.is_file():
+        return []
+    try:
+        before = json.loads(path.read_text())
+    except ValueError:
+        return []
+    changed = [f"{name} {before.get(name)} -> {version}" for name, version in current.items()
+               if before.get(name) != version]
+    if not changed:
+        return []
+    consequence = ("every job reruns (versions.on_change: rerun)" if policy == "rerun" else
+                   "results computed with the old versions are kept (versions.on_change: warn; set rerun to recompute "
+                   "them)")
+    return [f"versions changed since the last run ({', '.join(changed)}): {consequence}"]
+
+
+def record_versions(path: str | Path, versions: Mapping[str, str | None]) -> None:
+    """Record the versions a run finished with (compared by :func:`version_changes` before the next run)."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps(dict(versions), indent=2) + "\n")

@@ -34,7 +34,9 @@ from synthcal.data import load_split
 from synthcal.gan.dump import read_dump, read_dump_arrays, sample_generator
 from synthcal.gan.networks import load_released, resolve_device
 from synthcal.seeding import rng
-from synthcal.sources.fractal import FractalSettings, colouring, generate_fractals
+from synthcal.settings import FractalSettings, NoiseSettings, from_params
+from synthcal.sources.fractal import FractalParameters, colouring, generate_fractals
+from synthcal.sources.noise import describe as describe_noise
 from synthcal.sources.noise import noise_images
 
 KINDS = ("images", "generator", "fractal", "noise")
@@ -98,13 +100,10 @@ def realism_subset(image_set: ImageSet, n: int, seed: int, exclude_reference: in
 def describe(kind: str, settings: Mapping[str, Any] | None = None, what: str = "") -> str:
     """What a quality set's images are, as Table 2 states it: ``what`` (the stored set or the generator, in words)
     for stored and generated sets, the colouring for fractals, the distribution for noise."""
-    settings = dict(settings or {})
     if kind == "fractal":
-        return f"IFS fractals, {colouring(settings.get('colorizer_dir'))}"
+        return f"IFS fractals, {colouring(from_params(FractalSettings, settings).colorizer_dir)}"
     if kind == "noise":
-        distribution = settings.get("distribution", "uniform")
-        return "uniform pixel noise" if distribution == "uniform" else \
-            f"Gaussian pixel noise (std {settings.get('std') or 64.0:g})"
+        return describe_noise(from_params(NoiseSettings, settings))
     if kind in ("images", "generator"):
         return what
     raise ValueError(f"unknown quality set kind {kind!r}; one of {', '.join(KINDS)}")
@@ -117,8 +116,9 @@ def labelled_image_set(kind: str, n: int, seed: int, source: str | Path | None =
     Args:
         kind: one of :data:`KINDS`.
         source: the stored set (``images``) or the generator's folder or ``generator.pt`` (``generator``).
-        settings: :class:`synthcal.sources.fractal.FractalSettings` fields (``fractal``), ``distribution`` and
-            ``std`` (``noise``), or ``subset: realism_reference`` (``images`` of a split: the realism reference).
+        settings: the rule parameters of :class:`synthcal.settings.FractalSettings` (``fractal``) or
+            :class:`synthcal.settings.NoiseSettings` (``noise``), or ``subset: realism_reference`` (``images`` of a
+            split: the realism reference).
     """
     settings = dict(settings or {})
     if kind == "images":
@@ -133,9 +133,10 @@ def labelled_image_set(kind: str, n: int, seed: int, source: str | Path | None =
         chosen = _sample(len(split), n, seed)
         return ImageSet(split.images[chosen], split.labels[chosen])
     if kind == "fractal":
-        return ImageSet(generate_fractals(n, seed, FractalSettings(**settings), workers=threads)[0])
+        parameters = FractalParameters.of(from_params(FractalSettings, settings))
+        return ImageSet(generate_fractals(n, seed, parameters, workers=threads)[0])
     if kind == "noise":
-        return ImageSet(noise_images(n, seed, settings.get("distribution", "uniform"), settings.get("std") or 64.0))
+        return ImageSet(noise_images(n, seed, from_params(NoiseSettings, settings)))
     raise ValueError(f"unknown quality set kind {kind!r}; one of {', '.join(KINDS)}")
 
 

@@ -32,6 +32,7 @@ from synthcal.ir import (
     read_model,
 )
 from synthcal.preprocess import to_model_input
+from synthcal.settings import AccuracyAwareSettings, DefaultQuantizationSettings
 
 log = logging.getLogger(__name__)
 
@@ -81,46 +82,33 @@ def range_rule(estimator: str) -> dict[str, dict[str, str]]:
     return rule
 
 
-@dataclass(frozen=True)
-class DefaultQuantizationSettings:
-    """Options of :func:`nncf.quantize` exposed in the config (``quantization.default``).
+def default_kwargs(settings: DefaultQuantizationSettings, n_items: int) -> dict[str, Any]:
+    """Keyword arguments for ``nncf.quantize`` (:class:`synthcal.settings.DefaultQuantizationSettings`) for a
+    calibration dataset of ``n_items`` items.
 
     ``subset_size`` counts *images*; NNCF counts *items*, and with ``batch_size`` images per item the calibration
     dataset holds exactly the ``subset_size`` chosen images in ``ceil(subset_size / batch_size)`` items, every one
     of which NNCF uses, for its statistics and for (fast) bias correction alike. ``range_statistics`` keeps the
     per-image statistics of one-image items (``per_image``) or takes NNCF's per-batch ones (``per_batch``).
     """
-
-    subset_size: int | None = None  # None: every calibration image
-    preset: str = "performance"
-    target_device: str = "ANY"
-    fast_bias_correction: bool = True
-    channel_alignment: bool = False
-    ignored_types: Sequence[str] = field(default_factory=tuple)
-    batch_size: int = 100
-    range_statistics: str = "per_image"
-    range_estimator: str = "mean_minmax"
-
-    def nncf_kwargs(self, n_items: int) -> dict[str, Any]:
-        """Keyword arguments for ``nncf.quantize`` for a calibration dataset of ``n_items`` items."""
-        if self.range_statistics not in RANGE_STATISTICS:
-            raise ValueError(f"range_statistics {self.range_statistics!r}: use one of {', '.join(RANGE_STATISTICS)}")
-        if self.range_estimator not in RANGE_ESTIMATORS:
-            raise ValueError(f"range_estimator {self.range_estimator!r}: use one of {', '.join(RANGE_ESTIMATORS)}")
-        kwargs: dict[str, Any] = {
-            "preset": {"performance": nncf.QuantizationPreset.PERFORMANCE,
-                       "mixed": nncf.QuantizationPreset.MIXED}[self.preset],
-            "target_device": nncf.TargetDevice[self.target_device],
-            "subset_size": n_items,
-            "fast_bias_correction": self.fast_bias_correction,
-            "advanced_parameters": nncf.AdvancedQuantizationParameters(
-                disable_channel_alignment=not self.channel_alignment,
-                batchwise_statistics=RANGE_STATISTICS[self.range_statistics],
-                activations_range_estimator_params=RANGE_ESTIMATORS[self.range_estimator]),
-        }
-        if self.ignored_types:
-            kwargs["ignored_scope"] = nncf.IgnoredScope(types=list(self.ignored_types))
-        return kwargs
+    if settings.range_statistics not in RANGE_STATISTICS:
+        raise ValueError(f"range_statistics {settings.range_statistics!r}: use one of {', '.join(RANGE_STATISTICS)}")
+    if settings.range_estimator not in RANGE_ESTIMATORS:
+        raise ValueError(f"range_estimator {settings.range_estimator!r}: use one of {', '.join(RANGE_ESTIMATORS)}")
+    kwargs: dict[str, Any] = {
+        "preset": {"performance": nncf.QuantizationPreset.PERFORMANCE,
+                   "mixed": nncf.QuantizationPreset.MIXED}[settings.preset],
+        "target_device": nncf.TargetDevice[settings.target_device],
+        "subset_size": n_items,
+        "fast_bias_correction": settings.fast_bias_correction,
+        "advanced_parameters": nncf.AdvancedQuantizationParameters(
+            disable_channel_alignment=not settings.channel_alignment,
+            batchwise_statistics=RANGE_STATISTICS[settings.range_statistics],
+            activations_range_estimator_params=RANGE_ESTIMATORS[settings.range_estimator]),
+    }
+    if settings.ignored_types:
+        kwargs["ignored_scope"] = nncf.IgnoredScope(types=list(settings.ignored_types))
+    return kwargs
 
 
 @dataclass
@@ -190,10 +178,10 @@ def channel_alignment_verdict(fp32_xml: str | Path, settings: DefaultQuantizatio
     run = {"preset": settings.preset, "target_device": settings.target_device,
            "ignored_types": list(settings.ignored_types), "nncf_version": nncf.__version__}
     try:
-        nncf.quantize(model, nncf.Dataset([item]), **replace(settings, channel_alignment=True).nncf_kwargs(1))
+        nncf.quantize(model, nncf.Dataset([item]), **default_kwargs(replace(settings, channel_alignment=True), 1))
         return {"applicable": True, "error": None, **run}
     except Exception as exc:
-        nncf.quantize(model, nncf.Dataset([item]), **replace(settings, channel_alignment=False).nncf_kwargs(1))
+        nncf.quantize(model, nncf.Dataset([item]), **default_kwargs(replace(settings, channel_alignment=False), 1))
         log.warning("NNCF's ChannelAlignment fails on %s (%s: %s); it is quantized without alignment", fp32_xml,
                     type(exc).__name__, exc)
         return {"applicable": False, "error": f"{type(exc).__name__}: {exc}", **run}
@@ -221,7 +209,7 @@ def quantize_default(fp32_xml: str | Path, images: np.ndarray, mean: Sequence[fl
     calibration = calibration_set(images, mean, std, seed, settings.subset_size, settings.batch_size)
     applied, alignment = _applied_alignment(settings, alignment_applicable)
     start = time.perf_counter()
-    quantized = nncf.quantize(model, calibration.dataset(), **applied.nncf_kwargs(len(calibration.items)))
+    quantized = nncf.quantize(model, calibration.dataset(), **default_kwargs(applied, len(calibration.items)))
     return quantized, _report("default", settings, images, calibration, seed, quantized, time.perf_counter() - start,
                               channel_alignment_applied=alignment)
 
@@ -259,38 +247,29 @@ def _report(algorithm: str, settings: DefaultQuantizationSettings, images: np.nd
     }
 
 
-@dataclass(frozen=True)
-class AccuracyAwareSettings:
-    """Options of ``nncf.quantize_with_accuracy_control`` (the paper's POT AccuracyAwareQuantization)."""
+def accuracy_aware_kwargs(aa: AccuracyAwareSettings, threads: int | None = None,
+                          intermediate_model_dir: str | None = None,
+                          calibration_images: int | None = None) -> dict[str, Any]:
+    """Keyword arguments for ``nncf.quantize_with_accuracy_control`` (:class:`synthcal.settings.AccuracyAwareSettings`).
 
-    max_drop: float = 0.02  # in accuracy units ([0, 1]): 0.02 = 2 points, the paper's setting
-    drop_type: str = "absolute"
-    ranking_subset_size: int | None = None  # None: the calibration images (NNCF's default with one image per item)
-    max_num_iterations: int | None = None  # None: unbounded, as POT
-    ranking_workers: int | None = None  # None: half the job's threads (NNCF's rule, on the job's CPUs), at least 1
-
-    def nncf_kwargs(self, threads: int | None = None, intermediate_model_dir: str | None = None,
-                    calibration_images: int | None = None) -> dict[str, Any]:
-        """Keyword arguments for ``nncf.quantize_with_accuracy_control``.
-
-        The ranking subset is always given explicitly, in validation images: NNCF's default is ``subset_size``
-        *items*, which with batched calibration items would be a handful; None means ``calibration_images``, what
-        the default means with one image per item. The ranking workers too: NNCF's automatic choice counts the
-        machine's cores, not the job's (``threads``).
-        """
-        restorer: dict[str, Any] = {"num_ranking_workers": self.ranking_workers or max(1, (threads or 1) // 2)}
-        ranking = self.ranking_subset_size or calibration_images
-        if ranking:
-            restorer["ranking_subset_size"] = int(ranking)
-        if self.max_num_iterations:
-            restorer["max_num_iterations"] = self.max_num_iterations
-        if intermediate_model_dir:
-            restorer["intermediate_model_dir"] = intermediate_model_dir
-        return {
-            "max_drop": self.max_drop,
-            "drop_type": {"absolute": nncf.DropType.ABSOLUTE, "relative": nncf.DropType.RELATIVE}[self.drop_type],
-            "advanced_accuracy_restorer_parameters": nncf.AdvancedAccuracyRestorerParameters(**restorer),
-        }
+    The ranking subset is always given explicitly, in validation images: NNCF's default is ``subset_size`` *items*,
+    which with batched calibration items would be a handful; None means ``calibration_images``, what the default
+    means with one image per item. The ranking workers too: NNCF's automatic choice counts the machine's cores, not
+    the job's (``threads``).
+    """
+    restorer: dict[str, Any] = {"num_ranking_workers": aa.ranking_workers or max(1, (threads or 1) // 2)}
+    ranking = aa.ranking_subset_size or calibration_images
+    if ranking:
+        restorer["ranking_subset_size"] = int(ranking)
+    if aa.max_num_iterations:
+        restorer["max_num_iterations"] = aa.max_num_iterations
+    if intermediate_model_dir:
+        restorer["intermediate_model_dir"] = intermediate_model_dir
+    return {
+        "max_drop": aa.max_drop,
+        "drop_type": {"absolute": nncf.DropType.ABSOLUTE, "relative": nncf.DropType.RELATIVE}[aa.drop_type],
+        "advanced_accuracy_restorer_parameters": nncf.AdvancedAccuracyRestorerParameters(**restorer),
+    }
 
 
 def validation_data(kind: str, calibration: Split, holdout_npz: str | Path | None = None,
@@ -357,13 +336,14 @@ def quantize_accuracy_aware(fp32_xml: str | Path, images: np.ndarray, mean: Sequ
     def validate_batched(compiled: ov.CompiledModel, items: Any) -> tuple[float, list[float]]:
         return validate(compiled, items, settings.batch_size)
 
-    kwargs = applied.nncf_kwargs(len(calibration.items))
+    kwargs = default_kwargs(applied, len(calibration.items))
     kwargs["advanced_quantization_parameters"] = kwargs.pop("advanced_parameters")
     with tempfile.TemporaryDirectory(prefix="synthcal-aa-") as workdir:
         start = time.perf_counter()
         quantized = nncf.quantize_with_accuracy_control(model, calibration.dataset(), nncf.Dataset(val_items),
                                                         validate_batched, **kwargs,
-                                                        **aa.nncf_kwargs(threads, workdir, calibration.n_images))
+                                                        **accuracy_aware_kwargs(aa, threads, workdir,
+                                                                                calibration.n_images))
         seconds = time.perf_counter() - start
         intermediate = Path(workdir) / "intermediate_model.xml"
         if intermediate.exists():

@@ -11,7 +11,7 @@ each source is compared with real *training* images in the FID feature space (po
   generated images lie in the real manifold; recall and coverage: how much of the real manifold they reach.
 * **per-class KID** (Kernel Inception Distance, torch-fidelity's unbiased estimator over random subsets, so usable
   at small N) between a source's images of a class and the real images of that class, for sources whose labels
-  mean the class (:func:`synthcal.config.is_labelled`);
+  mean the class (:func:`synthcal.sources.registry.traits`);
 * **intra-class FID**, only where both sides hold at least ``min_per_class`` images of a class (500 by default:
   FID's bias at small N would dominate).
 
@@ -24,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import io
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -35,6 +34,7 @@ from torch_fidelity.metric_kid import KEY_METRIC_KID_MEAN, KEY_METRIC_KID_STD, k
 from synthcal import CIFAR10_CLASSES
 from synthcal.quality import frechet_distance
 from synthcal.seeding import rng
+from synthcal.settings import RealismSettings
 
 #: Columns of reports/realism.csv and reports/realism_per_class.csv.
 REALISM_COLUMNS = ["source", "n_images", "n_reference", "nearest_k", "precision", "recall", "density", "coverage",
@@ -45,17 +45,6 @@ PER_CLASS_COLUMNS = ["source", "class", "n_images", "n_reference", "kid", "kid_s
 
 class RealismError(ValueError):
     """Features for the realism measures are missing or were computed by another network."""
-
-
-@dataclass(frozen=True)
-class RealismSettings:
-    """The ``quality.realism`` config section that the report uses (the features' sizes are the feature jobs')."""
-
-    nearest_k: int = 5
-    kid_subset_size: int = 1000
-    kid_subsets: int = 100
-    min_per_class: int = 500
-    seed: int = 42
 
 
 def _features(summary: Mapping[str, Any], name: str) -> tuple[np.ndarray, np.ndarray]:

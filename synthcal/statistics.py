@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -40,21 +39,10 @@ from statsmodels.stats.contingency_tables import mcnemar
 from statsmodels.stats.multitest import multipletests
 
 from synthcal.predictions import Predictions, aligned
+from synthcal.settings import StatisticsSettings
 
 #: The four verdicts of :func:`verdict`.
 VERDICTS = ("equivalent", "worse", "better", "inconclusive")
-
-
-@dataclass(frozen=True)
-class StatisticsSettings:
-    """The ``statistics`` config section: bootstrap replicates, interval level, the reference source of the
-    verdicts (None: no verdicts), the equivalence margin in accuracy points and the bootstrap's seed."""
-
-    resamples: int = 2000
-    confidence: float = 0.95
-    reference: str | None = "cifar10"
-    margin_points: float = 0.5
-    seed: int = 42
 
 
 def image_bootstrap(draw_sets: Sequence[np.ndarray], combine: Callable[..., np.ndarray], resamples: int,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from synthcal.benchmarks import read_benchmarks, rule_stages, summarise
+from synthcal.benchmarks import read_benchmarks, summarise
+from synthcal.codedeps import rule_stages
 from synthcal.models import build, load_weights, stand_in_checkpoint
 
 from helpers import REPO
@@ -28,7 +29,7 @@ def test_summary_groups_per_rule_model_stage_and_sums(tmp_path):
     (b / "broken").mkdir()
     (b / "broken/empty.tsv").write_text("")
     stages = {"quantize": "quantize", "evaluate_int8": "evaluate", "teacher_train": "teacher"}
-    jobs = read_benchmarks(b, ["m1", "m2"], stages)
+    jobs = read_benchmarks(b, ["m1", "m2"], stages, ["default", "accuracy_aware", "size"])
     assert len(jobs) == 5 and set(jobs.stage) == {"quantize", "evaluate", "teacher"}
     table = summarise(jobs).set_index(["level", "stage", "rule", "model"])
     q1 = table.loc[("rule", "quantize", "quantize default", "m1")]  # the variants apart
@@ -44,11 +45,14 @@ def test_summary_groups_per_rule_model_stage_and_sums(tmp_path):
     assert (total.jobs, total.wall_s, total.cpu_s, total.peak_mb) == (5, 157.0, 292.0, 2000.0)
 
 
-def test_stages_come_from_the_rule_files():
+def test_stages_come_from_the_rule_files(tmp_path):
     stages = rule_stages(REPO / "rules")
     assert stages["quantize"] == "quantize" and stages["channel_alignment"] == "models"
-    assert stages["table_accuracy_aware"] == "tables"  # `use rule` lives where it is written
     assert stages["distylegan_train"] == "distylegan" and stages["prepare_cifar10"] == "data"
+    (tmp_path / "tables.smk").write_text("rule a:\n    input:\n        'x'\n\n\nuse rule a as b with:\n    input:\n"
+                                         "        'y'\n")
+    (tmp_path / "data.smk").write_text("rule c:\n    output:\n        'z'\n")
+    assert rule_stages(tmp_path) == {"c": "data", "a": "tables", "b": "tables"}  # `use rule` lives where it is
 
 
 @pytest.mark.parametrize("arch", ["resnet20", "mobilenetv2_x1_4"])

@@ -4,18 +4,24 @@ import torch
 from torch import nn
 
 from synthcal.preprocess import to_model_input
+from synthcal.schema import default_settings
+from synthcal.settings import NoiseSettings
 from synthcal.sources.bn_inversion import BNInversionSettings, NoBatchNormError, bn_inversion, statistics_gap
 from synthcal.sources.noise import noise_images
 
+UNIFORM = NoiseSettings("uniform", None)
+
 
 def test_noise_images():
-    u = noise_images(20, seed=0)
+    u = noise_images(20, 0, UNIFORM)
     assert u.shape == (20, 32, 32, 3) and u.dtype == np.uint8 and u.min() == 0 and u.max() == 255
-    assert np.array_equal(u, noise_images(20, seed=0)) and not np.array_equal(u, noise_images(20, seed=1))
-    g = noise_images(20, seed=0, distribution="gaussian", std=20.0)
+    assert np.array_equal(u, noise_images(20, 0, UNIFORM)) and not np.array_equal(u, noise_images(20, 1, UNIFORM))
+    g = noise_images(20, 0, NoiseSettings("gaussian", 20.0))
     assert abs(g.mean() - 127.5) < 2 and 15 < g.std() < 25
     with pytest.raises(ValueError, match="unknown noise distribution"):
-        noise_images(1, 0, "pink")
+        noise_images(1, 0, NoiseSettings("pink", None))
+    with pytest.raises(ValueError, match="needs its std"):
+        noise_images(1, 0, NoiseSettings("gaussian", None))
 
 
 def _tiny_bn_net() -> nn.Module:
@@ -33,7 +39,7 @@ def _tiny_bn_net() -> nn.Module:
 def test_bn_inversion_moves_statistics_towards_the_running_ones():
     net = _tiny_bn_net()
     labels = np.arange(12) % 10
-    settings = BNInversionSettings(iterations=60, lr=0.1, batch_size=6)
+    settings = default_settings(BNInversionSettings, iterations=60, lr=0.1, batch_size=6)
     images, report = bn_inversion(net, labels, (0.5, 0.5, 0.5), (0.25, 0.25, 0.25), settings, seed=0,
                                   progress=False)
     assert images.shape == (12, 32, 32, 3) and images.dtype == np.uint8
@@ -50,7 +56,7 @@ def test_cross_entropy_term_makes_images_carry_their_labels():
     labels = np.array([3, 7] * 5)
 
     def label_probability(ce_weight):
-        settings = BNInversionSettings(iterations=80, lr=0.1, batch_size=10, ce_weight=ce_weight)
+        settings = default_settings(BNInversionSettings, iterations=80, lr=0.1, batch_size=10, ce_weight=ce_weight)
         images, _ = bn_inversion(net, labels, (0.5,) * 3, (0.25,) * 3, settings, seed=1, progress=False)
         x = torch.from_numpy(to_model_input(images, (0.5,) * 3, (0.25,) * 3))
         with torch.no_grad():
@@ -66,7 +72,7 @@ def test_cross_entropy_term_makes_images_carry_their_labels():
 def test_models_without_batchnorm_are_rejected():
     net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.Flatten(), nn.Linear(4 * 30 * 30, 10))
     with pytest.raises(NoBatchNormError, match="no BatchNorm layers"):
-        bn_inversion(net, np.arange(2), (0.5,) * 3, (0.25,) * 3, BNInversionSettings(iterations=1), seed=0)
+        bn_inversion(net, np.arange(2), (0.5,) * 3, (0.25,) * 3, default_settings(BNInversionSettings, iterations=1), seed=0)
 
 
 def test_noise_and_bn_inversion_calibration_folders(tmp_path):
@@ -74,13 +80,13 @@ def test_noise_and_bn_inversion_calibration_folders(tmp_path):
     from synthcal.sources.bn_inversion import bn_inversion_calibration_folder
     from synthcal.sources.noise import noise_calibration_folder
 
-    manifest = noise_calibration_folder(tmp_path / "noise", 3, seed=1)
+    manifest = noise_calibration_folder(tmp_path / "noise", 3, 1, UNIFORM)
     split, _ = load_calibration_folder(tmp_path / "noise", progress=False)
     assert manifest["count"] == 30 and manifest["std"] is None and manifest["distribution"] == "uniform"
     assert split.labels.tolist() == sorted(split.labels.tolist()) and np.bincount(split.labels).tolist() == [3] * 10
-    assert sorted(map(bytes, split.images)) == sorted(map(bytes, noise_images(30, 1)))
+    assert sorted(map(bytes, split.images)) == sorted(map(bytes, noise_images(30, 1, UNIFORM)))
 
-    settings = BNInversionSettings(iterations=3, batch_size=10)
+    settings = default_settings(BNInversionSettings, iterations=3, batch_size=10)
     manifest = bn_inversion_calibration_folder(tmp_path / "bn", _tiny_bn_net(), "tiny", 1, (0.5,) * 3, (0.25,) * 3,
                                                settings, seed=0)
     assert manifest["model"] == "tiny" and manifest["count"] == 10 and manifest["labels"] == "assigned (not enforced)"

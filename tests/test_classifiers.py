@@ -14,6 +14,7 @@ from synthcal.classifiers import Classifier, ClassifierError, pytorch_module
 from synthcal.convert import check_batch, convert, logits_model
 from synthcal.ir import compile_f32
 from synthcal.models import build, load_weights
+from synthcal.schema import default_settings
 
 from helpers import export_onnx, export_program, random_weights, write_factory
 
@@ -68,7 +69,7 @@ def test_bn_inversion_and_the_bn_distance_run_on_an_exported_program_as_on_the_m
     from synthcal.sources.bn_inversion import BNInversionSettings, bn_inversion
     from synthcal.sources.filtered import score_images
 
-    settings = BNInversionSettings(iterations=4, batch_size=10)
+    settings = default_settings(BNInversionSettings, iterations=4, batch_size=10)
     labels = np.arange(10)
     a, report_a = bn_inversion(pytorch_module(forms["builtin"]), labels, (0.5,) * 3, (0.25,) * 3, settings, seed=0,
                                progress=False)

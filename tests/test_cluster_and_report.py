@@ -46,7 +46,7 @@ def test_workflow_runs_through_slurm_with_the_profile(cluster, project, tmp_path
                         ("calibration_noise", 1), ("quantize", 2), ("evaluate_fp32", 1),
                         ("evaluate_int8", 2), ("throughput", 1), ("label_agreement", 2), ("sample_grid", 2)):
         assert submitted.get(rule) == ["COMPLETED"] * count, f"{rule}: {submitted.get(rule)}"
-    assert "table_default" not in submitted  # a localrule: run by snakemake itself, not submitted
+    assert "quantization_table" not in submitted  # a localrule: run by snakemake itself, not submitted
     # the same numbers as the local run of the same models and sources (the `project` fixture ran them locally)
     local = pd.read_csv(project / "results/tables/default_quantization.csv")
     a = local[(local.model == "tiny_aka") & local.source.isin(["cifar10", "noise"])][ACCURACY].reset_index(drop=True)

@@ -11,6 +11,7 @@ from synthcal.codedeps import (
     library_modules,
     main,
     module_fingerprint,
+    rule_envs,
     rule_scripts,
     script_fingerprint,
     third_party_imports,
@@ -89,7 +90,7 @@ def test_expensive_rules_never_depend_on_drawing_reporting_or_logging_code():
 
 def test_rule_scripts_and_the_listing_command(capsys):
     scripts = rule_scripts(REPO / "rules")
-    assert scripts["table_accuracy_aware"] == scripts["table_default"] == "aggregate.py"  # `use rule` inherits
+    assert scripts["quantization_table"] == "aggregate.py" and scripts["paper_table"] == "paper_table.py"
     assert scripts["quantize"] == "quantize.py" and scripts["sample_grid"] == "sample_grid.py"
     main([str(REPO)])
     text = capsys.readouterr().out
@@ -156,3 +157,13 @@ def test_the_package_docstring_names_every_module():
     modules |= {p.name for p in (REPO / "synthcal").iterdir() if (p / "__init__.py").exists()}
     missing = [m for m in sorted(modules) if f":mod:`synthcal.{m}`" not in synthcal.__doc__]
     assert not missing, f"synthcal/__init__.py does not name {missing}"
+
+
+def test_a_derived_rule_inherits_its_script_and_environment_unless_it_sets_its_own(tmp_path):
+    (tmp_path / "t.smk").write_text(
+        'rule a:\n    conda:\n        "../envs/quantize.yaml"\n    script:\n        "../workflow_scripts/a.py"\n\n\n'
+        'use rule a as b with:\n    params:\n        x=1,\n\n\n'
+        'use rule a as c with:\n    conda:\n        "../envs/tables.yaml"\n\n\n'
+        'rule d:\n    shell:\n        "true"\n')
+    assert rule_scripts(tmp_path) == {"a": "a.py", "b": "a.py", "c": "a.py"}
+    assert rule_envs(tmp_path) == {"a": "quantize", "b": "quantize", "c": "tables", "d": None}

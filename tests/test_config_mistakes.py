@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from synthcal.config import ConfigError, read_yaml, schema
+from synthcal.config import ConfigError, read_yaml
+from synthcal.schema import schema
 
 from helpers import REPO
 from workflow_helpers import out, snakemake

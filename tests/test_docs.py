@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from synthcal.config import schema
+from synthcal.schema import schema
 
 from helpers import REPO
 

@@ -153,12 +153,12 @@ def test_the_default_config_downloads_everything_and_runs_the_papers_protocol(st
     # the noise row's IS, recomputed here: the same 12 images drawn again from the source's settings, through the
     # downloaded Inception run directly in PyTorch, scored by the textbook formula
     from synthcal.config import load_config
-    from synthcal.plan import Plan
+    from synthcal.planning import Plan
     from synthcal.quality import torch_fidelity_network
     from synthcal.quality_sets import image_set
 
     plan = Plan(load_config(REPO / "config.yaml", work / "overrides.yaml"))
-    noise = plan.quality_set("noise")
+    noise = plan.reports.quality_set("noise")
     images = image_set(noise.kind, 12, plan.config["seed"], settings=noise.settings)
     network = torch_fidelity_network(next((work / "resources/inception").iterdir())).module
     with torch.no_grad():

@@ -4,6 +4,7 @@ every rule names one; and a fresh venv holding only one environment's packages r
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import re
@@ -114,6 +115,9 @@ def test_a_fresh_venv_with_only_the_tables_environment_runs_its_scripts(tmp_path
     """pip installs exactly envs/tables.yaml's packages (no project, nothing else); the scripts find the library
     beside them and draw a training run's figures and aggregate a quantization table."""
     from synthcal.gan.train import write_history
+    from synthcal.predictions import from_logits, save_predictions
+    from synthcal.schema import default_settings
+    from synthcal.settings import StatisticsSettings, to_params
 
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
@@ -149,6 +153,11 @@ def test_a_fresh_venv_with_only_the_tables_environment_runs_its_scripts(tmp_path
         params={"label": "test run"}, log={"_": [str(tmp_path / "figures.log")]})
     assert (tmp_path / "curves.png").stat().st_size > 5000 and (tmp_path / "grid.png").stat().st_size > 1000
 
+    labels = np.arange(100) % 10
+    fp32_pred = np.where(np.arange(100) < 80, labels, (labels + 1) % 10)  # 80 right
+    int8_pred = np.where(np.arange(100) < 75, labels, (labels + 1) % 10)  # 75 right, a subset of those
+    for name, pred in (("fp32", fp32_pred), ("int8", int8_pred)):
+        save_predictions(tmp_path / f"{name}.npz", from_logits(np.eye(10)[pred], labels))
     records = {"fp32": {"model": "m", "arch": "m", "accuracy": 0.8},
                "int8": {"model": "m", "arch": "m", "source": "cifar10", "algorithm": "default", "accuracy": 0.75,
                         "repeat": 0},
@@ -157,8 +166,13 @@ def test_a_fresh_venv_with_only_the_tables_environment_runs_its_scripts(tmp_path
                                 "calibration_data": "real images"}}
     for name, record in records.items():
         (tmp_path / f"{name}.json").write_text(json.dumps(record))
-    run("table_default", "aggregate.py",
-        input={k: [str(tmp_path / f"{k}.json")] for k in records} | {"speed": []},
-        output={"table": str(tmp_path / "t.csv"), "runs": str(tmp_path / "r.csv"), "paper": str(tmp_path / "p.csv")},
-        params={"models": ["m"], "sources": ["cifar10"], "left_out": []}, log={"_": [str(tmp_path / "table.log")]})
-    assert "m,m,cifar10,default,real images,80.0,75.0,5.0" in (tmp_path / "t.csv").read_text()
+    statistics = to_params(default_settings(StatisticsSettings, resamples=200, reference=None))
+    run("quantization_table", "aggregate.py",
+        input={k: [str(tmp_path / f"{k}.json")] for k in records} | {"speed": []}
+        | {f"{k}_predictions": [str(tmp_path / f"{k}.npz")] for k in ("fp32", "int8")},
+        output={"table": str(tmp_path / "t.csv"), "runs": str(tmp_path / "r.csv"), "per_class": str(tmp_path / "c.csv")},
+        params={"statistics": statistics, "left_out": []}, log={"_": [str(tmp_path / "table.log")]})
+    row = next(csv.DictReader(open(tmp_path / "t.csv")))
+    assert (row["model"], row["source"], row["fp32_accuracy"], row["int8_accuracy"]) == ("m", "cifar10", "80.0", "75.0")
+    assert float(row["drop_points"]) == 5.0 and float(row["drop_ci_low"]) < 5.0 < float(row["drop_ci_high"])
+    assert float(row["flip_rate"]) == 5.0  # percent: the five images INT8 gets wrong, FP32 right

@@ -89,6 +89,26 @@ def test_the_feature_network_stays_frozen_and_out_of_every_checkpoint(tmp_path):
                    features=other).fingerprint != trainer.fingerprint
 
 
+def test_a_feature_network_fed_or_built_otherwise_never_resumes_the_checkpoints_of_another(tmp_path):
+    """The run's identity holds the feature network's normalisation and the code that builds it, not only its
+    weights: the same weights fed another normalisation, or built by edited code, train afresh."""
+    from synthcal.gan.train import feature_identity
+
+    settings = gan("gan", epochs=1, discriminator="projected", **TINY_GAN)
+    features = _features()
+    identity = feature_identity(features, {"mean": [0.5] * 3, "std": [0.5] * 3, "code": {"nets.py": "aaaa"}})
+
+    def run(network, helper):
+        return Trainer(settings, _real(), device="cpu", checkpoint_dir=tmp_path, progress=False, features=network,
+                       features_identity=helper).run().resumed_from
+
+    assert run(features, identity) is None and run(_features(), identity) == 1  # the same: resumed
+    renormalised = FeatureNetwork(ColourClassifier(), [0.4] * 3, [0.5] * 3, name="models.colour")
+    assert run(renormalised, feature_identity(renormalised, {"mean": [0.4] * 3, "std": [0.5] * 3,
+                                                             "code": {"nets.py": "aaaa"}})) is None
+    assert run(features, {**identity, "code": {"nets.py": "bbbb"}}) is None  # its factory's code changed
+
+
 def test_the_projected_discriminator_is_conditional_and_trains_only_its_heads():
     torch.manual_seed(0)
     d = ProjectedDiscriminator(_features(), ndf=4)
@@ -171,16 +191,17 @@ def test_the_feature_network_is_never_an_experiment_model_and_needs_a_pytorch_fo
 
 
 def test_the_teacher_job_reads_the_feature_network_and_its_settings_reach_the_job():
-    from synthcal.plan import Plan
+    from synthcal.planning import Plan
 
     plan = Plan(validate_config(_config(discriminator="projected", feature_network="akamaster_resnet44",
                                         classifier_weight=0.3)))
-    helper = plan.feature_network("teacher/trained")
+    helper = plan.teacher.feature_network()
     assert helper["model"] == "akamaster_resnet44" and helper["classifier"]["arch"] == "akamaster_resnet44"
-    assert plan.train_inputs("teacher/trained") == {"feature_weights": "resources/weights/resnet44-014dd654.th"}
-    settings = plan.train_settings("teacher/trained")
-    assert settings["discriminator"] == "projected" and settings["classifier_weight"] == 0.3
-    assert plan.feature_network("distylegan") is None and plan.train_inputs("distylegan") == {}
+    assert helper["code"] and all(k.startswith("synthcal/") for k in helper["code"])  # its architecture's code
+    assert plan.teacher.train_inputs() == {"feature_weights": "resources/weights/resnet44-014dd654.th"}
+    objective = plan.teacher.settings().objective
+    assert objective.discriminator == "projected" and objective.classifier_weight == 0.3
+    assert Plan(validate_config(_config())).teacher.train_inputs() == {}  # no feature network, nothing to read
 
 
 def test_the_tracking_curve_reads_agreement_and_fid_from_the_samples(resnet20_ir, tmp_path):

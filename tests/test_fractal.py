@@ -3,9 +3,11 @@ import hashlib
 import numpy as np
 import pytest
 
+from synthcal.schema import default_settings
 from synthcal.seeding import rng
+from synthcal.settings import FractalSettings
 from synthcal.sources.fractal import (
-    FractalSettings,
+    FractalParameters,
     chaos_game,
     fill_rate,
     generate_fractals,
@@ -18,7 +20,7 @@ from synthcal.sources.fractal import (
     weight_variants,
 )
 
-FAST = FractalSettings(points=4000, chains=200, fill_points=20000, fill_size=128)
+FAST = FractalParameters.of(default_settings(FractalSettings, points=4000, chains=200), fill_points=20000, fill_size=128)
 
 
 def test_random_systems_follow_the_recipe():
@@ -100,7 +102,7 @@ def test_fractal_calibration_folder_fills_class_folders_in_order(tmp_path):
     from synthcal.calibration import load_calibration_folder
     from synthcal.sources.fractal import fractal_calibration_folder
 
-    settings = FractalSettings(points=500, chains=50)
+    settings = FractalParameters.of(default_settings(FractalSettings, points=500, chains=50))
     manifest = fractal_calibration_folder(tmp_path / "fractal", 2, seed=3, settings=settings)
     split, _ = load_calibration_folder(tmp_path / "fractal", progress=False)
     assert manifest["count"] == 20 and list(manifest["class_counts"].values()) == [2] * 10 and manifest["colorize"] == "random"

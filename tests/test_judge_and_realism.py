@@ -10,6 +10,7 @@ from synthcal.config import ConfigError, check_local_paths, validate_config
 from synthcal.predictors import cell_measures, correlations
 from synthcal.quality_sets import ImageSet, realism_reference_indices, realism_subset
 from synthcal.realism import RealismError, RealismSettings, kid, prdc_at_equal_n, realism_rows
+from synthcal.schema import default_settings
 from synthcal.statistics import StatisticsSettings
 
 
@@ -53,7 +54,7 @@ def test_a_trained_model_and_zero_epochs():
     validate_config(config)
     assert config["models"]["j"]["weights"]["train"] == {"epochs": 3, "lr": 0.1, "batch_size": 128,
                                                          "weight_decay": 0.0005, "seed": None, "checkpoint_every": 1,
-                                                         "threads": 2}
+                                                         "threads": 2, "images_per_class": None}
     with pytest.raises(ConfigError, match="models.j.weights.train.epochs"):
         validate_config({"models": {"j": {"arch": "shufflenetv2_x0_5", "weights": {"train": {"epochs": 0}}}},
                          "experiment": {"models": ["j"], "algorithms": ["default"]}})
@@ -92,18 +93,18 @@ def test_realism_rows_per_class_and_the_reference_network():
     labels = np.arange(400) % 10
     reference = {"features": _clusters(400, 0, 0), "labels": labels, "extractor": "net"}
     good = {"features": _clusters(400, 0, 1), "labels": labels, "extractor": "net", "description": "x"}
-    row, per_class = realism_rows("good", good, reference, True, RealismSettings(kid_subset_size=40, kid_subsets=5,
-                                                                                 min_per_class=40))
+    small = default_settings(RealismSettings, kid_subset_size=40, kid_subsets=5, min_per_class=40)
+    row, per_class = realism_rows("good", good, reference, True, small)
     assert row["n_images"] == row["n_reference"] == 400 and row["kid_classes"] == 10
     assert row["intra_fid_classes"] == 10 and len(per_class) == 10 and per_class[3]["class"] == "cat"
     assert row["kid_mean"] == pytest.approx(np.mean([r["kid"] for r in per_class]))
     unlabelled, none = realism_rows("noise", {**good, "labels": np.full(400, -1)}, reference, False,
-                                    RealismSettings())
+                                    default_settings(RealismSettings))
     assert unlabelled["kid_mean"] is None and none == [] and unlabelled["precision"] is not None
     with pytest.raises(RealismError, match="come from 'other'"):
-        realism_rows("x", {**good, "extractor": "other"}, reference, True, RealismSettings())
+        realism_rows("x", {**good, "extractor": "other"}, reference, True, default_settings(RealismSettings))
     with pytest.raises(RealismError, match="hold no realism subset"):
-        realism_rows("x", {"extractor": "net"}, reference, True, RealismSettings())
+        realism_rows("x", {"extractor": "net"}, reference, True, default_settings(RealismSettings))
 
 
 def test_the_real_rows_realism_images_are_outside_the_reference():
@@ -126,7 +127,7 @@ def test_what_predicts_the_drop_joins_each_cell_with_its_sets_measures():
     cells = cell_measures(tables, quality, None, None, {("a", "bn_inversion"): "bn_inversion/a"})
     assert len(cells) == 4  # a pair that did not run is no cell
     assert cells.set_index("source").loc["bn_inversion", "fid"] == 99.0  # the model's own folder
-    table = correlations(cells, StatisticsSettings(resamples=200)).set_index(["measure", "outcome"])
+    table = correlations(cells, default_settings(StatisticsSettings, resamples=200)).set_index(["measure", "outcome"])
     fid = table.loc[("fid", "drop_points")]
     # FID moves with N: the 200-image set is kept apart, three cells at N = 500 remain, perfectly ordered
     assert fid["cells"] == 3 and fid["n_images"] == 500 and fid["rho"] == pytest.approx(1.0)

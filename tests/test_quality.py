@@ -93,17 +93,21 @@ def test_table2_at_a_chosen_n_from_generated_sets(tmp_path):
     the Inception Score of exactly those images and their FID against the reference."""
     from synthcal.quality import table2
     from synthcal.quality_sets import describe, image_set
+    from synthcal.schema import default_settings
+    from synthcal.settings import FractalSettings, NoiseSettings, to_params
 
     extractor = torch_extractor(Network("stand-in with logits", True, StandInInceptionWithLogits().eval()))
     n = 37
-    sets = {"noise": image_set("noise", n, seed=1, settings={"distribution": "uniform"}),
-            "fractal": image_set("fractal", n, seed=1, settings={"points": 2000, "chains": 200})}
+    fractal = to_params(default_settings(FractalSettings, points=2000, chains=200))
+    noise = to_params(default_settings(NoiseSettings))
+    sets = {"noise": image_set("noise", n, seed=1, settings=noise),
+            "fractal": image_set("fractal", n, seed=1, settings=fractal)}
     assert {k: v.shape for k, v in sets.items()} == {"noise": (n, 32, 32, 3), "fractal": (n, 32, 32, 3)}
     summaries = {k: {**quality_features(v, extractor, batch_size=16, splits=3), "extractor": extractor.name}
                  for k, v in sets.items()}
-    reference = {**quality_features(image_set("noise", 20, seed=9, settings={}), extractor, 16, 3),
+    reference = {**quality_features(image_set("noise", 20, seed=9, settings=noise), extractor, 16, 3),
                  "extractor": extractor.name}
-    summaries["fractal"]["description"] = describe("fractal", {"colorizer_dir": None})
+    summaries["fractal"]["description"] = describe("fractal", fractal)
     reference["description"] = "real test images"
     rows = table2(image_quality_rows(summaries, reference, extractor.name))
     assert [r["source"] for r in rows] == ["noise", "fractal"] and all(r["n_images"] == n for r in rows)
@@ -122,7 +126,7 @@ def test_table2_at_a_chosen_n_from_generated_sets(tmp_path):
     assert list(rows[0]) == ["source", "is_mean", "is_std", "n_images", "is_splits", "fid", "n_reference", "extractor",
                              "description", "fid_reference", "comparable"]
     # a set at another N is kept apart: after the others, not comparable with them
-    small = {**quality_features(image_set("noise", 12, seed=2, settings={}), extractor, 16, 3),
+    small = {**quality_features(image_set("noise", 12, seed=2, settings=noise), extractor, 16, 3),
              "extractor": extractor.name}
     mixed = table2(image_quality_rows({"small": small, **summaries}, reference, extractor.name))
     assert [(r["source"], r["comparable"]) for r in mixed] == [("noise", True), ("fractal", True), ("small", False)]

@@ -8,7 +8,9 @@ import openvino as ov
 import pytest
 
 from synthcal.ir import compile_f32
-from synthcal.quantize import DefaultQuantizationSettings, calibration_set, quantize_default
+from synthcal.quantize import calibration_set, default_kwargs, quantize_default
+from synthcal.schema import default_settings
+from synthcal.settings import DefaultQuantizationSettings
 
 from helpers import random_images
 
@@ -37,9 +39,10 @@ def test_calibration_set_is_the_seeded_head_of_a_shuffle_in_batches():
 def test_settings_map_to_nncf_arguments():
     import nncf
 
-    kw = DefaultQuantizationSettings(subset_size=None, preset="mixed", target_device="CPU",
-                                     fast_bias_correction=False, channel_alignment=True,
-                                     ignored_types=("Add",)).nncf_kwargs(n_items=123)
+    settings = default_settings(DefaultQuantizationSettings, protocol="nncf", subset_size=None, preset="mixed",
+                                target_device="CPU", fast_bias_correction=False, channel_alignment=True,
+                                ignored_types=("Add",))
+    kw = default_kwargs(settings, n_items=123)
     assert kw["subset_size"] == 123 and kw["preset"] == nncf.QuantizationPreset.MIXED
     assert kw["advanced_parameters"].batchwise_statistics is True  # per-image statistics, whatever the batch
     assert kw["target_device"] == nncf.TargetDevice.CPU and kw["fast_bias_correction"] is False
@@ -49,7 +52,7 @@ def test_settings_map_to_nncf_arguments():
 
 def test_quantize_inserts_fake_quantize_and_stays_close(fp32_ir):
     images = random_images(60, 1)
-    settings = DefaultQuantizationSettings(subset_size=40)
+    settings = default_settings(DefaultQuantizationSettings, protocol="nncf", subset_size=40)
     model, report = quantize_default(fp32_ir, images, MEAN, STD, settings, seed=0)
     assert report["fake_quantize_ops"] > 10 and report["subset_size"] == 40 and report["n_calibration"] == 60
     assert report["images_used"] == 40
@@ -72,9 +75,10 @@ def test_batched_calibration_uses_the_same_images_and_per_image_ranges(fp32_ir):
     """Batches of 16 or one image per item: NNCF reads exactly subset_size images either way, and with per-image
     range statistics the activation ranges are those of one-image items; per-batch statistics differ."""
     images = random_images(70, 7)
-    one = DefaultQuantizationSettings(subset_size=50, batch_size=1)
-    batched = DefaultQuantizationSettings(subset_size=50, batch_size=16)
-    per_batch = DefaultQuantizationSettings(subset_size=50, batch_size=16, range_statistics="per_batch")
+    one = default_settings(DefaultQuantizationSettings, protocol="nncf", subset_size=50, batch_size=1)
+    batched = default_settings(DefaultQuantizationSettings, protocol="nncf", subset_size=50, batch_size=16)
+    per_batch = default_settings(DefaultQuantizationSettings, protocol="nncf", subset_size=50, batch_size=16,
+                                 range_statistics="per_batch")
     (m1, r1), (m16, r16), (mb, rb) = (quantize_default(fp32_ir, images, MEAN, STD, s, seed=2)
                                       for s in (one, batched, per_batch))
     assert r1["images_used"] == r16["images_used"] == rb["images_used"] == 50
@@ -88,7 +92,7 @@ def test_batched_calibration_uses_the_same_images_and_per_image_ranges(fp32_ir):
 
 def test_quantization_is_deterministic(fp32_ir):
     images = random_images(30, 2)
-    settings = DefaultQuantizationSettings(subset_size=20)
+    settings = default_settings(DefaultQuantizationSettings, protocol="nncf", subset_size=20)
     x = np.random.default_rng(1).standard_normal((8, 3, 32, 32), dtype=np.float32)
     outs = [compile_f32(quantize_default(fp32_ir, images, MEAN, STD, settings, seed=5)[0])(x)[0] for _ in range(2)]
     np.testing.assert_array_equal(outs[0], outs[1])
@@ -127,17 +131,19 @@ def _quantization_sensitive_model(tmp_path):
 
 
 def test_accuracy_aware_meets_its_bound_and_reports_reverted_operations(tmp_path):
-    from synthcal.quantize import AccuracyAwareSettings, quantize_accuracy_aware, validate, validation_items
+    from synthcal.quantize import quantize_accuracy_aware, validate, validation_items
+    from synthcal.settings import AccuracyAwareSettings
 
     xml, images, labels = _quantization_sensitive_model(tmp_path)
-    settings = DefaultQuantizationSettings(subset_size=50)
+    settings = default_settings(DefaultQuantizationSettings, protocol="nncf", subset_size=50)
     default_model, default_report = quantize_default(xml, images, MEAN, STD, settings, seed=0)
     items = validation_items(images, labels, MEAN, STD)
     fp32_acc = validate(compile_f32(xml), items)[0]
     default_acc = validate(compile_f32(default_model), items)[0]
     assert fp32_acc - default_acc > 0.005  # plain INT8 loses accuracy on this model
 
-    model, report = quantize_accuracy_aware(xml, images, MEAN, STD, settings, AccuracyAwareSettings(max_drop=0.0),
+    exact = default_settings(AccuracyAwareSettings, protocol="nncf", max_drop=0.0)
+    model, report = quantize_accuracy_aware(xml, images, MEAN, STD, settings, exact,
                                             0, (images, labels), threads=2)
     assert report["reached_required_drop"] and report["reverted_ops"] > 0
     assert report["quantized_ops"] >= report["reverted_ops"]
@@ -180,7 +186,8 @@ def test_reverted_operations_are_counted_from_the_models(fp32_ir):
     from synthcal.ir import quantized_operations
     from synthcal.quantize import reverted_operations
 
-    model, _ = quantize_default(fp32_ir, random_images(20, 5), MEAN, STD, DefaultQuantizationSettings(), seed=0)
+    settings = default_settings(DefaultQuantizationSettings, protocol="nncf")
+    model, _ = quantize_default(fp32_ir, random_images(20, 5), MEAN, STD, settings, seed=0)
     quantized = quantized_operations(model)
     assert len(quantized) > 10 and all(name for name in quantized)
     assert reverted_operations(model, model) == (0, len(quantized))  # none reverted
@@ -188,12 +195,14 @@ def test_reverted_operations_are_counted_from_the_models(fp32_ir):
 
 
 def test_accuracy_aware_reports_no_reverted_operation_when_the_drop_is_met(fp32_ir):
-    from synthcal.quantize import AccuracyAwareSettings, quantize_accuracy_aware
+    from synthcal.quantize import quantize_accuracy_aware
+    from synthcal.settings import AccuracyAwareSettings
 
     images = random_images(40, 6)
     labels = np.arange(40) % 10
-    _, report = quantize_accuracy_aware(fp32_ir, images, MEAN, STD, DefaultQuantizationSettings(subset_size=20),
-                                        AccuracyAwareSettings(max_drop=1.0), 0, (images, labels), threads=1)
+    settings = default_settings(DefaultQuantizationSettings, protocol="nncf", subset_size=20)
+    loose = default_settings(AccuracyAwareSettings, protocol="nncf", max_drop=1.0)
+    _, report = quantize_accuracy_aware(fp32_ir, images, MEAN, STD, settings, loose, 0, (images, labels), threads=1)
     assert report["reverted_ops"] == 0 and report["quantized_ops"] > 10 and report["reached_required_drop"]
 
 
@@ -207,7 +216,9 @@ from synthcal.convert import to_openvino
 from synthcal.cpus import limit_cpus
 from synthcal.ir import compile_f32, save_ir
 from synthcal.preprocess import to_model_input
-from synthcal.quantize import AccuracyAwareSettings, DefaultQuantizationSettings, quantize_accuracy_aware
+from synthcal.schema import default_settings
+from synthcal.quantize import quantize_accuracy_aware
+from synthcal.settings import AccuracyAwareSettings, DefaultQuantizationSettings
 from helpers import random_images
 
 torch.manual_seed(0)  # wide enough that OpenVINO spreads a batch over every core it is given
@@ -220,8 +231,9 @@ labels = compile_f32(xml)(to_model_input(images, mean, std))[0].argmax(1)
 chosen = limit_cpus(1)
 usage = resource.getrusage(resource.RUSAGE_SELF)
 start = time.perf_counter()
-quantize_accuracy_aware(xml, images, mean, std, DefaultQuantizationSettings(subset_size=50),
-                        AccuracyAwareSettings(max_drop=0.0), 0, (images, labels), threads=1)
+settings = default_settings(DefaultQuantizationSettings, protocol="nncf", subset_size=50)
+exact = default_settings(AccuracyAwareSettings, protocol="nncf", max_drop=0.0)
+quantize_accuracy_aware(xml, images, mean, std, settings, exact, 0, (images, labels), threads=1)
 wall = time.perf_counter() - start
 after = resource.getrusage(resource.RUSAGE_SELF)
 cpu = (after.ru_utime - usage.ru_utime) + (after.ru_stime - usage.ru_stime)
@@ -269,7 +281,8 @@ def test_the_pot_protocol_reaches_nncf_and_sets_pots_activation_ranges(fp32_ir, 
         config["quantization"]["protocol"] = protocol
         resolved = validate_config(yaml.safe_load(yaml.safe_dump(config)))["quantization"]["default"]
         keys = ("subset_size", "channel_alignment", "range_estimator")
-        settings = DefaultQuantizationSettings(**{k: resolved[k] for k in keys}, batch_size=8)
+        settings = default_settings(DefaultQuantizationSettings, protocol=protocol, **{k: resolved[k] for k in keys},
+                                    batch_size=8)
         models[protocol] = quantize_default(fp32_ir, images, MEAN, STD, settings, seed=0)
     (pot, pot_report), (nncf_model, nncf_report) = models["pot"], models["nncf"]
     assert pot_report["images_used"] == 30 and nncf_report["images_used"] == 30  # 300 > 30: every image
@@ -297,14 +310,14 @@ def test_the_ranking_subset_reaches_nncf_in_images(fp32_ir):
     calibration images when unset (NNCF's default counts items, a handful with batches)."""
     import ast
 
-    from synthcal.quantize import AccuracyAwareSettings, quantize_accuracy_aware
+    from synthcal.quantize import quantize_accuracy_aware
+    from synthcal.settings import AccuracyAwareSettings
 
     images, labels = random_images(40, 6), np.arange(40) % 10
-    settings = DefaultQuantizationSettings(subset_size=30, batch_size=10)
+    settings = default_settings(DefaultQuantizationSettings, protocol="nncf", subset_size=30, batch_size=10)
     for ranking, expected in ((300, 300), (None, 30)):
-        model, _ = quantize_accuracy_aware(fp32_ir, images, MEAN, STD, settings,
-                                           AccuracyAwareSettings(max_drop=1.0, ranking_subset_size=ranking), 0,
-                                           (images, labels), threads=1)
+        aa = default_settings(AccuracyAwareSettings, protocol="nncf", max_drop=1.0, ranking_subset_size=ranking)
+        model, _ = quantize_accuracy_aware(fp32_ir, images, MEAN, STD, settings, aa, 0, (images, labels), threads=1)
         restorer = model.get_rt_info(["nncf", "quantization", "advanced_accuracy_restorer_parameters"]).value
         assert ast.literal_eval(restorer)["ranking_subset_size"] == expected
 
@@ -320,7 +333,9 @@ def test_channel_alignment_is_decided_once_per_model_and_the_report_says_what_wa
 
     xml = tmp_path / "fp32.xml"
     convert("mobilenetv2_x0_5", random_weights("mobilenetv2_x0_5", tmp_path / "w.pt"), xml)
-    settings = DefaultQuantizationSettings(subset_size=16, batch_size=8, channel_alignment=True, range_estimator="pot")
+    settings = default_settings(DefaultQuantizationSettings, protocol="nncf", subset_size=16, batch_size=8,
+                                channel_alignment=True,
+                                range_estimator="pot")
     verdict = channel_alignment_verdict(xml, settings)
     assert verdict["applicable"] is False and verdict["error"] and verdict["nncf_version"]
     model, report = quantize_default(xml, random_images(16, 1), MEAN, STD, settings, seed=0,
@@ -366,7 +381,8 @@ def test_pot_ranges_follow_pots_rule_on_per_tensor_and_per_channel_quantizers(tm
     convert("mobilenetv2_x0_5", random_weights("mobilenetv2_x0_5", tmp_path / "w.pt"), xml)
     images = random_images(48, 2)
     images[5, :3, :3] = 0  # one dark corner: the input quantizer's smallest value is negative in one image only
-    settings = DefaultQuantizationSettings(subset_size=40, batch_size=16, range_estimator="pot")
+    settings = default_settings(DefaultQuantizationSettings, protocol="nncf", subset_size=40, batch_size=16,
+                                range_estimator="pot")
     model, report = quantize_default(xml, images, MEAN, STD, settings, seed=1)
     assert report["channel_alignment_applied"] is False  # nothing but MinMax shapes the ranges
     quantizers = activation_quantizers(model)

@@ -57,6 +57,17 @@ def test_every_stage_of_the_pipeline_runs_and_the_tables_carry_intervals_and_ver
     assert table2.fid.notna().all() and (table2.n_images[table2.comparable] == 100).all()
     for figure in ("accuracy_drop.png", "per_class_drop.png", "drop_predictors.png", "drop_vs_fid.png"):
         assert (res / "figures" / figure).stat().st_size > 10_000
+    # every result's metadata names the library versions it was computed with (the run recorded them too)
+    versions = json.loads((res / "versions.json").read_text())
+    assert set(versions) == {"torch", "nncf", "openvino", "numpy"} and all(versions.values())
+    not_results = ("config.json", "run.json", "versions.json")  # a release's format, checkpoint identities, the record
+    for path in res.rglob("*.json"):
+        if path.name in not_results:
+            continue
+        data = json.loads(path.read_text())
+        records = data if isinstance(data, list) else [data]
+        found = [r.get("versions") or (r.get("machine") or {}).get("versions") for r in records]
+        assert found and all(v == versions for v in found), f"{path.relative_to(res)} does not record the versions"
     # the run said what it would cost before it started, and where everything is when it ended
     text = out(proc)
     assert re.search(r"synthcal: the configured run, \d+ jobs from scratch", text)
@@ -75,4 +86,4 @@ def test_the_own_model_example_plans_every_output_its_documentation_promises(tmp
     missing = [p for p in promised if p not in planned]
     assert not missing, f"promised but not planned: {missing}"
     # the rows the text promises: both algorithms, three sources, on mine
-    assert re.search(r"quantize\s+6\b", out(proc)) and "table_accuracy_aware" in out(proc)
+    assert re.search(r"quantize\s+6\b", out(proc)) and "results/tables/accuracy_aware_quantization.csv" in out(proc)

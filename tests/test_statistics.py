@@ -7,6 +7,7 @@ import pytest
 from scipy import stats
 
 from synthcal.predictions import PredictionsError, from_logits, load_predictions, save_predictions
+from synthcal.schema import default_settings
 from synthcal.statistics import (
     StatisticsSettings,
     compare_to_reference,
@@ -30,7 +31,7 @@ def _model(wrong: np.ndarray, labels: np.ndarray = LABELS):
 
 def test_a_model_identical_to_fp32_has_no_drop_no_flips_and_a_zero_width_interval():
     fp32 = _model(np.arange(N) % 5 == 0)
-    out = drop_statistics(fp32, [fp32], StatisticsSettings(resamples=300))
+    out = drop_statistics(fp32, [fp32], default_settings(StatisticsSettings, resamples=300))
     assert out["drop_points"] == out["drop_ci_low"] == out["drop_ci_high"] == 0.0
     assert out["flip_rate"] == out["flip_ci_low"] == out["flip_ci_high"] == 0.0
     assert out["drop_percent_ci_low"] == out["drop_percent_ci_high"] == 0.0
@@ -44,7 +45,7 @@ def test_a_known_set_of_flips_gives_its_drop_flip_rate_and_exact_mcnemar_p():
     int8_wrong[100:130] = True  # 30 images lost
     int8_wrong[:10] = False  # 10 images won
     fp32, int8 = _model(fp32_wrong), _model(int8_wrong)
-    out = drop_statistics(fp32, [int8], StatisticsSettings(resamples=500, seed=3))
+    out = drop_statistics(fp32, [int8], default_settings(StatisticsSettings, resamples=500, seed=3))
     assert out["drop_points"] == pytest.approx(2.0) and out["drop_percent"] == pytest.approx(2.0 / 0.9)
     assert out["flip_rate"] == pytest.approx(4.0)  # 40 of 1,000 predictions changed
     assert out["drop_ci_low"] < 2.0 < out["drop_ci_high"] and out["flip_ci_low"] < 4.0 < out["flip_ci_high"]
@@ -62,7 +63,7 @@ def test_repeats_widen_the_interval_by_the_spread_of_the_draws():
     fp32 = _model(np.arange(N) % 10 == 0)
     rng = np.random.default_rng(0)
     draws = [_model((np.arange(N) % 10 == 0) | (rng.random(N) < rate)) for rate in (0.01, 0.03, 0.05)]
-    settings = StatisticsSettings(resamples=400)
+    settings = default_settings(StatisticsSettings, resamples=400)
     both = drop_statistics(fp32, draws, settings)
     per_draw = [100 * (fp32.accuracy() - d.accuracy()) for d in draws]
     assert both["drop_points"] == pytest.approx(np.mean(per_draw)) and both["draws"] == 3
@@ -80,7 +81,7 @@ def _simulated_coverage(draws: int, sigma: float, trials: int, n: int = 2000, se
     rng = np.random.default_rng(seed)
     labels = np.arange(n) % 10
     truth, hits = 100 * (0.8 * 0.02 - 0.2 * 0.02), 0
-    settings = StatisticsSettings(resamples=300, seed=1)
+    settings = default_settings(StatisticsSettings, resamples=300, seed=1)
     for _ in range(trials):
         right = rng.random(n) < 0.8
         fp32 = _model(~right, labels)
@@ -116,7 +117,7 @@ def test_a_source_compared_with_the_reference_gets_a_paired_difference_and_its_v
     same = [_model(base)]
     worse = base.copy()
     worse[np.flatnonzero(~base)[:80]] = True  # 8 points lost against the reference
-    settings = StatisticsSettings(resamples=400, margin_points=0.5)
+    settings = default_settings(StatisticsSettings, resamples=400, margin_points=0.5)
     equal = compare_to_reference(same, reference, settings)
     assert equal["diff_vs_reference"] == equal["diff_ci_low"] == equal["diff_ci_high"] == 0.0
     assert equal["verdict"] == "equivalent" and equal["mcnemar_p"] == 1.0
@@ -143,10 +144,10 @@ def test_per_class_drops_find_the_wrecked_class():
 
 
 def test_rank_correlation_and_its_interval():
-    perfect = rank_correlation([1, 2, 3, 4, 5], [10, 20, 30, 40, 50], StatisticsSettings(resamples=200))
+    perfect = rank_correlation([1, 2, 3, 4, 5], [10, 20, 30, 40, 50], default_settings(StatisticsSettings, resamples=200))
     assert perfect["rho"] == pytest.approx(1.0) and perfect["n"] == 5
     assert perfect["ci_low"] == pytest.approx(1.0) and perfect["ci_high"] == pytest.approx(1.0)
-    flat = rank_correlation([1, 2, 3], [5, 5, 5], StatisticsSettings(resamples=200))
+    flat = rank_correlation([1, 2, 3], [5, 5, 5], default_settings(StatisticsSettings, resamples=200))
     assert flat["rho"] is None and flat["n"] == 3
 
 
@@ -160,7 +161,7 @@ def test_predictions_round_trip_and_refuse_other_test_images(tmp_path):
     assert back.accuracy() == pred.accuracy() and back.logits.dtype == np.float16
     other = from_logits(logits[:10], labels[:10])
     with pytest.raises(PredictionsError, match="different test images"):
-        drop_statistics(pred, [other], StatisticsSettings(resamples=100))
+        drop_statistics(pred, [other], default_settings(StatisticsSettings, resamples=100))
     np.savez(tmp_path / "bad.npz", labels=labels)
     with pytest.raises(PredictionsError, match="bad.npz is not a predictions file"):
         load_predictions(tmp_path / "bad.npz")

@@ -11,6 +11,7 @@ import pytest
 from synthcal.data import Split, load_split, save_split
 from synthcal.models import build, load_weights
 from synthcal.models.training import ClassifierTraining, TrainingDiverged, accuracy, train_weights
+from synthcal.schema import default_settings
 
 from helpers import random_images
 
@@ -30,7 +31,8 @@ def splits(tmp_path_factory):
 
 def _train(splits, out, **settings):
     defaults = {"epochs": 2, "batch_size": 25, "lr": 0.05, "seed": 1}
-    return train_weights("shufflenetv2_x0_5", *splits, MEAN, STD, ClassifierTraining(**{**defaults, **settings}), out,
+    training = default_settings(ClassifierTraining, **{**defaults, **settings})
+    return train_weights("shufflenetv2_x0_5", *splits, MEAN, STD, training, out,
                          progress=False)
 
 
@@ -61,4 +63,4 @@ def test_a_diverging_learning_rate_stops_with_a_clear_error(splits, tmp_path):
         _train(splits, tmp_path / "b", lr=1e30)
     assert not (tmp_path / "b" / "weights.pt").exists()
     with pytest.raises(ValueError, match="epochs and batch_size must be at least 1"):
-        ClassifierTraining(epochs=0)
+        default_settings(ClassifierTraining, epochs=0)

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+import yaml
 
 from synthcal.calibration import load_calibration_folder
 from synthcal.gan.networks import load_released
@@ -22,6 +23,8 @@ from workflow_helpers import SOURCES, clone_workflow, out, planned_jobs, snakema
 pytestmark = pytest.mark.slow
 
 PNG = b"\x89PNG\r\n\x1a\n"
+#: What reruns after any change to one algorithm's results: its tables, the predictors, the report, the target.
+TABLES = {"quantization_table": 1, "paper_table": 1, "report_predictors": 1, "report_tables": 1, "all": 1}
 
 
 def test_tables_hold_one_consistent_row_per_model_and_source(project):
@@ -117,25 +120,24 @@ def test_changing_a_quantization_parameter_reruns_only_downstream_jobs(project):
     assert planned_jobs(snakemake(project, "-n", "--cores", "1", "--configfile", str(project / "tiny.yaml"))) == {}
     changed = write_config(project / "changed.yaml", tiny_config(project, **{"quantization.default.subset_size": 20}))
     jobs = planned_jobs(snakemake(project, "-n", "--cores", "1", "--configfile", str(changed)))
-    assert jobs == {"quantize": 12, "evaluate_int8": 12, "table_default": 1, "throughput": 2,
-                    "report_tables": 1, "all": 1}
+    assert jobs == {"quantize": 12, "evaluate_int8": 12, "throughput": 2, **TABLES}
 
 
 def test_changing_calibration_size_keeps_data_preparation_conversion_and_gans(project):
     changed = write_config(project / "changed2.yaml", tiny_config(project, **{"calibration.n_per_class": 3}))
     jobs = planned_jobs(snakemake(project, "-n", "--cores", "1", "--configfile", str(changed)))
     assert jobs == {"calibration_cifar10": 1, "calibration_teacher": 1, "calibration_distylegan": 1,
-                    "calibration_fractal": 1, "calibration_noise": 1, "sample_grid": 5, "quantize": 10,
-                    "evaluate_int8": 10, "table_default": 1, "label_agreement": 10, "teacher_gate": 1,
-                    "throughput": 2, "report_tables": 1, "all": 1}
+                    "calibration_fractal": 1, "calibration_noise": 1, "sample_grid": 5,
+                    "quantize": 10, "evaluate_int8": 10, "label_agreement": 10, "teacher_gate": 1,
+                    "throughput": 2, **TABLES}
 
 
 def test_changing_a_distillation_weight_retrains_only_the_student(project):
     changed = write_config(project / "changed4.yaml", tiny_config(project, **{"distylegan.lambda_pixel": 0.1}))
     jobs = planned_jobs(snakemake(project, "-n", "--cores", "1", "--configfile", str(changed)))
     assert jobs == {"distylegan_train": 1, "training_figures": 1, "calibration_distylegan": 1, "sample_grid": 1,
-                    "quantize": 2, "evaluate_int8": 2, "throughput": 2, "table_default": 1,
-                    "label_agreement": 2, "report_tables": 1, "all": 1}
+                    "quantize": 2, "evaluate_int8": 2, "throughput": 2, "label_agreement": 2,
+                    **TABLES}
 
 
 def test_changing_a_model_normalization_reruns_only_that_model(project):
@@ -143,9 +145,9 @@ def test_changing_a_model_normalization_reruns_only_that_model(project):
     config["models"]["tiny_aka"]["normalization"] = "cifar10"
     changed = write_config(project / "changed3.yaml", config)
     jobs = planned_jobs(snakemake(project, "-n", "--cores", "1", "--configfile", str(changed)))
-    assert jobs == {"calibration_bn_inversion": 1, "sample_grid": 1, "quantize": 6,
-                    "evaluate_fp32": 1, "evaluate_int8": 6, "table_default": 1, "label_agreement": 6,
-                    "teacher_gate": 1, "throughput": 1, "report_tables": 1, "all": 1}
+    assert jobs == {"calibration_bn_inversion": 1, "sample_grid": 1, "quantize": 6, "evaluate_fp32": 1,
+                    "evaluate_int8": 6, "label_agreement": 6, "teacher_gate": 1, "throughput": 1,
+                    **TABLES}
 
 
 def test_unknown_architecture_stops_at_startup(tmp_path, project):
@@ -438,18 +440,43 @@ def test_a_drawing_edit_reruns_only_drawing(cloned):
 
 def test_a_quantization_edit_reruns_quantization_and_what_reads_it(cloned):
     jobs = _plan_after_edit(cloned, "synthcal/quantize.py", "\nDEFAULT_BATCH = 1\n")
-    assert jobs == {"channel_alignment": 1, "quantize": 3, "evaluate_int8": 3, "throughput": 1, "table_default": 1,
-                    "report_tables": 1, "all": 1}
+    assert jobs == {"channel_alignment": 1, "quantize": 3, "evaluate_int8": 3, "throughput": 1, **TABLES}
 
 
 def test_an_evaluation_edit_reruns_evaluation_not_quantization(cloned):
     jobs = _plan_after_edit(cloned, "synthcal/evaluate.py", "\nEVALUATION_NOTE = 1\n")
-    assert jobs == {"evaluate_fp32": 1, "evaluate_int8": 3, "label_agreement": 3, "teacher_gate": 1,
-                    "table_default": 1, "report_tables": 1, "all": 1}
+    assert jobs == {"evaluate_fp32": 1, "evaluate_int8": 3, "label_agreement": 3, "teacher_gate": 1, **TABLES}
 
 
 def test_a_logging_edit_reruns_nothing(cloned):
     assert _plan_after_edit(cloned, "synthcal/logs.py", "\nLOG_NOTE = 1\n") == {}
+
+
+def test_an_architecture_edit_reruns_the_models_built_on_it_and_nothing_else(cloned):
+    """A job's identity holds the architecture module its model builds, and no other: no model of the clone is a
+    MobileNetV2, and the GAN chain builds no classifier."""
+    assert _plan_after_edit(cloned, "synthcal/models/mobilenetv2.py", "\nEXTRA_WIDTH = 1\n") == {}
+    jobs = _plan_after_edit(cloned, "synthcal/models/resnet.py", "\nEXTRA_WIDTH = 1\n")  # tiny_aka's architecture
+    assert jobs == {"convert_model": 1, "channel_alignment": 1, "quantize": 3, "evaluate_fp32": 1, "evaluate_int8": 3,
+                    "label_agreement": 3, "teacher_gate": 1, "throughput": 1, **TABLES}
+
+
+def test_a_version_change_is_reported_and_reruns_only_where_the_config_says(cloned):
+    root, snakefile, config = cloned
+    recorded = root / "run" / "results" / "versions.json"
+    versions = json.loads(recorded.read_text())  # the run recorded what it finished with
+    assert set(versions) == {"torch", "nncf", "openvino", "numpy"}
+    recorded.write_text(json.dumps({**versions, "nncf": "0.0.1"}))
+    try:
+        proc = snakemake(root / "run", "-n", "--cores", "1", "--configfile", str(config), snakefile=snakefile)
+        assert f"nncf 0.0.1 -> {versions['nncf']}" in out(proc) and planned_jobs(proc) == {}  # warn: kept
+        rerun = write_config(root / "rerun.yaml", {**yaml.safe_load(config.read_text()),
+                                                   "versions": {"on_change": "rerun"}})
+        jobs = planned_jobs(snakemake(root / "run", "-n", "--cores", "1", "--configfile", str(rerun),
+                                      snakefile=snakefile))
+        assert jobs["distylegan_train"] == 1 and jobs["quantize"] == 3 and jobs["convert_model"] == 1
+    finally:
+        recorded.write_text(json.dumps(versions))
 
 
 def test_settings_of_inactive_providers_rerun_nothing(project):

@@ -14,9 +14,9 @@ import json
 import numpy as np
 import torch
 
-from synthcal.config import section_defaults
 from synthcal.gan.loop import Trainer, TrainingData
 from synthcal.gan.networks import resolve_device
+from synthcal.schema import section_defaults
 from synthcal.settings import gan_training
 
 

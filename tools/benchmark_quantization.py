@@ -21,6 +21,7 @@ from synthcal.data import load_split
 from synthcal.evaluate import evaluate_ir
 from synthcal.ir import save_ir
 from synthcal.quantize import DefaultQuantizationSettings, quantize_default
+from synthcal.schema import default_settings
 
 
 def main() -> None:
@@ -40,7 +41,8 @@ def main() -> None:
     for folder in args.folders:
         calibration, _ = load_calibration_folder(folder, progress=False)
         for batch in args.batch_sizes:
-            settings = DefaultQuantizationSettings(range_estimator="pot", channel_alignment=True, batch_size=batch)
+            settings = default_settings(DefaultQuantizationSettings, range_estimator="pot", channel_alignment=True,
+                                        batch_size=batch)
             model, report = quantize_default(args.ir, calibration.images, args.mean, args.std, settings, args.seed)
             xml = save_ir(model, Path(args.work) / f"{Path(folder).name}_{batch}.xml")
             accuracy = evaluate_ir(xml, test, args.mean, args.std, threads=args.threads)[0]["accuracy"]

@@ -20,6 +20,7 @@ from train_classifier import add_data_arguments, training_splits  # the tool bes
 from synthcal.config import NORMALIZATIONS
 from synthcal.io import file_digest
 from synthcal.models.training import ClassifierTraining, train_classifier
+from synthcal.schema import default_settings
 
 
 def small_cnn() -> nn.Module:
@@ -40,7 +41,8 @@ def main() -> None:
     splits = training_splits(args)
     mean, std = NORMALIZATIONS["cifar10"]
     model = small_cnn()
-    for row in train_classifier(model, splits["train"], mean, std, ClassifierTraining(epochs=args.epochs, lr=0.05),
+    settings = default_settings(ClassifierTraining, epochs=args.epochs, lr=0.05)
+    for row in train_classifier(model, splits["train"], mean, std, settings,
                                 test=splits["test"]):
         print(json.dumps(row), flush=True)
     out = Path(args.out)

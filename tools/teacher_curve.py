@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from synthcal.config import load_config  # noqa: E402
 from synthcal.figures import tracking_curves_chart  # noqa: E402
 from synthcal.gan.tracking import tracking_curve  # noqa: E402
-from synthcal.plan import Plan  # noqa: E402
+from synthcal.planning import Plan  # noqa: E402
 from synthcal.quality import load_features, openvino_extractor  # noqa: E402
 
 
@@ -40,7 +40,7 @@ def main() -> None:
     parser.add_argument("--png", required=True)
     args = parser.parse_args()
 
-    mean, std = Plan(load_config(args.config)).mean_std(args.model)
+    mean, std = Plan(load_config(args.config)).grid.mean_std(args.model)
     extractor = openvino_extractor(args.extractor, args.threads) if args.extractor else None
     reference = load_features(args.reference) if args.reference else None
     curves = {}

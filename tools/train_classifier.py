@@ -22,6 +22,7 @@ from synthcal.data import load_cifar10
 from synthcal.io import atomic_path, file_digest
 from synthcal.models import build
 from synthcal.models.training import ClassifierTraining, train_classifier
+from synthcal.schema import default_settings
 
 
 def add_data_arguments(parser: argparse.ArgumentParser) -> None:
@@ -51,7 +52,8 @@ def main() -> None:
     splits = training_splits(args)
     mean, std = NORMALIZATIONS[args.normalization]
     model = build(args.arch)
-    settings = ClassifierTraining(args.epochs, args.batch_size, args.lr, seed=args.seed)
+    settings = default_settings(ClassifierTraining, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                                seed=args.seed)
     for row in train_classifier(model, splits["train"], mean, std, settings, test=splits["test"]):
         print(json.dumps(row), flush=True)
     with atomic_path(args.out) as tmp:

@@ -1,19 +1,13 @@
-"""Rule adapter: evaluation summaries and predictions, quantization reports and speed records -> result tables with
-intervals and verdicts (synthcal.aggregate, synthcal.statistics)."""
+"""Rule adapter: evaluation summaries and predictions, quantization reports and speed records -> one algorithm's tables
+with intervals and verdicts (synthcal.aggregate, synthcal.statistics)."""
 
 import _synthcal_path  # noqa: F401 (the workflow's own synthcal first on sys.path)
 
-from synthcal.aggregate import (
-    paper_intervals,
-    paper_table,
-    quantization_runs,
-    quantization_table,
-    speed_rows,
-)
+from synthcal.aggregate import quantization_runs, quantization_table, speed_rows
 from synthcal.io import read_json, write_csv
 from synthcal.logs import step_logging
 from synthcal.predictions import load_predictions
-from synthcal.statistics import StatisticsSettings
+from synthcal.settings import StatisticsSettings, from_params
 
 sm = snakemake  # noqa: F821 (injected by snakemake)
 p = sm.params
@@ -25,12 +19,10 @@ with step_logging(sm.log[0]) as log:
     predictions.update({(r["model"], r["source"], r["algorithm"], r.get("repeat") or 0): load_predictions(f)
                         for r, f in zip(int8, sm.input.int8_predictions)})
     runs = quantization_runs(fp32, int8, [read_json(f) for f in sm.input.quantization], predictions, speed)
-    table, per_class = quantization_table(runs, predictions, StatisticsSettings(**p.statistics), p.left_out)
+    table, per_class = quantization_table(runs, predictions, from_params(StatisticsSettings, p.statistics), p.left_out)
     write_csv(runs, sm.output.runs)
     write_csv(table, sm.output.table)
     write_csv(per_class, sm.output.per_class)
-    write_csv(paper_table(table, p.models, p.sources), sm.output.paper, index=True, decimals=2)
-    write_csv(paper_intervals(table, p.models, p.sources), sm.output.paper_intervals, index=True)
     log.info("wrote %d rows (%d runs) to %s\n%s", len(table), len(runs), sm.output.table,
              table[["model", "source", "drop_points", "drop_ci_low", "drop_ci_high", "flip_rate", "verdict"]]
              .to_string())

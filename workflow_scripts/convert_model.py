@@ -7,6 +7,7 @@ from synthcal.convert import convert
 from synthcal.cpus import limit_cpus
 from synthcal.io import file_digest, verify_checksum, write_json
 from synthcal.logs import step_logging
+from synthcal.machine import stamped
 
 sm = snakemake  # noqa: F821 (injected by snakemake)
 with step_logging(sm.log[0]) as log:
@@ -25,5 +26,5 @@ with step_logging(sm.log[0]) as log:
                  report.max_abs_diff_ir, report.argmax_agreement_ir)
     if report.max_abs_diff_fuse is not None:
         log.info("fused vs multi-branch RepVGG: max |diff| %.3g", report.max_abs_diff_fuse)
-    write_json(sm.output.report, {"model": sm.wildcards.model, "weights": path, "weights_sha256": digest,
-                                  "factory": classifier.factory, **report.to_dict()})
+    write_json(sm.output.report, stamped({"model": sm.wildcards.model, "weights": path, "weights_sha256": digest,
+                                          "factory": classifier.factory, **report.to_dict()}))

@@ -7,13 +7,9 @@ from synthcal.cpus import limit_cpus
 from synthcal.io import read_json, write_json
 from synthcal.ir import save_ir
 from synthcal.logs import step_logging
-from synthcal.quantize import (
-    AccuracyAwareSettings,
-    DefaultQuantizationSettings,
-    quantize_accuracy_aware,
-    quantize_default,
-    validation_data,
-)
+from synthcal.machine import stamped
+from synthcal.quantize import quantize_accuracy_aware, quantize_default, validation_data
+from synthcal.settings import AccuracyAwareSettings, DefaultQuantizationSettings, from_params
 
 sm = snakemake  # noqa: F821 (injected by snakemake)
 p, job = sm.params, sm.params.job
@@ -22,7 +18,7 @@ with step_logging(sm.log[0]) as log:
     calibration, manifest = load_calibration_folder(sm.input.calibration)
     if job["per_class"]:  # the calibration-size sweep: a nested subset of the folder, every image of it used
         calibration = calibration.subset(nested_subset(calibration.labels, job["per_class"], p.seed))
-    settings = DefaultQuantizationSettings(**{**job["settings"], "ignored_types": tuple(job["settings"]["ignored_types"])})
+    settings = from_params(DefaultQuantizationSettings, job["settings"])
     applicable = read_json(sm.input.alignment)["applicable"] if sm.input.get("alignment") else True
     mean, std = p.mean_std
     log.info("quantizing %s on %s (%d images, seed %d), %s: %s", sm.wildcards.model, sm.input.calibration,
@@ -30,7 +26,7 @@ with step_logging(sm.log[0]) as log:
     if job["algorithm"] == "accuracy_aware":
         validation = validation_data(job["validation"], calibration, sm.input.get("holdout"))
         model, report = quantize_accuracy_aware(sm.input.xml, calibration.images, mean, std, settings,
-                                                AccuracyAwareSettings(**job["aa_settings"]), p.seed, validation,
+                                                from_params(AccuracyAwareSettings, job["aa_settings"]), p.seed, validation,
                                                 sm.threads, job["validation"], applicable)
         log.info("accuracy-aware: %s of %s quantized operations reverted; validation accuracy %.4f -> %.4f",
                  report["reverted_ops"], report["quantized_ops"], report["validation_fp32_accuracy"],
@@ -40,6 +36,6 @@ with step_logging(sm.log[0]) as log:
     save_ir(model, sm.output.xml)
     report.update(model=sm.wildcards.model, source=sm.wildcards.source, repeat=p.repeat,
                   calibration_manifest_source=manifest.get("source"), calibration_data=manifest.get("description"))
-    write_json(sm.output.report, report)
+    write_json(sm.output.report, stamped(report))
     log.info("%d FakeQuantize ops in the INT8 model; NNCF read %d images in %d items; %.1f s",
              report["fake_quantize_ops"], report["images_used"], report["calibration_items"], report["seconds"])

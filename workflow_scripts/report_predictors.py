@@ -7,7 +7,7 @@ from synthcal.figures import predictors_chart
 from synthcal.io import write_csv
 from synthcal.logs import step_logging
 from synthcal.predictors import cell_measures, correlations
-from synthcal.statistics import StatisticsSettings
+from synthcal.settings import StatisticsSettings, from_params
 
 sm = snakemake  # noqa: F821 (injected by snakemake)
 p = sm.params
@@ -17,7 +17,7 @@ with step_logging(sm.log[0]) as log:
     realism = pd.read_csv(sm.input.realism[0]) if sm.input.realism else None
     cells = cell_measures(tables, quality, realism, pd.read_csv(sm.input.agreement),
                           {(m, s): name for m, s, name in p.set_names})
-    table = correlations(cells, StatisticsSettings(**p.statistics))
+    table = correlations(cells, from_params(StatisticsSettings, p.statistics))
     write_csv(cells, sm.output.cells)
     write_csv(table, sm.output.correlations)
     predictors_chart(cells, table, sm.output.figure)

@@ -6,13 +6,14 @@ import pandas as pd
 from synthcal.io import write_csv
 from synthcal.logs import step_logging
 from synthcal.quality import load_features
-from synthcal.realism import PER_CLASS_COLUMNS, REALISM_COLUMNS, RealismSettings, realism_rows
+from synthcal.realism import PER_CLASS_COLUMNS, REALISM_COLUMNS, realism_rows
+from synthcal.settings import RealismSettings, from_params
 
 sm = snakemake  # noqa: F821 (injected by snakemake)
 p = sm.params
 with step_logging(sm.log[0]) as log:
     reference = load_features(sm.input.reference)
-    settings = RealismSettings(**p.settings)
+    settings = from_params(RealismSettings, p.settings)
     rows, per_class = [], []
     for name, path, labelled in zip(p.names, sm.input.sets, p.labelled, strict=True):
         row, classes = realism_rows(name, load_features(path), reference, labelled, settings)

@@ -10,7 +10,7 @@ from synthcal.logs import step_logging
 
 sm = snakemake  # noqa: F821 (injected by snakemake)
 with step_logging(sm.log[0]) as log:
-    agreement = pd.DataFrame([row for f in sm.input.agreement for row in read_json(f)])
+    agreement = pd.json_normalize([row for f in sm.input.agreement for row in read_json(f)])  # versions.<package>
     write_csv(agreement, sm.output.agreement)
     throughput = pd.DataFrame([row for f in sm.input.throughput for row in speed_rows(read_json(f))])
     write_csv(throughput, sm.output.throughput)

@@ -4,6 +4,7 @@ import _synthcal_path  # noqa: F401 (the workflow's own synthcal first on sys.pa
 
 from synthcal.io import read_json, write_json
 from synthcal.logs import step_logging
+from synthcal.machine import stamped
 from synthcal.quality import check_gate, load_features, teacher_gate
 
 sm = snakemake  # noqa: F821 (injected by snakemake)
@@ -14,4 +15,4 @@ with step_logging(sm.log[0]) as log:
                         sm.params.min_label_agreement, sm.params.max_fid)
     log.info("teacher gate: label agreement %s, FID %s", gate["label_agreement"], gate["fid"])
     check_gate(gate)  # a failed gate stops the run before distillation (the gate's record is in this log)
-    write_json(sm.output[0], gate)
+    write_json(sm.output[0], stamped(gate))

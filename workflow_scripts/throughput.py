@@ -5,6 +5,7 @@ import _synthcal_path  # noqa: F401 (the workflow's own synthcal first on sys.pa
 from synthcal.cpus import limit_cpus
 from synthcal.io import write_json
 from synthcal.logs import step_logging
+from synthcal.machine import stamped
 from synthcal.speed import compare_speed
 
 sm = snakemake  # noqa: F821 (injected by snakemake)
@@ -14,7 +15,7 @@ with step_logging(sm.log[0]) as log:
     irs = {"fp32": sm.input.fp32, **{f"int8/{s}": x for s, x in zip(p.sources, sm.input.int8, strict=True)}}
     record = {"model": sm.wildcards.model, "algorithm": sm.wildcards.algorithm,
               **compare_speed(irs, sm.threads, p.batch_size, p.seconds, p.repeats)}
-    write_json(sm.output[0], record)
+    write_json(sm.output[0], stamped(record))
     for name, speed in record["irs"].items():
         log.info("%s %s %s: %.0f images/s (batch %d), batch-1 latency %.3f ms (p90 %.3f)", sm.wildcards.model,
                  sm.wildcards.algorithm, name, speed["images_per_s"], p.batch_size, speed["latency_ms"],

@@ -28,6 +28,7 @@ from synthcal.calibration import balanced_labels
 from synthcal.data import DataFormatError, Split, decode_image
 from synthcal.gan.networks import one_hot
 from synthcal.io import atomic_path, read_json, write_json
+from synthcal.machine import stamped
 from synthcal.seeding import rng
 
 log = logging.getLogger(__name__)
@@ -164,7 +165,7 @@ def write_dump(root: str | Path, images: np.ndarray, z: np.ndarray, labels: np.n
             Image.fromarray(images[i]).save(tmp / CIFAR10_CLASSES[labels[i]] / f"{i:05d}.png", format="PNG")
         np.save(tmp / "noise.npy", z.astype(np.float32))
         np.save(tmp / "labels.npy", labels.astype(np.int64))
-        write_json(tmp / "manifest.json", full)
+        write_json(tmp / "manifest.json", stamped(full))
     return full
 
 

@@ -23,7 +23,8 @@ from typing import Any
 
 import torch
 
-from synthcal.classifiers import ClassifierError, factory_source, import_factory, inference_mode
+from synthcal.classifiers import ClassifierError, import_factory, inference_mode
+from synthcal.codedeps import factory_source
 from synthcal.gan.dump import GeneratorFn, dump_teacher, import_authors_dump, write_dump
 from synthcal.gan.networks import load_released, released_files, resolve_device
 from synthcal.io import file_digest, verify_checksum

@@ -18,7 +18,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -33,38 +33,16 @@ from synthcal.checkpoints import RunCheckpoints
 from synthcal.codedeps import module_code
 from synthcal.data import Split, load_split
 from synthcal.io import atomic_path, file_digest, write_json
+from synthcal.machine import stamped
 from synthcal.models import build, count_parameters
 from synthcal.seeding import rng, seed_int
+from synthcal.settings import ClassifierTraining
 
 log = logging.getLogger(__name__)
 
 
 class TrainingDiverged(RuntimeError):
     """The training loss is no longer finite; the message names the setting to change."""
-
-
-@dataclass(frozen=True)
-class ClassifierTraining:
-    """Hyperparameters of :func:`train_classifier` (``models.<name>.weights.train``); ``checkpoint_every`` does not
-    change the weights."""
-
-    epochs: int = 15
-    batch_size: int = 128
-    lr: float = 0.1
-    weight_decay: float = 5e-4
-    seed: int = 0
-    checkpoint_every: int = 1
-    images_per_class: int | None = None  # a seeded class-balanced subset of the training split (None: all of it)
-
-    def __post_init__(self) -> None:
-        if self.epochs < 1 or self.batch_size < 1 or not self.lr > 0 or self.weight_decay < 0:
-            raise ValueError(f"invalid classifier training settings {self}: epochs and batch_size must be at least 1, "
-                             "lr above 0, weight_decay at least 0")
-
-    def fingerprint_fields(self) -> dict[str, Any]:
-        fields = asdict(self)
-        fields.pop("checkpoint_every")
-        return fields
 
 
 def _batch(images: np.ndarray, mean: torch.Tensor, std: torch.Tensor, gen: np.random.Generator | None) -> torch.Tensor:
@@ -190,7 +168,7 @@ def train_weights(arch: str, train_npz: str | Path, test_npz: str | Path, mean: 
                "images_per_s": round(float(np.median([r["images_per_s"] for r in trained])), 1) if trained else None,
                "parameters": count_parameters(model), "torch_threads": torch.get_num_threads(),
                "weights_sha256": file_digest(weights)}
-    write_json(out / "training.json", summary)
+    write_json(out / "training.json", stamped(summary))
     log.info("%s trained %d epochs: FP32 top-1 %.2f%% on %d test images (PyTorch)", arch, settings.epochs,
              test_accuracy, len(test))
     return summary

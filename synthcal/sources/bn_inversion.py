@@ -24,20 +24,11 @@ from synthcal.calibration import balanced_labels, write_calibration_folder
 from synthcal.classifiers import inference_mode
 from synthcal.data import Split
 from synthcal.seeding import seed_int
+from synthcal.settings import BNInversionSettings
 
 
 class NoBatchNormError(ValueError):
     """BN inversion needs BatchNorm layers to match."""
-
-
-@dataclass(frozen=True)
-class BNInversionSettings:
-    """Knobs of the distillation (defaults sized for the paper's five models on 2 CPU cores)."""
-
-    iterations: int = 100
-    lr: float = 0.2
-    batch_size: int = 64
-    ce_weight: float = 0.0  # 0: pure ZeroQ; > 0: also pull each image towards its assigned label
 
 
 @dataclass(frozen=True)

@@ -34,10 +34,7 @@ from synthcal.gan.dump import read_dump, read_dump_arrays, sample_generator
 from synthcal.gan.networks import load_released, resolve_device
 from synthcal.preprocess import to_model_input
 from synthcal.sources.bn_inversion import BatchNormTaps, zeroq_distance
-
-#: The filters (the suffix of a filtered source ``<base>_<filter>``) and whether a higher score is better.
-HIGHER_IS_BETTER = {"confidence": True, "energy": False, "bn_distance": False}
-FILTERS = tuple(HIGHER_IS_BETTER)
+from synthcal.sources.registry import FILTERS, HIGHER_IS_BETTER
 
 
 class _Moments:

@@ -26,8 +26,9 @@ from __future__ import annotations
 
 import math
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageFilter
@@ -36,26 +37,33 @@ from tqdm import tqdm
 from synthcal.calibration import balanced_labels, write_calibration_folder
 from synthcal.data import Split
 from synthcal.seeding import rng
+from synthcal.settings import FractalSettings
 
 
 @dataclass(frozen=True)
-class FractalSettings:
-    """Knobs of the generator (defaults follow FractalDB / Datumaro)."""
+class FractalParameters:
+    """Every parameter of the generator: the configured knobs (:class:`synthcal.settings.FractalSettings`) and the
+    method's constants (FractalDB / Datumaro)."""
 
+    points: int  # Datumaro: 200,000 at any size; at 32x32 20,000 are ~500 points per attractor pixel
+    chains: int
+    fill_rate: float
+    colorizer_dir: str | None  # Zhang et al.'s Caffe colorizer files; colours are random without them
     size: int = 32
-    points: int = 20_000  # Datumaro: 200,000 at any size; at 32x32 that is ~500 points per attractor pixel
-    chains: int = 1000
     burn_in: int = 20
-    fill_rate: float = 0.2
     fill_points: int = 100_000
     fill_size: int = 512
     weight_step: float = 0.4
     pad: int = 6
-    colorizer_dir: str | None = None  # Zhang et al.'s Caffe colorizer files; colours are random without them
     flip: bool = True
     max_rotation: float = 30.0
     blur_probability: float = 0.7
     max_tries: int = 10_000
+
+    @classmethod
+    def of(cls, settings: FractalSettings, **constants: Any) -> FractalParameters:
+        """The configured knobs with the method's constants (some overridden, for tests)."""
+        return cls(**asdict(settings), **constants)
 
 
 # ------------------------------------------------------------------------------------------------------ systems
@@ -122,7 +130,7 @@ def _to_pixels(points: np.ndarray, size: int, pad: int) -> np.ndarray:
     return np.clip(np.rint(scaled).astype(np.int64), 0, size - 1)
 
 
-def fill_rate(params: np.ndarray, probs: np.ndarray, gen: np.random.Generator, settings: FractalSettings) -> float:
+def fill_rate(params: np.ndarray, probs: np.ndarray, gen: np.random.Generator, settings: FractalParameters) -> float:
     """Fraction of a ``fill_size`` x ``fill_size`` render of ``fill_points`` points that the attractor covers."""
     probe = chaos_game(params, probs, settings.chains, gen, settings.chains, settings.burn_in)
     if len(probe) < settings.chains // 2 or np.abs(probe).max() > 1e6:
@@ -133,7 +141,7 @@ def fill_rate(params: np.ndarray, probs: np.ndarray, gen: np.random.Generator, s
     return float(occupancy(points, settings.fill_size).mean())
 
 
-def search_system(seed: int, category: int, settings: FractalSettings) -> tuple[np.ndarray, np.ndarray, int]:
+def search_system(seed: int, category: int, settings: FractalParameters) -> tuple[np.ndarray, np.ndarray, int]:
     """Draw systems for ``category`` until one passes the fill-rate test; returns (params, probs, tries)."""
     gen = rng(seed, "fractal-category", category)
     for tries in range(1, settings.max_tries + 1):
@@ -225,7 +233,7 @@ class CaffeColorizer:
         return (out * 255).astype(np.uint8)
 
 
-def augment(rgb: np.ndarray, gen: np.random.Generator, settings: FractalSettings) -> np.ndarray:
+def augment(rgb: np.ndarray, gen: np.random.Generator, settings: FractalParameters) -> np.ndarray:
     """Flips, a random background colour instead of black, rotation, Gaussian blur (Datumaro's augmentations).
 
     The background is filled before rotating (and the rotation fills with the same colour), so that no dark seam
@@ -255,22 +263,22 @@ class _Job:
     params: np.ndarray
     probs: np.ndarray
     seed: int
-    settings: FractalSettings
+    settings: FractalParameters
 
 
-def _colorizer(settings: FractalSettings) -> CaffeColorizer | None:
+def _colorizer(settings: FractalParameters) -> CaffeColorizer | None:
     return CaffeColorizer(settings.colorizer_dir) if settings.colorizer_dir else None
 
 
 _COLORIZER: CaffeColorizer | None = None
 
 
-def _init_worker(settings: FractalSettings) -> None:
+def _init_worker(settings: FractalParameters) -> None:
     global _COLORIZER
     _COLORIZER = _colorizer(settings)
 
 
-def _search(args: tuple[int, int, FractalSettings]) -> tuple[np.ndarray, np.ndarray, int]:
+def _search(args: tuple[int, int, FractalParameters]) -> tuple[np.ndarray, np.ndarray, int]:
     return search_system(*args)
 
 
@@ -284,7 +292,7 @@ def render_image(job: _Job) -> np.ndarray:
     return augment(rgb, gen, s)
 
 
-def generate_fractals(count: int, seed: int, settings: FractalSettings = FractalSettings(), workers: int = 1,
+def generate_fractals(count: int, seed: int, settings: FractalParameters, workers: int = 1,
                       progress: bool = True) -> tuple[np.ndarray, dict]:
     """``count`` fractal images (uint8 NHWC) and a report (systems, tries, grouping, colouring)."""
     categories, instances = grouping(count)
@@ -326,7 +334,7 @@ def colouring(colorizer_dir: str | Path | None) -> str:
 
 
 def fractal_calibration_folder(root: str | Path, n_per_class: int, seed: int,
-                               settings: FractalSettings = FractalSettings(), workers: int = 1) -> dict:
+                               settings: FractalParameters, workers: int = 1) -> dict:
     """The ``fractal`` source: ``10 * n_per_class`` fractals written as a calibration folder. The labels are
     arbitrary: consecutive images fill folder 0, then 1, ... (the paper's 10 folders of 500)."""
 

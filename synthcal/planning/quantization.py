@@ -1,0 +1,148 @@
+"""Quantization: the algorithms as data (name -> backend, kind and settings), which (model, source) pairs each runs
+on, what a job reads, the settings it runs with, and what it may use.
+
+A variant of the quantized outputs (``results/quantized/<variant>/``) is an algorithm's name or ``size/<k>``, the
+calibration-size sweep (the default algorithm on nested subsets of k images per class, every image used).
+
+Rules: ``quantize`` (``rules/quantize.smk``), ``channel_alignment`` (``rules/models.smk``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from synthcal.planning import paths
+from synthcal.planning.grid import Grid
+from synthcal.settings import AccuracyAwareSettings, DefaultQuantizationSettings, from_section, to_params
+
+
+@dataclass(frozen=True)
+class Algorithm:
+    """A quantization algorithm of the grid: the backend that runs it, its kind (what the job does), the paper's
+    table it fills (if any) and the models it is restricted to (None: every experiment model)."""
+
+    name: str
+    backend: str
+    kind: str
+    paper_table: str | None = None
+    models: tuple[str, ...] | None = None
+
+
+def builtin_algorithms(config: Mapping[str, Any]) -> dict[str, Algorithm]:
+    """The paper's two algorithms: NNCF's default quantization (Table 1a) and accuracy-aware quantization on its
+    listed models (Table 1b)."""
+    return {"default": Algorithm("default", "nncf", "default", "table1a"),
+            "accuracy_aware": Algorithm("accuracy_aware", "nncf", "accuracy_aware", "table1b",
+                                        tuple(config["quantization"]["accuracy_aware"]["models"]))}
+
+
+class QuantizationPlan:
+    """The quantization grid (see the module docstring)."""
+
+    def __init__(self, grid: Grid) -> None:
+        self.grid, self.config = grid, grid.config
+        self.quantization = self.config["quantization"]
+        self.catalogue = builtin_algorithms(self.config)
+        self.algorithms: list[str] = list(self.config["experiment"]["algorithms"])
+        self.sizes: list[int] = list(self.config["experiment"]["calibration_sizes"])
+
+    def algorithm(self, variant: str) -> Algorithm:
+        """The algorithm a variant runs (the sweep's ``size/<k>`` runs the default algorithm)."""
+        return self.catalogue["default" if variant.startswith("size/") else variant]
+
+    def variant_models(self, variant: str) -> list[str]:
+        """Models of a variant: an algorithm restricted to some models runs on those of the experiment."""
+        restricted = self.algorithm(variant).models
+        return [m for m in self.grid.models if restricted is None or m in restricted]
+
+    def pairs(self, variant: str) -> list[tuple[str, str]]:
+        """(model, source) pairs a variant runs on (left-out pairs excluded)."""
+        return [(m, s) for m in self.variant_models(variant) for s in self.grid.model_sources(m)]
+
+    def left_out_rows(self, variant: str) -> list[dict[str, str]]:
+        """The (model, source) pairs of a variant's models that are left out, with the reason, for the tables."""
+        return [{"model": m, "arch": self.grid.arch_label(m), "source": s, "note": self.grid.left_out(m, s)}
+                for m in self.variant_models(variant) for s in self.grid.sources if self.grid.left_out(m, s)]
+
+    def active(self) -> list[str]:
+        """The configured algorithms that have a model to run."""
+        return [a for a in self.algorithms if self.pairs(a)]
+
+    def variant_folders(self) -> list[str]:
+        """The top folders of ``results/quantized/``: the algorithms of the catalogue and ``size``, the sweep's."""
+        return [*self.catalogue, "size"]
+
+    def variant_pattern(self) -> str:
+        """The wildcard constraint of ``{variant}``: the configured algorithms and the sweep."""
+        return "|".join([*self.catalogue, r"size/[0-9]+"])
+
+    # ------------------------------------------------------------------------------------------- settings
+    def default_settings(self) -> DefaultQuantizationSettings:
+        """``quantization.default`` (after the protocol filled the keys left null) and the batch size."""
+        return from_section(DefaultQuantizationSettings, self.quantization["default"],
+                            batch_size=self.quantization["batch_size"])
+
+    def accuracy_aware_settings(self) -> AccuracyAwareSettings:
+        return from_section(AccuracyAwareSettings, self.quantization["accuracy_aware"])
+
+    def alignment_needed(self) -> bool:
+        """Whether quantization asks for channel alignment (then each model's verdict is an input)."""
+        return bool(self.quantization["default"]["channel_alignment"])
+
+    def alignment_settings(self) -> dict[str, Any]:
+        """The settings a model's channel-alignment verdict is computed with (rule parameters): those that shape
+        NNCF's graph and pipeline; the calibration subset and batch, which do not, set to fixed values so that
+        changing them does not redo the verdict."""
+        return to_params(replace(self.default_settings(), subset_size=None, batch_size=1, channel_alignment=True))
+
+    def job(self, variant: str) -> dict[str, Any]:
+        """What a variant's job runs (rule parameters): the algorithm's ``kind``, the default algorithm's
+        ``settings``, the accuracy-aware settings and validation data, or the images per class of the sweep (every
+        image of the nested subset used)."""
+        algorithm = self.algorithm(variant)
+        settings = self.default_settings()
+        job: dict[str, Any] = {"algorithm": algorithm.kind, "backend": algorithm.backend, "per_class": None,
+                               "aa_settings": None, "validation": None}
+        if algorithm.kind == "accuracy_aware":
+            job.update(aa_settings=to_params(self.accuracy_aware_settings()),
+                       validation=self.quantization["accuracy_aware"]["validation"])
+        if variant.startswith("size/"):
+            settings = replace(settings, subset_size=None)
+            job["per_class"] = int(variant.removeprefix("size/"))
+        return {**job, "settings": to_params(settings)}
+
+    def holdout_needed(self, variant: str) -> bool:
+        return (self.algorithm(variant).kind == "accuracy_aware"
+                and self.quantization["accuracy_aware"]["validation"] == "holdout")
+
+    def inputs(self, model: str, variant: str, source: str, rep: str) -> dict[str, str]:
+        """What a quantization job reads: the FP32 IR, the calibration folder, the held-out split (accuracy-aware
+        with holdout validation) and the model's channel-alignment verdict (when alignment is asked for)."""
+        inputs = {"xml": paths.fill(paths.FP32_XML, model=model), "bin": paths.fill(paths.FP32_BIN, model=model),
+                  "calibration": self.grid.calibration_folder(model, source, rep)}
+        if self.holdout_needed(variant):
+            inputs["holdout"] = paths.HOLDOUT
+        if self.alignment_needed():
+            inputs["alignment"] = paths.fill(paths.CHANNEL_ALIGNMENT, model=model)
+        return inputs
+
+    def resources(self, variant: str) -> dict[str, int]:
+        """Accuracy-aware quantization validates on every reverted operation: more memory, hours."""
+        if self.algorithm(variant).kind == "accuracy_aware":
+            return {"mem_mb": 8000, "runtime": 600}
+        return {"mem_mb": 6000, "runtime": 60}
+
+    def record(self, model: str, variant: str, source: str, rep: str) -> dict[str, Any]:
+        """What an INT8 evaluation record says of itself (the tables join on it)."""
+        record = {"arch": self.grid.arch_label(model), "precision": "int8", "algorithm": self.algorithm(variant).name,
+                  "source": source, "repeat": self.grid.rep_index(rep)}
+        if variant.startswith("size/"):
+            record["images_per_class"] = int(variant.removeprefix("size/"))  # the calibration-size sweep
+        return record
+
+    def outputs(self, variant: str) -> list[str]:
+        """The quantization reports of a variant, every pair and repeat."""
+        return [paths.fill(paths.QUANTIZATION_REPORT, variant=variant, source=s, rep=r, model=m)
+                for m, s in self.pairs(variant) for r in self.grid.reps]
