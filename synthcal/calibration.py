@@ -67,14 +67,14 @@ def nested_subset(labels: np.ndarray, per_class: int, seed: int, num_classes: in
 def write_calibration_folder(root: str | Path, split: Split, manifest: Mapping[str, Any]) -> dict[str, Any]:
     """Write ``split`` as lossless PNGs under ``root`` with a manifest, atomically (all or nothing).
 
-    The manifest gets ``count`` and ``class_counts`` added; returns it.
+    The manifest gets ``count``, ``class_counts`` and the library versions added; returns it.
     """
-    full = dict(manifest)
-    full.update(count=len(split), class_counts=split.class_counts(), layout="<class>/<n>.png")
+    full = stamped({**manifest, "count": len(split), "class_counts": split.class_counts(),
+                    "layout": "<class>/<n>.png"})
     with atomic_path(root) as tmp:
         tmp.mkdir()
         write_class_folder(tmp, split)
-        write_json(tmp / MANIFEST, stamped(full))
+        write_json(tmp / MANIFEST, full)
     return full
 
 

@@ -155,9 +155,9 @@ def generate(generator: GeneratorFn, z: np.ndarray, labels: np.ndarray, batch_si
 def write_dump(root: str | Path, images: np.ndarray, z: np.ndarray, labels: np.ndarray,
                manifest: Mapping[str, Any]) -> dict[str, Any]:
     """Write a dump atomically (see the module docstring); returns the completed manifest."""
-    full = dict(manifest)
-    full.update(count=int(len(labels)), z_dim=int(z.shape[1]), layout="<class>/<i>.png + noise.npy + labels.npy",
-                class_counts={c: int((labels == k).sum()) for k, c in enumerate(CIFAR10_CLASSES)})
+    full = stamped({**manifest, "count": int(len(labels)), "z_dim": int(z.shape[1]),
+                    "layout": "<class>/<i>.png + noise.npy + labels.npy",
+                    "class_counts": {c: int((labels == k).sum()) for k, c in enumerate(CIFAR10_CLASSES)}})
     with atomic_path(root) as tmp:
         for name in CIFAR10_CLASSES:
             (tmp / name).mkdir(parents=True)
@@ -165,7 +165,7 @@ def write_dump(root: str | Path, images: np.ndarray, z: np.ndarray, labels: np.n
             Image.fromarray(images[i]).save(tmp / CIFAR10_CLASSES[labels[i]] / f"{i:05d}.png", format="PNG")
         np.save(tmp / "noise.npy", z.astype(np.float32))
         np.save(tmp / "labels.npy", labels.astype(np.int64))
-        write_json(tmp / "manifest.json", stamped(full))
+        write_json(tmp / "manifest.json", full)
     return full
 
 
