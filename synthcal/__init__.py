@@ -10,8 +10,8 @@ Planning (no torch, NNCF or OpenVINO):
   validation, consistency and the files a configuration names; :mod:`synthcal.settings` - every job's settings,
   typed once; :mod:`synthcal.planning` - the experiment plan, one planner per stage, every path once.
 * :mod:`synthcal.architectures` - the built-in architectures by name; :mod:`synthcal.codedeps` - the code each
-  rule runs and its fingerprint; :mod:`synthcal.machine` - the machine and package versions of a run;
-  :mod:`synthcal.costs` - the estimate printed before a run.
+  rule runs and its fingerprint; :mod:`synthcal.rulefiles` - the rule files read as data; :mod:`synthcal.machine`
+  - the machine and package versions of a run; :mod:`synthcal.costs` - the estimate printed before a run.
 
 Jobs:
 

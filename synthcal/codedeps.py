@@ -30,13 +30,14 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import functools
 import hashlib
 import importlib.util
-import re
 import sys
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
+
+from synthcal.rulefiles import rule_scripts
 
 #: The fingerprint decides what reruns; it computes no result (a change here reruns what the fingerprints change).
 AFFECTS_OUTPUTS = False
@@ -182,9 +183,27 @@ def third_party_imports(path: str | Path) -> set[str]:
     return {n for n in found if n != PACKAGE}
 
 
+def _version(path: str | Path) -> tuple[str, str]:
+    """A file's resolved path and the digest of its bytes: the caches below are keyed on it, so that each version of
+    a file is parsed once per process and an edit is always seen."""
+    resolved = Path(path).resolve()
+    return str(resolved), hashlib.sha1(resolved.read_bytes()).hexdigest()
+
+
+@functools.cache
+def _parsed(version: tuple[str, str]) -> ast.Module:
+    """A file's syntax tree, parsed once per version (shared: callers must not change it)."""
+    return ast.parse(Path(version[0]).read_text(), filename=version[0])
+
+
+@functools.cache
+def _imports(version: tuple[str, str], root: str) -> frozenset[str]:
+    return frozenset(_module_level_imports(_parsed(version), Path(version[0]), Path(root)))
+
+
 def affects_outputs(path: Path) -> bool:
     """False when the module declares ``AFFECTS_OUTPUTS = False`` at module level."""
-    tree = ast.parse(path.read_text(), filename=str(path))
+    tree = _parsed(_version(path))
     for node in tree.body:
         if (isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == MARKER for t in node.targets)
                 and isinstance(node.value, ast.Constant) and node.value.value is False):
@@ -205,8 +224,7 @@ def library_modules(script: str | Path, root: str | Path, *, include_silent: boo
     pending = [Path(script)]
     while pending:
         path = pending.pop()
-        tree = ast.parse(path.read_text(), filename=str(path))
-        for dotted in _ours(_module_level_imports(tree, path, root)):
+        for dotted in _ours(_imports(_version(path), str(root))):
             parts = dotted.split(".")
             for i in range(1, len(parts) + 1):  # importing a.b.c runs a/__init__.py and a/b/__init__.py too
                 found = _module_file(root, ".".join(parts[:i]))
@@ -256,8 +274,13 @@ def normalized_source(path: str | Path) -> str:
 
 
 def module_fingerprint(path: str | Path) -> str:
-    """The first 12 hex digits of the sha256 of :func:`normalized_source`."""
-    return hashlib.sha256(normalized_source(path).encode()).hexdigest()[:12]
+    """The first 12 hex digits of the sha256 of :func:`normalized_source` (computed once per file version)."""
+    return _fingerprint(_version(path))
+
+
+@functools.cache
+def _fingerprint(version: tuple[str, str]) -> str:
+    return hashlib.sha256(normalized_source(version[0]).encode()).hexdigest()[:12]
 
 
 def code_fingerprint(files: Iterable[str | Path], root: str | Path) -> dict[str, str]:
@@ -343,65 +366,6 @@ def factory_files(factory: str, python_path: str | None = None) -> list[Path]:
                 else:
                     pending += [found.resolve(), *_package_inits(tree_root, dotted)]
     return sorted(seen)
-
-
-_RULE = re.compile(r"^(?:rule (\w+)|use rule (\w+) as (\w+) with)\s*:", re.M)
-_SCRIPT = re.compile(r"^\s+script:\s*\n\s+\"\.\./workflow_scripts/([\w.]+)\"", re.M)
-_CONDA = re.compile(r'^\s+conda:\s*\n\s+"\.\./envs/([\w.-]+)\.yaml"', re.M)
-
-
-@dataclass(frozen=True)
-class RuleBlock:
-    """One rule of a rule file: its name, the ``.smk`` file's stem (its stage), the rule it is derived from with
-    ``use rule ... as ... with:`` (None for a plain rule) and the text of its body."""
-
-    name: str
-    stage: str
-    parent: str | None
-    body: str
-
-
-def rule_blocks(rules_dir: str | Path) -> list[RuleBlock]:
-    """Every rule of ``rules_dir/*.smk``, in file order."""
-    blocks = []
-    for smk in sorted(Path(rules_dir).glob("*.smk")):
-        text = smk.read_text()
-        heads = list(_RULE.finditer(text))
-        for k, head in enumerate(heads):
-            body = text[head.end():heads[k + 1].start() if k + 1 < len(heads) else len(text)]
-            name, parent = (head.group(1), None) if head.group(1) else (head.group(3), head.group(2))
-            blocks.append(RuleBlock(name, smk.stem, parent, body))
-    return blocks
-
-
-def _rule_directive(rules_dir: str | Path, pattern: re.Pattern[str]) -> dict[str, str | None]:
-    """``{rule: the first group of pattern in its body}`` (None where absent; ``use rule`` inherits its parent's
-    unless it sets its own)."""
-    blocks = rule_blocks(rules_dir)
-    found: dict[str, str | None] = {}
-    for block in blocks:
-        match = pattern.search(block.body)
-        found[block.name] = match.group(1) if match else None
-    for block in blocks:
-        if block.parent is not None and found[block.name] is None:
-            found[block.name] = found.get(block.parent)
-    return found
-
-
-def rule_scripts(rules_dir: str | Path) -> dict[str, str]:
-    """``{rule: script file name}`` for the ``script:`` rules in ``rules_dir/*.smk`` (``use rule`` inherits)."""
-    return {rule: script for rule, script in _rule_directive(rules_dir, _SCRIPT).items() if script}
-
-
-def rule_envs(rules_dir: str | Path) -> dict[str, str | None]:
-    """``{rule: conda environment stem}`` for the rules in ``rules_dir/*.smk`` (``use rule`` inherits; None where a
-    rule names none)."""
-    return _rule_directive(rules_dir, _CONDA)
-
-
-def rule_stages(rules_dir: str | Path) -> dict[str, str]:
-    """``{rule: stage}``, the stage being the stem of the ``.smk`` file that defines the rule."""
-    return {block.name: block.stage for block in rule_blocks(rules_dir)}
 
 
 def main(argv: list[str] | None = None) -> None:

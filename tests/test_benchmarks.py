@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from synthcal.benchmarks import read_benchmarks, summarise
-from synthcal.codedeps import rule_stages
 from synthcal.models import build, load_weights, stand_in_checkpoint
+from synthcal.rulefiles import rule_stages
 
 from helpers import REPO
 

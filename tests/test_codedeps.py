@@ -11,11 +11,10 @@ from synthcal.codedeps import (
     library_modules,
     main,
     module_fingerprint,
-    rule_envs,
-    rule_scripts,
     script_fingerprint,
     third_party_imports,
 )
+from synthcal.rulefiles import rule_envs, rule_scripts
 
 from helpers import REPO
 

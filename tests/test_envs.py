@@ -17,7 +17,8 @@ import numpy as np
 import pytest
 import yaml
 
-from synthcal.codedeps import library_modules, rule_envs, rule_scripts, third_party_imports
+from synthcal.codedeps import library_modules, third_party_imports
+from synthcal.rulefiles import rule_envs, rule_scripts
 
 from helpers import REPO
 

@@ -16,13 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from synthcal.codedeps import (
-    HiddenImportError,
-    canonical_dump,
-    library_modules,
-    module_fingerprint,
-    script_fingerprint,
-)
+from synthcal.codedeps import HiddenImportError, canonical_dump, library_modules, module_fingerprint, script_fingerprint
 from synthcal.config import load_config, validate_config
 from synthcal.machine import record_versions, version_changes
 from synthcal.planning import Plan

@@ -12,10 +12,10 @@ import argparse
 from pathlib import Path
 
 from synthcal.benchmarks import read_benchmarks, summarise
-from synthcal.codedeps import rule_stages
 from synthcal.config import load_config
 from synthcal.io import write_csv
 from synthcal.planning import Plan
+from synthcal.rulefiles import rule_stages
 
 REPO = Path(__file__).resolve().parents[1]
 

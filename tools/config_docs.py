@@ -19,11 +19,11 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from synthcal.codedeps import rule_envs
 from synthcal.config import load_config
 from synthcal.costs import cost_table_markdown, duration, estimate
 from synthcal.headline import replace_block
 from synthcal.planning import Plan
+from synthcal.rulefiles import rule_envs
 from synthcal.schema import schema
 
 REPO = Path(__file__).resolve().parents[1]
