@@ -13,7 +13,8 @@ rule quantize:
         report=paths.QUANTIZATION_REPORT,
     params:
         code=script_code("quantize.py"),
-        job=lambda wc: PLAN.quantization.job(wc.variant),
+        job=lambda wc: PLAN.quantization.job(wc.variant, wc.source),
+        algorithm=lambda wc: PLAN.quantization.algorithm(wc.variant).name,
         seed=rep_seed,
         repeat=rep_index,
         mean_std=mean_std,

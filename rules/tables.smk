@@ -55,6 +55,30 @@ rule paper_table:
         "../workflow_scripts/paper_table.py"
 
 
+rule table_data_matters:
+    """Where the calibration data matters: every (model, algorithm) with each source's drop, interval and verdict
+    against the reference source, the spread across sources, and the same as a figure."""
+    input:
+        tables=[paths.fill(paths.QUANTIZATION_TABLE, algorithm=a) for a in PLAN.quantization.active()],
+    output:
+        table=report(paths.DATA_MATTERS_TABLE, caption="../report/quantization.rst", category="Tables"),
+        figure=report(paths.DATA_MATTERS_FIGURE, caption="../report/quantization.rst", category="Figures"),
+    params:
+        code=script_code("table_data_matters.py"),
+        sources=PLAN.grid.sources,
+        confidence=config["statistics"]["confidence"],
+    log:
+        paths.log("tables/where_data_matters"),
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../envs/tables.yaml"
+    script:
+        "../workflow_scripts/table_data_matters.py"
+
+
 rule table_repvgg_fusion:
     input:
         tables=[paths.fill(paths.QUANTIZATION_TABLE, algorithm=a) for a in PLAN.quantization.active()],
@@ -101,6 +125,7 @@ rule table_calibration_size:
 
 localrules:
     quantization_table,
+    table_data_matters,
     paper_table,
     table_repvgg_fusion,
     table_calibration_size,

@@ -31,7 +31,7 @@ COLUMNS = [
 PER_CLASS_COLUMNS = ["model", "source", "algorithm", "class", "fp32_accuracy", "int8_accuracy", "drop_points"]
 
 #: Extra columns of the accuracy-aware table (from its quantization reports).
-ACCURACY_AWARE_COLUMNS = ["max_drop", "drop_type", "validation", "reverted_ops", "quantized_ops",
+ACCURACY_AWARE_COLUMNS = ["max_drop", "drop_type", "validation", "validation_metric", "reverted_ops", "quantized_ops",
                           "reached_required_drop", "validation_fp32_accuracy", "validation_int8_accuracy"]
 #: Values that vary between repeats and are summarised by mean (and std where named in COLUMNS).
 _VARYING = ["int8_accuracy", "drop_points", "drop_percent", "fake_quantize_ops", "quantize_seconds", "reverted_ops",
@@ -308,3 +308,44 @@ def size_sweep_table(fp32: Iterable[Mapping[str, Any]], sweep: Iterable[Mapping[
         smallest[(model, source)] = int(within["images_per_class"].min()) if len(within) else None
     table["smallest_size_within_0_2"] = [smallest[(m, s)] for m, s in zip(table["model"], table["source"])]
     return table[SIZE_COLUMNS]
+
+
+#: Columns of where_data_matters.csv before the per-source cells.
+DATA_MATTERS_COLUMNS = ["model", "algorithm", "reference", "data_matters", "differs", "equivalent", "inconclusive",
+                        "spread_points", "lowest_source", "highest_source"]
+
+
+def data_matters_table(table: pd.DataFrame, sources: Sequence[str]) -> pd.DataFrame:
+    """Where the calibration data matters: one row per (model, algorithm) of the algorithms' tables (concatenated),
+    each source's cell ``drop [low, high] verdict`` (points, its interval, its verdict against the reference
+    source), the spread of the drops across sources (largest minus smallest, points) and the answer:
+    ``data_matters`` is ``yes`` where some source's drop differs from the reference's (verdict worse or better),
+    ``no`` where every source is equivalent to it, ``undecided`` otherwise (an interval too wide to tell), and
+    ``no reference`` without one."""
+    rows = []
+    for (model, algorithm), cell in table.groupby(["model", "algorithm"], sort=False):
+        cell = cell.set_index("source")
+        reference = cell["reference"].dropna().iloc[0] if "reference" in cell and cell["reference"].notna().any() \
+            else None
+        compared = cell["verdict"].dropna() if "verdict" in cell else pd.Series(dtype=object)
+        differs = [s for s, v in compared.items() if v in ("worse", "better")]
+        answer = ("no reference" if reference is None else "yes" if differs else
+                  "no" if len(compared) and (compared == "equivalent").all() else "undecided")
+        drops = cell["drop_points"].dropna()
+        row = {"model": model, "algorithm": algorithm, "reference": reference, "data_matters": answer,
+               "differs": " ".join(f"{s} ({compared[s]})" for s in differs),
+               "equivalent": int((compared == "equivalent").sum()), "inconclusive": int((compared == "inconclusive").sum()),
+               "spread_points": float(drops.max() - drops.min()) if len(drops) else None,
+               "lowest_source": drops.idxmin() if len(drops) else None,
+               "highest_source": drops.idxmax() if len(drops) else None}
+        for source in sources:
+            if source in cell.index and pd.notna(cell.loc[source, "drop_points"]):
+                r = cell.loc[source]
+                verdict = r.get("verdict") if pd.notna(r.get("verdict")) else ("reference" if source == reference
+                                                                               else "")
+                row[source] = (f"{r['drop_points']:.2f} [{r['drop_ci_low']:.2f}, {r['drop_ci_high']:.2f}] "
+                               f"{verdict}").strip()
+            else:
+                row[source] = ""
+        rows.append(row)
+    return pd.DataFrame(rows, columns=DATA_MATTERS_COLUMNS + list(sources))

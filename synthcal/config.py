@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from synthcal.algorithms import active, check_algorithms, setting
 from synthcal.architectures import ARCHITECTURES
 from synthcal.io import ChecksumError, check_checksum_target, file_digest
 from synthcal.schema import ConfigError, check_schema, resolve_protocol
@@ -58,16 +59,19 @@ def _check_consistency(config: dict[str, Any]) -> None:
     if too_big:
         raise ConfigError(f"config key 'experiment.calibration_sizes' has {too_big}, more images per class than a "
                           f"calibration folder holds ('calibration.n_per_class' = {cal['n_per_class']})")
+    check_algorithms(config)
+    accuracy_aware = [a for a in active(config) if a.kind == "accuracy_aware"]
     if (cal["cifar10_full_train"] and "cifar10" in config["experiment"]["sources"]
-            and config["quantization"]["accuracy_aware"]["validation"] == "holdout"
-            and "accuracy_aware" in config["experiment"]["algorithms"]):
+            and any(setting(config, a, "accuracy_aware", "validation") == "holdout" for a in accuracy_aware)):
         raise ConfigError("config key 'calibration.cifar10_full_train' calibrates the cifar10 source on every "
                           "training image, so no real image is left for 'quantization.accuracy_aware.validation: "
                           "holdout'; use validation 'calibration', or cifar10_full_train false")
-    for name in config["quantization"]["accuracy_aware"]["models"]:
-        if "accuracy_aware" in config["experiment"]["algorithms"] and name not in config["models"]:
-            raise ConfigError(f"config key 'quantization.accuracy_aware.models' names {name!r}, which is not an "
-                              "entry of 'models'")
+    for algorithm in accuracy_aware:
+        key = ("quantization.accuracy_aware.models" if algorithm.base is None or "models" not in
+               config["quantization"]["variants"][algorithm.name] else f"quantization.variants.{algorithm.name}.models")
+        for name in algorithm.models or ():
+            if name not in config["models"]:
+                raise ConfigError(f"config key '{key}' names {name!r}, which is not an entry of 'models'")
     models = config["models"]
     for name in config["experiment"]["models"]:
         if name not in models:

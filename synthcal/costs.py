@@ -184,6 +184,16 @@ def arch_key(entry: Mapping[str, Any]) -> str | None:
     return f"{entry['arch']}_fused" if entry.get("fuse") else entry["arch"]
 
 
+def variant_factor(settings: Mapping[str, Any]) -> float:
+    """How much longer than the default algorithm's a quantization with these settings (rule parameters) takes:
+    the measured factors of the range estimator and of full bias correction (``variant_factors`` in costs.yaml)."""
+    factors = measured()["variant_factors"]
+    factor = factors["range_estimator"].get(settings["range_estimator"], 1.0)
+    if settings["bias_correction"] and not settings["fast_bias_correction"]:
+        factor *= factors["full_bias_correction"]
+    return factor
+
+
 #: CIFAR-10's split sizes, which the estimate assumes.
 TRAIN_IMAGES, TEST_IMAGES = 50_000, 10_000
 
@@ -205,7 +215,7 @@ def planned_jobs(plan: Any) -> list[Jobs]:
     if plan.data.stylegan2_code_needed():
         add(Jobs("data", "fetch_stylegan2_code", 1, None, 1, "depends on the network"))
     add(Jobs("data", "prepare_cifar10", 1, (TRAIN_IMAGES + TEST_IMAGES) / rate["prepare_cifar10"], 1))
-    if any(quantization.holdout_needed(a) for a in quantization.active()):
+    if any(quantization.holdout_needed(a, s) for a in quantization.active() for s in grid.sources):
         add(Jobs("data", "holdout_cifar10", 1, costs["seconds"]["table"], 1))
     # models: the experiment's and the judge as IRs; the teacher's feature network is read as a checkpoint
     helper = plan.teacher.feature_network() if plan.teacher.trains() else None
@@ -269,12 +279,13 @@ def planned_jobs(plan: Any) -> list[Jobs]:
             add(Jobs("calibration", traits.rule, reps, folder_images / rate["calibration_folder"], 1))
     add(Jobs("calibration", "sample_grid", len(grid.calibration_sets()), costs["seconds"]["figure"], 1))
     # quantization and evaluation
-    subset = config["quantization"]["default"]["subset_size"]
     bn_images = 10 * config["bn_inversion"]["n_per_class"]
     threads = config["quantization"]["threads"]
     variants = [(a, a) for a in quantization.active()] + [(f"size/{k}", "default") for k in quantization.sizes]
     for variant, algorithm in variants:
         kind = quantization.algorithm(variant).kind
+        settings = quantization.job(variant, grid.sources[0])["settings"]
+        subset = settings["subset_size"]
         for model, source in (quantization.pairs(algorithm) if not variant.startswith("size/") else
                               [(m, s) for m in grid.models for s in grid.sources]):
             images = bn_images if source == "bn_inversion" else folder_images
@@ -285,6 +296,7 @@ def planned_jobs(plan: Any) -> list[Jobs]:
             overhead = per_architecture("quantize_overhead_seconds", arch(model))
             per_1000 = per_architecture("quantize_seconds_per_1000_images", arch(model))
             factor = 1.0 if kind == "default" else per_architecture("accuracy_aware_factor", arch(model))
+            factor = None if factor is None else factor * variant_factor(settings)
             each = None if None in (overhead, per_1000, factor) else (overhead + per_1000 * images / 1000) * factor
             add(Jobs("quantization", f"quantize ({variant.split('/')[0]})", reps, each, threads, model))
             add(Jobs("evaluation", "evaluate_int8", reps, per_architecture("evaluate_int8_seconds_per_10000",
@@ -299,7 +311,7 @@ def planned_jobs(plan: Any) -> list[Jobs]:
                  config["evaluation"]["threads"], judge))
     # reports
     speed = config["throughput"]
-    for algorithm in quantization.active():
+    for algorithm in quantization.speed_measured():
         for model in dict.fromkeys(m for m, _ in quantization.pairs(algorithm)):
             irs = 1 + len(grid.model_sources(model))
             add(Jobs("reports", "throughput", 1, 2 * irs * speed["repeats"] * speed["seconds"] + 10,
@@ -321,7 +333,7 @@ def planned_jobs(plan: Any) -> list[Jobs]:
             add(Jobs("reports", "report_realism", 1,
                      len(reports.quality_sets()) * costs["seconds"]["realism_per_1000_images"] * (n / 1000) ** 2, 2))
     tables = 2 * len(quantization.active()) - sum(1 for a in quantization.active() if not reports.paper_table(a))
-    add(Jobs("reports", "tables", tables + bool(grid.fusion_pairs()) + bool(quantization.sizes),
+    add(Jobs("reports", "tables", tables + 1 + bool(grid.fusion_pairs()) + bool(quantization.sizes),  # 1: data matters
              costs["seconds"]["table"], 1))
     add(Jobs("reports", "report_tables and report_predictors", 2, costs["seconds"]["figure"], 1))
     add(Jobs("reports", "all", 1, 0.0, 1))

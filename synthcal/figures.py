@@ -321,3 +321,49 @@ def tracking_curves_figure(curves: Mapping[str, Sequence[Mapping[str, Any]]]):
 def tracking_curves_chart(curves: Mapping[str, Sequence[Mapping[str, Any]]], path: str | Path) -> Path:
     """Save :func:`tracking_curves_figure` as a PNG."""
     return _save(tracking_curves_figure(curves), path)
+
+
+def data_matters_figure(table: pd.DataFrame, confidence: float | None = None):
+    """Where the calibration data matters: one panel per model, the algorithms along x, each source's drop a marker
+    with its interval (sources side by side), the reference source's interval a grey band over its algorithm, so
+    that a source whose interval leaves the band differs from real data. Returns the figure."""
+    plt = _pyplot()
+    models = list(dict.fromkeys(table["model"]))
+    sources = list(dict.fromkeys(table["source"]))
+    fig, axes = plt.subplots(len(models), 1, figsize=(max(7, 1.4 * table["algorithm"].nunique() + 4),
+                                                      3.2 * max(len(models), 1)), squeeze=False)
+    colours = plt.get_cmap("tab10")
+    for ax, model in zip(axes[:, 0], models):
+        sub = table[table["model"] == model]
+        algorithms = list(dict.fromkeys(sub["algorithm"]))
+        step = 0.8 / max(len(sources), 1)
+        for k, source in enumerate(sources):
+            rows = sub[sub["source"] == source].set_index("algorithm").reindex(algorithms)
+            x = np.arange(len(algorithms)) + (k - (len(sources) - 1) / 2) * step
+            y = rows["drop_points"].to_numpy(dtype=float)
+            err = np.vstack([np.nan_to_num(y - rows["drop_ci_low"].to_numpy(dtype=float)),
+                             np.nan_to_num(rows["drop_ci_high"].to_numpy(dtype=float) - y)])
+            ax.errorbar(x, y, yerr=err, fmt="o", ms=4, capsize=2, color=colours(k % 10), label=source)
+        references = sub["reference"].dropna() if "reference" in sub else pd.Series(dtype=object)
+        if len(references):
+            reference = references.iloc[0]
+            ref = sub[sub["source"] == reference].set_index("algorithm").reindex(algorithms)
+            for i, algorithm in enumerate(algorithms):
+                if np.isfinite(ref.loc[algorithm, "drop_ci_low"]):
+                    ax.fill_between([i - 0.45, i + 0.45], ref.loc[algorithm, "drop_ci_low"],
+                                    ref.loc[algorithm, "drop_ci_high"], color="grey", alpha=0.2, linewidth=0,
+                                    label=f"{reference} interval" if i == 0 else None)
+        ax.set_xticks(np.arange(len(algorithms)), algorithms, rotation=10, fontsize=8)
+        ax.axhline(0, color="black", linewidth=0.8)
+        ax.set_ylabel("accuracy drop (points)")
+        level = f"{100 * confidence:g} % " if confidence else ""
+        ax.set_title(f"{model}: INT8 drop per calibration source and algorithm, {level}intervals")
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def data_matters_chart(table: pd.DataFrame, path: str | Path, confidence: float | None = None) -> Path:
+    """Save :func:`data_matters_figure` as a PNG."""
+    return _save(data_matters_figure(table, confidence), path)

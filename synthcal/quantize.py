@@ -32,6 +32,7 @@ from synthcal.ir import (
     read_model,
 )
 from synthcal.preprocess import to_model_input
+from synthcal.seeding import rng
 from synthcal.settings import AccuracyAwareSettings, DefaultQuantizationSettings
 
 log = logging.getLogger(__name__)
@@ -53,11 +54,19 @@ RANGE_STATISTICS = {"per_image": True, "per_batch": False}
 #:   quantizer is signed iff it is negative); maximum = each image's largest absolute value, averaged over images
 #:   for a per-tensor quantizer and the largest over images for a per-channel one (the aggregator is left to the
 #:   kind's default: mean, resp. maximum).
+#: * ``minmax``, ``mean_quantile``, ``median_minmax``, ``mean_no_outliers_minmax``, ``histogram``: NNCF's
+#:   ``RangeEstimatorParametersSet`` of that name, on every activation quantizer (``histogram``: the ranges that
+#:   minimise the quantization error of a histogram of the activations).
 RANGE_ESTIMATORS = {
     "mean_minmax": None,
     "pot": RangeEstimatorParameters(
         min=StatisticsCollectorParameters(statistics_type=StatisticsType.MIN, aggregator_type=AggregatorType.MIN),
         max=StatisticsCollectorParameters(statistics_type=StatisticsType.ABS_MAX)),
+    "minmax": RangeEstimatorParametersSet.MINMAX,
+    "mean_quantile": RangeEstimatorParametersSet.MEAN_QUANTILE,
+    "median_minmax": RangeEstimatorParametersSet.MEDIAN_MINMAX,
+    "mean_no_outliers_minmax": RangeEstimatorParametersSet.MEAN_NO_OUTLIERS_MINMAX,
+    "histogram": RangeEstimatorParametersSet.HISTOGRAM,
 }
 
 #: NNCF 3.4's range estimator of each activation-quantizer kind when none is given; the fields an estimator of
@@ -78,7 +87,10 @@ def range_rule(estimator: str) -> dict[str, dict[str, str]]:
             base = getattr(default, bound)
             statistic = (chosen.statistics_type if chosen and chosen.statistics_type else base.statistics_type)
             aggregator = (chosen.aggregator_type if chosen and chosen.aggregator_type else base.aggregator_type)
-            rule[kind][bound] = f"{statistic.value} per image, {aggregator.value} over images"
+            quantile = getattr(chosen, "quantile_outlier_prob", None) if chosen else None
+            per_image = (f"{statistic.value} (outlier probability {quantile:g})"
+                         if quantile and statistic == StatisticsType.QUANTILE else statistic.value)
+            rule[kind][bound] = f"{per_image} per image, {aggregator.value} over images"
     return rule
 
 
@@ -103,6 +115,7 @@ def default_kwargs(settings: DefaultQuantizationSettings, n_items: int) -> dict[
         "fast_bias_correction": settings.fast_bias_correction,
         "advanced_parameters": nncf.AdvancedQuantizationParameters(
             disable_channel_alignment=not settings.channel_alignment,
+            disable_bias_correction=not settings.bias_correction,
             batchwise_statistics=RANGE_STATISTICS[settings.range_statistics],
             activations_range_estimator_params=RANGE_ESTIMATORS[settings.range_estimator]),
     }
@@ -232,7 +245,8 @@ def _report(algorithm: str, settings: DefaultQuantizationSettings, images: np.nd
         "subset_size": calibration.n_images,
         "batch_size": calibration.batch_size,
         "calibration_items": len(calibration.items),
-        "bias_correction_images": calibration.bias_correction_images(settings.fast_bias_correction),
+        "bias_correction_images": (calibration.bias_correction_images(settings.fast_bias_correction)
+                                   if settings.bias_correction else 0),
         "images_used": max(calibration.passes, default=0),  # counted while NNCF read them
         "calibration_passes": len(calibration.passes),  # how often NNCF read the calibration set (cost)
         "calibration_indices": calibration.order.tolist(),  # the folder's images NNCF was given, in that order
@@ -272,19 +286,38 @@ def accuracy_aware_kwargs(aa: AccuracyAwareSettings, threads: int | None = None,
     }
 
 
+#: What accuracy-aware quantization can measure its drop on (``quantization.accuracy_aware.validation``, resolved).
+VALIDATIONS = ("calibration", "holdout", "agreement")
+
+
 def validation_data(kind: str, calibration: Split, holdout_npz: str | Path | None = None,
-                    ) -> tuple[np.ndarray, np.ndarray]:
-    """The labelled validation set of accuracy-aware quantization, (images, labels): ``calibration``, the source's
-    own labelled folder (the paper's choice), or ``holdout``, the real split held out from the training images
-    (``holdout_npz``). Never the test split."""
+                    agreement_images: int | None = None, seed: int = 0,
+                    ) -> tuple[Split, np.ndarray, np.ndarray | None]:
+    """What accuracy-aware quantization calibrates on and validates on: (calibration split, validation images,
+    validation labels or None).
+
+    ``calibration``: the source's own labelled folder, calibrated and validated on (the paper's choice);
+    ``holdout``: the real split held out from the training images (``holdout_npz``), never the test split;
+    ``agreement``: data-free, ``agreement_images`` of the folder held out by a seeded draw and never calibrated on,
+    labelled by the FP32 model when quantization starts (labels None here), so that the drop is the INT8 model's
+    loss of top-1 agreement with the FP32 one.
+    """
     if kind == "calibration":
-        return calibration.images, calibration.labels
+        return calibration, calibration.images, calibration.labels
     if kind == "holdout":
         if holdout_npz is None:
             raise ValueError("validation 'holdout' needs the held-out split (results/data/cifar10/holdout.npz)")
         held = load_split(holdout_npz)
-        return held.images, held.labels
-    raise ValueError(f"unknown validation data {kind!r} (calibration or holdout)")
+        return calibration, held.images, held.labels
+    if kind == "agreement":
+        n = int(agreement_images or 0)
+        if not 0 < n < len(calibration):
+            raise ValueError(f"validation 'agreement' holds out {n} of the folder's {len(calibration)} images: "
+                             "set quantization.accuracy_aware.agreement_images between 1 and the folder's size - 1")
+        order = rng(seed, "agreement-validation").permutation(len(calibration))
+        held, kept = np.sort(order[:n]), np.sort(order[n:])
+        return calibration.subset(kept), calibration.images[held], None
+    raise ValueError(f"unknown validation data {kind!r} ({', '.join(VALIDATIONS)})")
 
 
 def validation_items(images: np.ndarray, labels: np.ndarray, mean: Sequence[float],
@@ -316,12 +349,12 @@ def reverted_operations(before: ov.Model | str | Path, after: ov.Model | str | P
 
 def quantize_accuracy_aware(fp32_xml: str | Path, images: np.ndarray, mean: Sequence[float], std: Sequence[float],
                             settings: DefaultQuantizationSettings, aa: AccuracyAwareSettings, seed: int,
-                            validation: tuple[np.ndarray, np.ndarray], threads: int | None = None,
+                            validation: tuple[np.ndarray, np.ndarray | None], threads: int | None = None,
                             validation_kind: str = "calibration",
                             alignment_applicable: bool = True) -> tuple[ov.Model, dict[str, Any]]:
     """Accuracy-aware INT8 quantization: default quantization, then ops reverted to FP32 until the drop on the
-    labelled ``validation`` set (images, labels; see :func:`validation_data`, ``validation_kind`` names it in the
-    report) is at most ``aa.max_drop``.
+    ``validation`` set (images, labels; see :func:`validation_data`, ``validation_kind`` names it in the report) is
+    at most ``aa.max_drop``. Labels None: the FP32 model's top-1 predictions, so that the metric is agreement.
 
     Returns (model, report); the report adds ``reverted_ops`` and ``quantized_ops`` (counted by
     :func:`reverted_operations` on the default INT8 model NNCF starts from, which it saves in its
@@ -330,7 +363,12 @@ def quantize_accuracy_aware(fp32_xml: str | Path, images: np.ndarray, mean: Sequ
     """
     model = read_model(fp32_xml)
     calibration = calibration_set(images, mean, std, seed, settings.subset_size, settings.batch_size)
-    val_items = validation_items(validation[0], validation[1], mean, std)
+    val_images, val_labels = validation
+    if val_labels is None:  # data-free: the FP32 model's own top-1 is the label, the metric its agreement
+        val_labels = infer_batches(compile_f32(model, threads), (
+            to_model_input(val_images[i:i + settings.batch_size], mean, std)
+            for i in range(0, len(val_images), settings.batch_size))).argmax(1)
+    val_items = validation_items(val_images, val_labels, mean, std)
     applied, alignment = _applied_alignment(settings, alignment_applicable)
 
     def validate_batched(compiled: ov.CompiledModel, items: Any) -> tuple[float, list[float]]:
@@ -357,7 +395,8 @@ def quantize_accuracy_aware(fp32_xml: str | Path, images: np.ndarray, mean: Sequ
         fp32_acc == 0 or abs(1 - int8_acc / fp32_acc) <= aa.max_drop + 1e-12 or int8_acc >= fp32_acc)
     return quantized, _report(
         "accuracy_aware", settings, images, calibration, seed, quantized, seconds, more_settings=asdict(aa),
-        validation=validation_kind, n_validation=len(val_items), validation_fp32_accuracy=fp32_acc,
+        validation=validation_kind, validation_metric="agreement with FP32" if validation[1] is None else "accuracy",
+        n_validation=len(val_items), validation_fp32_accuracy=fp32_acc,
         validation_int8_accuracy=int8_acc, max_drop=aa.max_drop, drop_type=aa.drop_type,
         reverted_ops=reverted, quantized_ops=quantized_ops, reached_required_drop=bool(reached),
         channel_alignment_applied=alignment)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import difflib
+import functools
 from collections.abc import Iterable, Iterator, Mapping
 from importlib import resources
 from typing import Any
@@ -26,9 +27,31 @@ class ConfigError(ValueError):
 
 
 def schema() -> dict[str, Any]:
-    """The JSON schema (draft 2020-12) of the workflow config."""
+    """The JSON schema (draft 2020-12) of the workflow config (a fresh copy: callers may change it)."""
+    return copy.deepcopy(_schema())
+
+
+@functools.lru_cache(maxsize=1)
+def _schema() -> dict[str, Any]:
+    """The schema file, with the keys a quantization variant may set derived from the sections it changes: each
+    key of ``quantization.default`` and ``quantization.accuracy_aware``, as the schema states it but without a
+    default (a variant sets only what it changes; the rest is the built-in algorithm's)."""
     text = resources.files("synthcal").joinpath("schemas/config.schema.yaml").read_text()
-    return yaml.safe_load(text)
+    tree = yaml.safe_load(text)
+    quantization = tree["properties"]["quantization"]["properties"]
+    variant = quantization["variants"]["additionalProperties"]["properties"]
+    for section in VARIANT_SECTIONS:
+        for key, node in quantization[section]["properties"].items():
+            if key in GLOBAL_KEYS:
+                continue
+            variant.setdefault(key, {k: v for k, v in node.items() if k != "default"})
+    return tree
+
+
+#: The sections of ``quantization`` whose keys a variant may change (in this order: a key of both is the first's).
+VARIANT_SECTIONS = ("default", "accuracy_aware")
+#: Keys of those sections that shape what every algorithm shares (the held-out real split): not a variant's.
+GLOBAL_KEYS = ("holdout_per_class",)
 
 
 def section_defaults(path: str) -> dict[str, Any]:

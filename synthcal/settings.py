@@ -61,6 +61,7 @@ class DefaultQuantizationSettings:
     preset: str
     target_device: str
     fast_bias_correction: bool
+    bias_correction: bool
     channel_alignment: bool
     ignored_types: tuple[str, ...]
     range_estimator: str

@@ -1,6 +1,7 @@
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -405,3 +406,67 @@ def test_pot_ranges_follow_pots_rule_on_per_tensor_and_per_channel_quantizers(tm
         np.testing.assert_allclose(q.high, high, rtol=2e-5, atol=1e-6, err_msg=f"{q.name} ({q.source})")
         np.testing.assert_allclose(q.low, low, rtol=2e-5, atol=1e-6, err_msg=f"{q.name} ({q.source})")
     assert any(q.signed for q in quantizers) and not all(q.signed for q in quantizers)
+
+
+def _bias_constants(model) -> dict[str, np.ndarray]:
+    """The constants added after each convolution or matrix multiplication (their biases), by the Add's name."""
+    out = {}
+    for op in model.get_ops():
+        if op.get_type_name() != "Add":
+            continue
+        inputs = [op.input_value(i).get_node() for i in range(2)]
+        if inputs[0].get_type_name() in ("Convolution", "GroupConvolution", "MatMul") and \
+                inputs[1].get_type_name() == "Constant":
+            out[op.get_friendly_name()] = inputs[1].get_data().copy()
+    return out
+
+
+def test_each_variant_changes_what_it_says_in_the_produced_ir(fp32_ir):
+    """Checked in the IR, not in the call: an estimator variant moves the activation ranges; a bias-correction
+    variant moves the biases and leaves the ranges where they were."""
+    images = random_images(60, 4)
+    base = default_settings(DefaultQuantizationSettings, protocol="nncf", subset_size=40, batch_size=20)
+    models = {name: quantize_default(fp32_ir, images, MEAN, STD, replace(base, **change), seed=0)[0]
+              for name, change in {"default": {}, "mean_quantile": {"range_estimator": "mean_quantile"},
+                                   "histogram": {"range_estimator": "histogram"},
+                                   "no_bias_correction": {"bias_correction": False},
+                                   "full_bias_correction": {"fast_bias_correction": False}}.items()}
+    ranges = {name: _ranges(m) for name, m in models.items()}
+    biases = {name: _bias_constants(m) for name, m in models.items()}
+    assert len(biases["default"]) > 10 and ranges["default"].keys() == ranges["histogram"].keys()
+
+    def moved(values, name):
+        return max(np.abs(values[name][k] - values["default"][k]).max() for k in values["default"])
+
+    for estimator in ("mean_quantile", "histogram"):
+        assert moved(ranges, estimator) > 1e-3
+    for corrected in ("no_bias_correction", "full_bias_correction"):
+        assert moved(biases, corrected) > 1e-4 and moved(ranges, corrected) < 1e-6
+    # no correction at all: the biases are the FP32 model's
+    fp32_biases = _bias_constants(ov.Core().read_model(str(fp32_ir)))
+    assert all(np.allclose(biases["no_bias_correction"][k], fp32_biases[k]) for k in fp32_biases)
+
+
+def test_agreement_validation_holds_out_images_and_measures_agreement_with_fp32(tmp_path):
+    """Data-free accuracy control: the held-out images are never calibrated on, the FP32 model labels them, and
+    the report names the metric; the real test-set result is the evaluation's, elsewhere."""
+    from synthcal.data import Split
+    from synthcal.quantize import quantize_accuracy_aware, validation_data
+    from synthcal.settings import AccuracyAwareSettings
+
+    xml, images, _ = _quantization_sensitive_model(tmp_path)
+    folder = Split(images[:300], np.full(300, -1))  # a source without classes: its labels mean nothing
+    calibration, held, labels = validation_data("agreement", folder, agreement_images=100, seed=3)
+    assert len(calibration) == 200 and len(held) == 100 and labels is None
+    seen = {img.tobytes() for img in calibration.images}
+    assert not any(img.tobytes() in seen for img in held)  # disjoint
+    again = validation_data("agreement", folder, agreement_images=100, seed=3)
+    assert np.array_equal(again[1], held)  # seeded
+    with pytest.raises(ValueError, match="agreement_images"):
+        validation_data("agreement", folder, agreement_images=300)
+    settings = default_settings(DefaultQuantizationSettings, protocol="nncf", subset_size=100, batch_size=50)
+    aa = default_settings(AccuracyAwareSettings, protocol="nncf", max_drop=0.0)
+    _, report = quantize_accuracy_aware(xml, calibration.images, MEAN, STD, settings, aa, 0, (held, None),
+                                        threads=1, validation_kind="agreement")
+    assert report["validation_metric"] == "agreement with FP32" and report["validation_fp32_accuracy"] == 1.0
+    assert report["n_validation"] == 100 and report["n_calibration"] == 200 and report["reached_required_drop"]

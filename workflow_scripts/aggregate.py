@@ -12,7 +12,8 @@ from synthcal.settings import StatisticsSettings, from_params
 sm = snakemake  # noqa: F821 (injected by snakemake)
 p = sm.params
 with step_logging(sm.log[0]) as log:
-    speed = [row for f in sm.input.speed for row in speed_rows(read_json(f))]
+    # a variant reports its built-in base's speed measurement (the same graph), under its own name
+    speed = [{**row, "algorithm": sm.wildcards.algorithm} for f in sm.input.speed for row in speed_rows(read_json(f))]
     fp32 = [read_json(f) for f in sm.input.fp32]
     int8 = [read_json(f) for f in sm.input.int8]
     predictions = {("fp32", r["model"]): load_predictions(f) for r, f in zip(fp32, sm.input.fp32_predictions)}

@@ -24,17 +24,19 @@ with step_logging(sm.log[0]) as log:
     log.info("quantizing %s on %s (%d images, seed %d), %s: %s", sm.wildcards.model, sm.input.calibration,
              len(calibration), p.seed, job["algorithm"], settings)
     if job["algorithm"] == "accuracy_aware":
-        validation = validation_data(job["validation"], calibration, sm.input.get("holdout"))
+        calibration, *validation = validation_data(job["validation"], calibration, sm.input.get("holdout"),
+                                                   job["agreement_images"], p.seed)
         model, report = quantize_accuracy_aware(sm.input.xml, calibration.images, mean, std, settings,
-                                                from_params(AccuracyAwareSettings, job["aa_settings"]), p.seed, validation,
-                                                sm.threads, job["validation"], applicable)
-        log.info("accuracy-aware: %s of %s quantized operations reverted; validation accuracy %.4f -> %.4f",
-                 report["reverted_ops"], report["quantized_ops"], report["validation_fp32_accuracy"],
-                 report["validation_int8_accuracy"])
+                                                from_params(AccuracyAwareSettings, job["aa_settings"]), p.seed,
+                                                tuple(validation), sm.threads, job["validation"], applicable)
+        log.info("accuracy-aware on %s: %s of %s quantized operations reverted; validation %s %.4f -> %.4f",
+                 job["validation"], report["reverted_ops"], report["quantized_ops"], report["validation_metric"],
+                 report["validation_fp32_accuracy"], report["validation_int8_accuracy"])
     else:
         model, report = quantize_default(sm.input.xml, calibration.images, mean, std, settings, p.seed, applicable)
     save_ir(model, sm.output.xml)
-    report.update(model=sm.wildcards.model, source=sm.wildcards.source, repeat=p.repeat,
+    report.update(algorithm=p.algorithm, kind=job["algorithm"], model=sm.wildcards.model, source=sm.wildcards.source,
+                  repeat=p.repeat,
                   calibration_manifest_source=manifest.get("source"), calibration_data=manifest.get("description"))
     write_json(sm.output.report, stamped(report))
     log.info("%d FakeQuantize ops in the INT8 model; NNCF read %d images in %d items; %.1f s",

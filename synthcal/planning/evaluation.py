@@ -66,8 +66,10 @@ class EvaluationPlan:
 
     # --------------------------------------------------------------------------------------------- speed
     def speed_records(self, algorithm: str | None = None) -> list[str]:
-        """The speed measurements (one per model and algorithm, over its INT8 IRs of repeat 0)."""
-        algorithms = [algorithm] if algorithm else self.quantization.active()
+        """The speed measurements (one per model and measured algorithm, over its INT8 IRs of repeat 0): those an
+        algorithm's table reports (its own, or its built-in base's: the same graph), or every one."""
+        algorithms = ([self.quantization.speed_owner(algorithm)] if algorithm
+                      else self.quantization.speed_measured())
         return [paths.fill(paths.THROUGHPUT, algorithm=a, model=m) for a in algorithms
                 for m in dict.fromkeys(m for m, _ in self.quantization.pairs(a))]
 

@@ -9,33 +9,13 @@ Rules: ``quantize`` (``rules/quantize.smk``), ``channel_alignment`` (``rules/mod
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
+from synthcal.algorithms import Algorithm, catalogue
 from synthcal.planning import paths
 from synthcal.planning.grid import Grid
 from synthcal.settings import AccuracyAwareSettings, DefaultQuantizationSettings, from_section, to_params
-
-
-@dataclass(frozen=True)
-class Algorithm:
-    """A quantization algorithm of the grid: the backend that runs it, its kind (what the job does), the paper's
-    table it fills (if any) and the models it is restricted to (None: every experiment model)."""
-
-    name: str
-    backend: str
-    kind: str
-    paper_table: str | None = None
-    models: tuple[str, ...] | None = None
-
-
-def builtin_algorithms(config: Mapping[str, Any]) -> dict[str, Algorithm]:
-    """The paper's two algorithms: NNCF's default quantization (Table 1a) and accuracy-aware quantization on its
-    listed models (Table 1b)."""
-    return {"default": Algorithm("default", "nncf", "default", "table1a"),
-            "accuracy_aware": Algorithm("accuracy_aware", "nncf", "accuracy_aware", "table1b",
-                                        tuple(config["quantization"]["accuracy_aware"]["models"]))}
 
 
 class QuantizationPlan:
@@ -44,7 +24,7 @@ class QuantizationPlan:
     def __init__(self, grid: Grid) -> None:
         self.grid, self.config = grid, grid.config
         self.quantization = self.config["quantization"]
-        self.catalogue = builtin_algorithms(self.config)
+        self.catalogue = catalogue(self.config)
         self.algorithms: list[str] = list(self.config["experiment"]["algorithms"])
         self.sizes: list[int] = list(self.config["experiment"]["calibration_sizes"])
 
@@ -97,32 +77,57 @@ class QuantizationPlan:
         changing them does not redo the verdict."""
         return to_params(replace(self.default_settings(), subset_size=None, batch_size=1, channel_alignment=True))
 
-    def job(self, variant: str) -> dict[str, Any]:
-        """What a variant's job runs (rule parameters): the algorithm's ``kind``, the default algorithm's
-        ``settings``, the accuracy-aware settings and validation data, or the images per class of the sweep (every
-        image of the nested subset used)."""
+    def aa_section(self, variant: str) -> dict[str, Any]:
+        """``quantization.accuracy_aware`` as a variant runs it (its changes applied)."""
+        return {**self.quantization["accuracy_aware"], **self.algorithm(variant).changed("accuracy_aware")}
+
+    def job(self, variant: str, source: str) -> dict[str, Any]:
+        """What a variant's job on a source runs (rule parameters): the algorithm's ``kind`` and backend, its default
+        ``settings`` (a variant's changes applied), the accuracy-aware settings and what they validate on, or the
+        images per class of the sweep (every image of the nested subset used)."""
         algorithm = self.algorithm(variant)
-        settings = self.default_settings()
+        settings = replace(self.default_settings(), **algorithm.changed("default"))
         job: dict[str, Any] = {"algorithm": algorithm.kind, "backend": algorithm.backend, "per_class": None,
-                               "aa_settings": None, "validation": None}
+                               "aa_settings": None, "validation": None, "agreement_images": None}
         if algorithm.kind == "accuracy_aware":
-            job.update(aa_settings=to_params(self.accuracy_aware_settings()),
-                       validation=self.quantization["accuracy_aware"]["validation"])
+            section = self.aa_section(variant)
+            aa = replace(self.accuracy_aware_settings(), **{k: v for k, v in algorithm.changed("accuracy_aware").items()
+                                                           if k in AccuracyAwareSettings.__dataclass_fields__})
+            job.update(aa_settings=to_params(aa), validation=self.validation(variant, source))
+            if job["validation"] == "agreement":
+                job["agreement_images"] = section["agreement_images"]
         if variant.startswith("size/"):
             settings = replace(settings, subset_size=None)
             job["per_class"] = int(variant.removeprefix("size/"))
         return {**job, "settings": to_params(settings)}
 
-    def holdout_needed(self, variant: str) -> bool:
-        return (self.algorithm(variant).kind == "accuracy_aware"
-                and self.quantization["accuracy_aware"]["validation"] == "holdout")
+    def validation(self, variant: str, source: str) -> str:
+        """What an accuracy-aware job measures its drop on (``quantization.accuracy_aware.validation``): ``auto``
+        is the source's own labels where they are classes, else the data-free agreement with the FP32 model."""
+        chosen = self.aa_section(variant)["validation"]
+        if chosen == "auto":
+            return "calibration" if self.grid.traits(source).labelled else "agreement"
+        return chosen
+
+    def holdout_needed(self, variant: str, source: str) -> bool:
+        return self.algorithm(variant).kind == "accuracy_aware" and self.validation(variant, source) == "holdout"
+
+    def speed_owner(self, algorithm: str) -> str:
+        """The algorithm whose speed measurement an algorithm's table reports: a variant's built-in base when the base
+        runs too (the same graph, other constants), else its own."""
+        base = self.algorithm(algorithm).base
+        return base if base is not None and base in self.active() else algorithm
+
+    def speed_measured(self) -> list[str]:
+        """The algorithms that get a speed measurement of their own."""
+        return [a for a in self.active() if self.speed_owner(a) == a]
 
     def inputs(self, model: str, variant: str, source: str, rep: str) -> dict[str, str]:
         """What a quantization job reads: the FP32 IR, the calibration folder, the held-out split (accuracy-aware
         with holdout validation) and the model's channel-alignment verdict (when alignment is asked for)."""
         inputs = {"xml": paths.fill(paths.FP32_XML, model=model), "bin": paths.fill(paths.FP32_BIN, model=model),
                   "calibration": self.grid.calibration_folder(model, source, rep)}
-        if self.holdout_needed(variant):
+        if self.holdout_needed(variant, source):
             inputs["holdout"] = paths.HOLDOUT
         if self.alignment_needed():
             inputs["alignment"] = paths.fill(paths.CHANNEL_ALIGNMENT, model=model)

@@ -166,7 +166,8 @@ class ReportsPlan:
         targets += [paths.fill(paths.PAPER_TABLE, table=self.paper_table(a)) for a in algorithms
                     if self.paper_table(a)]
         targets += [paths.THROUGHPUT_TABLE, paths.AGREEMENT_TABLE, paths.DROP_FIGURE, paths.PER_CLASS_FIGURE,
-                    paths.PREDICTORS_TABLE, paths.PREDICTORS_FIGURE]
+                    paths.PREDICTORS_TABLE, paths.PREDICTORS_FIGURE, paths.DATA_MATTERS_TABLE,
+                    paths.DATA_MATTERS_FIGURE]
         if self.quality["enabled"]:
             targets += [paths.IMAGE_QUALITY, paths.TABLE2, paths.FID_FIGURE]
         if self.realism_enabled():

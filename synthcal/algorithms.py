@@ -1,0 +1,129 @@
+"""The quantization algorithms of the grid as data: the paper's two built-in ones and the named variants a user
+defines in ``quantization.variants``.
+
+An :class:`Algorithm` says which backend runs it, what kind of job it is, which of the paper's tables it fills, which
+models it is restricted to and which settings it changes from its built-in base. The planner
+(:mod:`synthcal.planning.quantization`) turns an algorithm into a job's settings; nothing here imports more than
+the standard library, so planning stays light.
+
+    quantization:
+      variants:
+        full_bias_correction: {from: default, fast_bias_correction: false}
+        mean_quantile:        {from: default, range_estimator: mean_quantile}
+    experiment:
+      algorithms: [default, full_bias_correction, mean_quantile]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from synthcal.schema import VARIANT_SECTIONS, ConfigError, schema, suggestion
+
+#: The paper's algorithms: NNCF's default quantization (Table 1a) and accuracy-aware quantization (Table 1b).
+BUILTIN = ("default", "accuracy_aware")
+
+
+@dataclass(frozen=True)
+class Algorithm:
+    """A quantization algorithm of the grid (see the module docstring).
+
+    ``kind`` is the job a backend runs (NNCF: ``default`` or ``accuracy_aware``); ``models`` None means every
+    experiment model; ``changes`` maps a section of ``quantization`` (``default``, ``accuracy_aware``) to the keys
+    a variant sets there; ``base`` is the built-in algorithm a variant derives from (None for a built-in one).
+    """
+
+    name: str
+    backend: str
+    kind: str
+    paper_table: str | None = None
+    models: tuple[str, ...] | None = None
+    changes: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = ()
+    base: str | None = None
+
+    def changed(self, section: str) -> dict[str, Any]:
+        """The settings the algorithm changes in one section of ``quantization`` (``subset_size: all`` -> None,
+        as the protocol resolves it)."""
+        values = dict(dict(self.changes).get(section, ()))
+        if values.get("subset_size") == "all":
+            values["subset_size"] = None
+        return values
+
+
+def _section_keys() -> dict[str, set[str]]:
+    quantization = schema()["properties"]["quantization"]["properties"]
+    return {section: set(quantization[section]["properties"]) for section in VARIANT_SECTIONS}
+
+
+def catalogue(config: Mapping[str, Any]) -> dict[str, Algorithm]:
+    """Every algorithm a configuration defines, by name: the built-in ones, then the variants."""
+    quantization = config["quantization"]
+    aa_models = tuple(quantization["accuracy_aware"]["models"])
+    found = {"default": Algorithm("default", "nncf", "default", "table1a"),
+             "accuracy_aware": Algorithm("accuracy_aware", "nncf", "accuracy_aware", "table1b", aa_models)}
+    keys = _section_keys()
+    for name, entry in quantization["variants"].items():
+        if entry.get("from") not in found:
+            continue  # refused by check_algorithms
+        base = found[entry["from"]]
+        sets = {k: v for k, v in entry.items() if k not in ("from", "backend") and v is not None}
+        changes = []
+        for section in VARIANT_SECTIONS:
+            here = {k: v for k, v in sets.items() if k in keys[section] and k != "models"}
+            sets = {k: v for k, v in sets.items() if k not in here}
+            if here:
+                changes.append((section, tuple(sorted(here.items(), key=lambda kv: kv[0]))))
+        models = tuple(entry["models"]) if entry.get("models") is not None else base.models
+        found[name] = Algorithm(name, entry["backend"], base.kind, None, models, tuple(changes), base.name)
+    return found
+
+
+def active(config: Mapping[str, Any]) -> list[Algorithm]:
+    """The algorithms of ``experiment.algorithms``, as data."""
+    defined = catalogue(config)
+    return [defined[name] for name in config["experiment"]["algorithms"] if name in defined]
+
+
+def setting(config: Mapping[str, Any], algorithm: Algorithm, section: str, key: str) -> Any:
+    """The value an algorithm runs with for one key of a section of ``quantization``: its own or the section's."""
+    return algorithm.changed(section).get(key, config["quantization"][section][key])
+
+
+def check_algorithms(config: Mapping[str, Any]) -> None:
+    """The configured algorithms exist, each variant sets only what its base has, and no setting claims a protocol
+    it does not follow.
+
+    Raises:
+        ConfigError: naming the key and the fix.
+    """
+    quantization = config["quantization"]
+    defined = catalogue(config)
+    aa_only = _section_keys()["accuracy_aware"] - _section_keys()["default"] - {"models"}  # any variant may restrict
+    for name, entry in quantization["variants"].items():
+        if entry["backend"] == "nncf" and "from" not in entry:
+            raise ConfigError(f"config key 'quantization.variants.{name}' needs 'from': the built-in algorithm whose "
+                              f"settings it changes ({', '.join(BUILTIN)})")
+        misplaced = sorted(k for k in entry if k in aa_only and entry.get("from") != "accuracy_aware")
+        if misplaced:
+            raise ConfigError(f"config key 'quantization.variants.{name}.{misplaced[0]}' is a setting of accuracy-aware "
+                              "quantization: set 'from: accuracy_aware', or remove it")
+        if len(entry) <= (2 if "backend" in entry else 1):
+            raise ConfigError(f"config key 'quantization.variants.{name}' changes nothing of "
+                              f"'{entry.get('from')}': name the settings it changes, or remove it")
+    for name in config["experiment"]["algorithms"]:
+        if name not in defined:
+            raise ConfigError(f"config key 'experiment.algorithms' names {name!r}, which is neither a built-in "
+                              f"algorithm ({', '.join(BUILTIN)}) nor a variant of 'quantization.variants' (defined: "
+                              f"{', '.join(n for n in defined if n not in BUILTIN) or 'none'}){suggestion(name, defined)}")
+    if quantization["protocol"] == "pot":
+        for name in config["experiment"]["algorithms"]:
+            algorithm = defined[name]
+            preset = algorithm.changed("default").get("preset", quantization["default"]["preset"])
+            if algorithm.backend == "nncf" and preset == "mixed":
+                key = "quantization.default.preset" if algorithm.base is None else f"quantization.variants.{name}.preset"
+                raise ConfigError(f"config key '{key}': the mixed preset (asymmetric activations) is not reproduced "
+                                  "under 'quantization.protocol: pot': POT's range rule here is the symmetric one (the "
+                                  "per-image absolute maximum), so the run would not be POT's; set "
+                                  "'quantization.protocol: nncf' for NNCF's mixed preset, or use preset performance")
