@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from synthcal.schema import VARIANT_SECTIONS, ConfigError, schema, suggestion
+from synthcal.sources.registry import traits
 
 #: The paper's algorithms: NNCF's default quantization (Table 1a) and accuracy-aware quantization (Table 1b).
 BUILTIN = ("default", "accuracy_aware")
@@ -117,6 +118,9 @@ def check_algorithms(config: Mapping[str, Any]) -> None:
             raise ConfigError(f"config key 'experiment.algorithms' names {name!r}, which is neither a built-in "
                               f"algorithm ({', '.join(BUILTIN)}) nor a variant of 'quantization.variants' (defined: "
                               f"{', '.join(n for n in defined if n not in BUILTIN) or 'none'}){suggestion(name, defined)}")
+    for algorithm in active(config):
+        if algorithm.kind == "accuracy_aware":
+            _check_agreement_images(config, algorithm)
     if quantization["protocol"] == "pot":
         for name in config["experiment"]["algorithms"]:
             algorithm = defined[name]
@@ -127,3 +131,21 @@ def check_algorithms(config: Mapping[str, Any]) -> None:
                                   "under 'quantization.protocol: pot': POT's range rule here is the symmetric one (the "
                                   "per-image absolute maximum), so the run would not be POT's; set "
                                   "'quantization.protocol: nncf' for NNCF's mixed preset, or use preset performance")
+
+
+def _check_agreement_images(config: Mapping[str, Any], algorithm: Algorithm) -> None:
+    """The images an accuracy-aware algorithm holds out for agreement validation leave some to calibrate on in
+    every folder it validates that way (the sources without classes under ``auto``)."""
+    validation = setting(config, algorithm, "accuracy_aware", "validation")
+    held = setting(config, algorithm, "accuracy_aware", "agreement_images")
+    if validation not in ("auto", "agreement"):
+        return
+    for source in config["experiment"]["sources"]:
+        if validation == "auto" and traits(source, config).labelled:
+            continue
+        size = 10 * (config["bn_inversion"] if source == "bn_inversion" else config["calibration"])["n_per_class"]
+        if held >= size:
+            key = ("quantization.accuracy_aware" if algorithm.base is None or "agreement_images" not in
+                   config["quantization"]["variants"][algorithm.name] else f"quantization.variants.{algorithm.name}")
+            raise ConfigError(f"config key '{key}.agreement_images' holds out {held} images for the agreement "
+                              f"validation, but the {source} folder has {size}: set it below {size}")

@@ -123,3 +123,14 @@ def test_where_data_matters_says_yes_no_or_undecided_from_the_verdicts():
     assert answer.loc[("m", "full_bc"), "noise"] == "9.00 [8.00, 10.00] worse"
     assert answer.loc[("m", "default"), "cifar10"] == "0.20 [0.00, 0.40] reference"
     assert answer.loc[("m", "default"), "fractal"] == ""  # not run
+
+
+def test_agreement_validation_leaves_images_to_calibrate_on_in_every_folder_it_holds_out_from():
+    config = _config(algorithms=["accuracy_aware"], variants={})
+    config["quantization"]["accuracy_aware"]["agreement_images"] = 600
+    config["calibration"] = {"n_per_class": 50}
+    with pytest.raises(ConfigError, match=r"'quantization.accuracy_aware.agreement_images' holds out 600 images .* "
+                                          r"the fractal folder has 500"):
+        validate_config(config)
+    config["experiment"]["sources"] = ["cifar10"]  # labelled: validated on its own labels, nothing held out
+    validate_config(config)
