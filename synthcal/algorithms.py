@@ -134,18 +134,18 @@ def check_algorithms(config: Mapping[str, Any]) -> None:
 
 
 def _check_agreement_images(config: Mapping[str, Any], algorithm: Algorithm) -> None:
-    """The images an accuracy-aware algorithm holds out for agreement validation leave some to calibrate on in
-    every folder it validates that way (the sources without classes under ``auto``)."""
+    """The share an accuracy-aware algorithm holds out for agreement validation holds out some image and leaves
+    some to calibrate on in every folder it validates that way (the sources without classes under ``auto``)."""
     validation = setting(config, algorithm, "accuracy_aware", "validation")
-    held = setting(config, algorithm, "accuracy_aware", "agreement_images")
+    fraction = setting(config, algorithm, "accuracy_aware", "agreement_fraction")
     if validation not in ("auto", "agreement"):
         return
     for source in config["experiment"]["sources"]:
         if validation == "auto" and traits(source, config).labelled:
             continue
         size = 10 * (config["bn_inversion"] if source == "bn_inversion" else config["calibration"])["n_per_class"]
-        if held >= size:
-            key = ("quantization.accuracy_aware" if algorithm.base is None or "agreement_images" not in
+        if not 0 < round(fraction * size) < size:
+            key = ("quantization.accuracy_aware" if algorithm.base is None or "agreement_fraction" not in
                    config["quantization"]["variants"][algorithm.name] else f"quantization.variants.{algorithm.name}")
-            raise ConfigError(f"config key '{key}.agreement_images' holds out {held} images for the agreement "
-                              f"validation, but the {source} folder has {size}: set it below {size}")
+            raise ConfigError(f"config key '{key}.agreement_fraction' {fraction:g} holds out no image of the "
+                              f"{source} folder's {size} (or all): raise it, or use validation calibration or holdout")

@@ -291,14 +291,14 @@ VALIDATIONS = ("calibration", "holdout", "agreement")
 
 
 def validation_data(kind: str, calibration: Split, holdout_npz: str | Path | None = None,
-                    agreement_images: int | None = None, seed: int = 0,
+                    agreement_fraction: float | None = None, seed: int = 0,
                     ) -> tuple[Split, np.ndarray, np.ndarray | None]:
     """What accuracy-aware quantization calibrates on and validates on: (calibration split, validation images,
     validation labels or None).
 
     ``calibration``: the source's own labelled folder, calibrated and validated on (the paper's choice);
     ``holdout``: the real split held out from the training images (``holdout_npz``), never the test split;
-    ``agreement``: data-free, ``agreement_images`` of the folder held out by a seeded draw and never calibrated on,
+    ``agreement``: data-free, ``agreement_fraction`` of the folder held out by a seeded draw and never calibrated on,
     labelled by the FP32 model when quantization starts (labels None here), so that the drop is the INT8 model's
     loss of top-1 agreement with the FP32 one.
     """
@@ -310,10 +310,11 @@ def validation_data(kind: str, calibration: Split, holdout_npz: str | Path | Non
         held = load_split(holdout_npz)
         return calibration, held.images, held.labels
     if kind == "agreement":
-        n = int(agreement_images or 0)
+        n = round((agreement_fraction or 0.0) * len(calibration))
         if not 0 < n < len(calibration):
             raise ValueError(f"validation 'agreement' holds out {n} of the folder's {len(calibration)} images: "
-                             "set quantization.accuracy_aware.agreement_images between 1 and the folder's size - 1")
+                             "set quantization.accuracy_aware.agreement_fraction so that some are held out and "
+                             "some are left")
         order = rng(seed, "agreement-validation").permutation(len(calibration))
         held, kept = np.sort(order[:n]), np.sort(order[n:])
         return calibration.subset(kept), calibration.images[held], None

@@ -21,7 +21,7 @@ VARIANTS = {"full_bias_correction": {"from": "default", "fast_bias_correction": 
             "mean_quantile": {"from": "default", "range_estimator": "mean_quantile"},
             "histogram": {"from": "default", "range_estimator": "histogram", "subset_size": "all"},
             "strict_agreement": {"from": "accuracy_aware", "max_drop": 0.001, "validation": "agreement",
-                                 "agreement_images": 500}}
+                                 "agreement_fraction": 0.1}}
 
 
 def _config(algorithms=("default", *VARIANTS), variants=None, **quantization) -> dict:
@@ -44,7 +44,7 @@ def test_variants_are_jobs_with_their_changes_and_the_rest_of_their_built_in():
     assert quantization.job("no_bias_correction", "noise")["settings"]["bias_correction"] is False
     strict = quantization.job("strict_agreement", "cifar10")
     assert strict["algorithm"] == "accuracy_aware" and strict["aa_settings"]["max_drop"] == 0.001
-    assert strict["validation"] == "agreement" and strict["agreement_images"] == 500
+    assert strict["validation"] == "agreement" and strict["agreement_fraction"] == 0.1
     assert quantization.variant_models("strict_agreement") == ["shufflenetv2_x2_0"]  # accuracy_aware.models
     assert quantization.variant_models("mean_quantile") == ["resnet20", "shufflenetv2_x2_0"]
     # each variant its own folder and table; the speed is the built-in's (the same graph)
@@ -63,7 +63,7 @@ def test_accuracy_control_is_data_free_where_a_source_has_no_classes():
     assert plan.quantization.validation("accuracy_aware", "cifar10") == "calibration"  # labels that are classes
     for source in ("fractal", "noise"):
         job = plan.quantization.job("accuracy_aware", source)
-        assert job["validation"] == "agreement" and job["agreement_images"] == 1000
+        assert job["validation"] == "agreement" and job["agreement_fraction"] == 0.2
     chosen = validate_config(_config(algorithms=["accuracy_aware"], variants={}))
     chosen["quantization"]["accuracy_aware"]["validation"] = "holdout"
     holdout = Plan(chosen)
@@ -127,10 +127,10 @@ def test_where_data_matters_says_yes_no_or_undecided_from_the_verdicts():
 
 def test_agreement_validation_leaves_images_to_calibrate_on_in_every_folder_it_holds_out_from():
     config = _config(algorithms=["accuracy_aware"], variants={})
-    config["quantization"]["accuracy_aware"]["agreement_images"] = 600
-    config["calibration"] = {"n_per_class": 50}
-    with pytest.raises(ConfigError, match=r"'quantization.accuracy_aware.agreement_images' holds out 600 images .* "
-                                          r"the fractal folder has 500"):
+    config["quantization"]["accuracy_aware"]["agreement_fraction"] = 0.01
+    config["calibration"] = {"n_per_class": 4}
+    with pytest.raises(ConfigError, match=r"'quantization.accuracy_aware.agreement_fraction' 0.01 holds out no image "
+                                          r"of the fractal folder's 40"):
         validate_config(config)
     config["experiment"]["sources"] = ["cifar10"]  # labelled: validated on its own labels, nothing held out
     validate_config(config)

@@ -35,7 +35,8 @@ def test_repository_configs_are_valid():
     assert paper["models"]["repvgg_a2_fused"]["fuse"] is True
     assert paper["models"]["repvgg_a2"]["fuse"] is False
     offline = load_config(REPO / "config.yaml", REPO / "configs" / "offline.yaml")
-    assert offline["experiment"]["models"] == ["akamaster_resnet20"]
+    assert offline["experiment"]["models"] == ["akamaster_resnet20", "mobilenetv2_x0_5", "shufflenetv2_x0_5"]
+    assert offline["models"]["mobilenetv2_x0_5"]["weights"]["train"]["epochs"] == 5  # trained by the workflow
     assert offline["models"]["akamaster_resnet20"]["weights"]["path"].endswith("resnet20-12fca82f.th")
     # merged, not replaced: the URL of the catalogue entry survives the override
     assert offline["models"]["akamaster_resnet20"]["weights"]["url"].startswith("https://")

@@ -104,8 +104,8 @@ def test_settings_come_from_the_config_and_round_trip_through_rule_parameters(pa
 
 
 def test_quantization_variants_share_one_definition(paper):
-    default, aa = paper.quantization.job("default"), paper.quantization.job("accuracy_aware")
-    size = paper.quantization.job("size/5")
+    default, aa = paper.quantization.job("default", "cifar10"), paper.quantization.job("accuracy_aware", "cifar10")
+    size = paper.quantization.job("size/5", "cifar10")
     assert default["algorithm"] == size["algorithm"] == "default" and aa["algorithm"] == "accuracy_aware"
     assert aa["settings"] == default["settings"] and aa["aa_settings"]["max_drop"] == 0.02
     assert size["per_class"] == 5 and size["settings"]["subset_size"] is None and default["per_class"] is None
@@ -165,7 +165,8 @@ def test_targets(paper):
         "results/tables/default_quantization.csv", "results/tables/table1a.csv", "results/tables/throughput.csv",
         "results/reports/label_agreement.csv", "results/figures/accuracy_drop.png",
         "results/figures/per_class_drop.png", "results/tables/drop_predictors.csv",
-        "results/figures/drop_predictors.png",
+        "results/figures/drop_predictors.png", "results/tables/where_data_matters.csv",
+        "results/figures/where_data_matters.png",
         "results/tables/calibration_size.csv", "results/figures/drop_vs_calibration_size.png",
         "results/figures/samples/cifar10.png"]
     assert small.evaluation.size_sweep() == ["results/evaluation/resnet20/size/1/cifar10.json",

@@ -456,14 +456,14 @@ def test_agreement_validation_holds_out_images_and_measures_agreement_with_fp32(
 
     xml, images, _ = _quantization_sensitive_model(tmp_path)
     folder = Split(images[:300], np.full(300, -1))  # a source without classes: its labels mean nothing
-    calibration, held, labels = validation_data("agreement", folder, agreement_images=100, seed=3)
+    calibration, held, labels = validation_data("agreement", folder, agreement_fraction=1 / 3, seed=3)
     assert len(calibration) == 200 and len(held) == 100 and labels is None
     seen = {img.tobytes() for img in calibration.images}
     assert not any(img.tobytes() in seen for img in held)  # disjoint
-    again = validation_data("agreement", folder, agreement_images=100, seed=3)
+    again = validation_data("agreement", folder, agreement_fraction=1 / 3, seed=3)
     assert np.array_equal(again[1], held)  # seeded
-    with pytest.raises(ValueError, match="agreement_images"):
-        validation_data("agreement", folder, agreement_images=300)
+    with pytest.raises(ValueError, match="agreement_fraction"):
+        validation_data("agreement", folder, agreement_fraction=0.001)
     settings = default_settings(DefaultQuantizationSettings, protocol="nncf", subset_size=100, batch_size=50)
     aa = default_settings(AccuracyAwareSettings, protocol="nncf", max_drop=0.0)
     _, report = quantize_accuracy_aware(xml, calibration.images, MEAN, STD, settings, aa, 0, (held, None),

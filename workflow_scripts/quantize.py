@@ -25,7 +25,7 @@ with step_logging(sm.log[0]) as log:
              len(calibration), p.seed, job["algorithm"], settings)
     if job["algorithm"] == "accuracy_aware":
         calibration, *validation = validation_data(job["validation"], calibration, sm.input.get("holdout"),
-                                                   job["agreement_images"], p.seed)
+                                                   job["agreement_fraction"], p.seed)
         model, report = quantize_accuracy_aware(sm.input.xml, calibration.images, mean, std, settings,
                                                 from_params(AccuracyAwareSettings, job["aa_settings"]), p.seed,
                                                 tuple(validation), sm.threads, job["validation"], applicable)

@@ -88,14 +88,14 @@ class QuantizationPlan:
         algorithm = self.algorithm(variant)
         settings = replace(self.default_settings(), **algorithm.changed("default"))
         job: dict[str, Any] = {"algorithm": algorithm.kind, "backend": algorithm.backend, "per_class": None,
-                               "aa_settings": None, "validation": None, "agreement_images": None}
+                               "aa_settings": None, "validation": None, "agreement_fraction": None}
         if algorithm.kind == "accuracy_aware":
             section = self.aa_section(variant)
             aa = replace(self.accuracy_aware_settings(), **{k: v for k, v in algorithm.changed("accuracy_aware").items()
                                                            if k in AccuracyAwareSettings.__dataclass_fields__})
             job.update(aa_settings=to_params(aa), validation=self.validation(variant, source))
             if job["validation"] == "agreement":
-                job["agreement_images"] = section["agreement_images"]
+                job["agreement_fraction"] = section["agreement_fraction"]
         if variant.startswith("size/"):
             settings = replace(settings, subset_size=None)
             job["per_class"] = int(variant.removeprefix("size/"))
