@@ -8,7 +8,8 @@ Planning (no torch, NNCF or OpenVINO):
 
 * :mod:`synthcal.schema` - the config schema, its defaults, protocols and messages; :mod:`synthcal.config` -
   validation, consistency and the files a configuration names; :mod:`synthcal.settings` - every job's settings,
-  typed once; :mod:`synthcal.planning` - the experiment plan, one planner per stage, every path once.
+  typed once; :mod:`synthcal.algorithms` - the quantization algorithms as data (built-in ones and variants);
+  :mod:`synthcal.planning` - the experiment plan, one planner per stage, every path once.
 * :mod:`synthcal.architectures` - the built-in architectures by name; :mod:`synthcal.codedeps` - the code each
   rule runs and its fingerprint; :mod:`synthcal.rulefiles` - the rule files read as data; :mod:`synthcal.machine`
   - the machine and package versions of a run; :mod:`synthcal.costs` - the estimate printed before a run.
@@ -24,8 +25,9 @@ Jobs:
   in one registry.
 * :mod:`synthcal.preprocess`, :mod:`synthcal.quantize`, :mod:`synthcal.evaluate`, :mod:`synthcal.predictions`,
   :mod:`synthcal.speed` - normalisation, NNCF quantization, accuracy, per-image predictions, speed.
-* :mod:`synthcal.quality`, :mod:`synthcal.quality_sets`, :mod:`synthcal.realism` - Inception Score, FID, their
-  image sets, precision/recall/density/coverage and KID.
+* :mod:`synthcal.quality`, :mod:`synthcal.quality_sets`, :mod:`synthcal.quality_report`, :mod:`synthcal.realism` -
+  Inception features and their image sets; FID, Table 2 and the teacher's gate from them; precision, recall,
+  density, coverage and KID.
 * :mod:`synthcal.statistics` - intervals, verdicts, tests; :mod:`synthcal.aggregate`, :mod:`synthcal.predictors`,
   :mod:`synthcal.figures`, :mod:`synthcal.headline`, :mod:`synthcal.benchmarks` - tables, what predicts the drop,
   figures, the run's headline, measured costs.

@@ -11,7 +11,6 @@ from synthcal.quality import (
     convert_network,
     fid_helper_network,
     frechet_distance,
-    image_quality_rows,
     inception_score,
     load_features,
     openvino_extractor,
@@ -19,6 +18,7 @@ from synthcal.quality import (
     save_features,
     torch_extractor,
 )
+from synthcal.quality_report import image_quality_rows
 
 from helpers import (
     StandInInceptionWithLogits,
@@ -91,7 +91,7 @@ def test_torchscript_extractor_and_report_rows(tmp_path):
 def test_table2_at_a_chosen_n_from_generated_sets(tmp_path):
     """Quality sets generated at N (noise, fractals) through a stand-in Inception with logits: Table 2 holds N,
     the Inception Score of exactly those images and their FID against the reference."""
-    from synthcal.quality import table2
+    from synthcal.quality_report import table2
     from synthcal.quality_sets import describe, image_set
     from synthcal.schema import default_settings
     from synthcal.settings import FractalSettings, NoiseSettings, to_params
@@ -219,7 +219,7 @@ def test_quality_sets_come_from_the_sources_themselves(tmp_path):
 
 
 def test_the_teacher_gate_records_and_enforces_its_thresholds():
-    from synthcal.quality import GateFailed, check_gate, teacher_gate
+    from synthcal.quality_report import GateFailed, check_gate, teacher_gate
 
     rng = np.random.default_rng(0)
     pool = rng.normal(size=(50, 2048))

@@ -5,7 +5,8 @@ import pandas as pd
 
 from synthcal.io import write_csv
 from synthcal.logs import step_logging
-from synthcal.quality import image_quality_rows, load_features, table2
+from synthcal.quality import load_features
+from synthcal.quality_report import image_quality_rows, table2
 
 sm = snakemake  # noqa: F821 (injected by snakemake)
 with step_logging(sm.log[0]) as log:

@@ -5,7 +5,8 @@ import _synthcal_path  # noqa: F401 (the workflow's own synthcal first on sys.pa
 from synthcal.io import read_json, write_json
 from synthcal.logs import step_logging
 from synthcal.machine import stamped
-from synthcal.quality import check_gate, load_features, teacher_gate
+from synthcal.quality import load_features
+from synthcal.quality_report import check_gate, teacher_gate
 
 sm = snakemake  # noqa: F821 (injected by snakemake)
 with step_logging(sm.log[0]) as log:

@@ -12,7 +12,8 @@ import numpy as np
 
 from synthcal.evaluate import predict
 from synthcal.ir import compile_f32
-from synthcal.quality import Extractor, fid_from_summaries, quality_features
+from synthcal.quality import Extractor, quality_features
+from synthcal.quality_report import fid_from_summaries
 
 
 def tracking_files(track_dir: str | Path) -> list[tuple[int, Path]]:
