@@ -42,6 +42,8 @@ rule evaluate_int8:
         mean_std=mean_std,
         record=lambda wc: PLAN.quantization.record(wc.model, wc.variant, wc.source, wc.rep),
         batch_size=config["evaluation"]["batch_size"],
+    wildcard_constraints:
+        variant=PLAN.quantization.variant_pattern("nncf"),
     log:
         paths.log("evaluate/{model}/{variant}/{source}{rep}"),
     benchmark:
@@ -54,3 +56,36 @@ rule evaluate_int8:
         "../envs/openvino.yaml"
     script:
         "../workflow_scripts/evaluate.py"
+
+
+rule evaluate_brevitas:
+    """A Brevitas model, simulated in PyTorch, on the test split; an all-8-bit one also exported as QCDQ ONNX and run by
+    OpenVINO, which must agree with the simulation."""
+    input:
+        unpack(model_files),
+        model=paths.BREVITAS_MODEL,
+        test=paths.CIFAR10_TEST,
+    output:
+        summary=paths.fill(paths.EVALUATION_INT8, ext="json"),
+        predictions=paths.fill(paths.EVALUATION_INT8, ext="npz"),
+    params:
+        code=script_code("evaluate_brevitas.py"),
+        arch_code=model_code,
+        classifier=classifier,
+        mean_std=mean_std,
+        record=lambda wc: PLAN.quantization.record(wc.model, wc.variant, wc.source, wc.rep),
+        batch_size=config["evaluation"]["batch_size"],
+    wildcard_constraints:
+        variant=PLAN.quantization.variant_pattern("brevitas"),
+    log:
+        paths.log("evaluate/{model}/{variant}/{source}{rep}"),
+    benchmark:
+        paths.benchmark("evaluate_int8", "{model}/{variant}/{source}{rep}")
+    threads: config["evaluation"]["threads"]
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    conda:
+        "../envs/brevitas.yaml"
+    script:
+        "../workflow_scripts/evaluate_brevitas.py"

@@ -79,6 +79,31 @@ rule table_data_matters:
         "../workflow_scripts/table_data_matters.py"
 
 
+rule table_breaking_point:
+    """Below INT8 (the Brevitas algorithms): where the calibration source starts to matter as the precision falls,
+    per model and method, as a table and a figure, and whether Brevitas' W8A8 agrees with NNCF's INT8."""
+    input:
+        tables=[paths.fill(paths.QUANTIZATION_TABLE, algorithm=a) for a in PLAN.quantization.active()],
+    output:
+        table=report(paths.BREAKING_POINT_TABLE, caption="../report/quantization.rst", category="Tables"),
+        figure=report(paths.BREAKING_POINT_FIGURE, caption="../report/quantization.rst", category="Figures"),
+        agreement=paths.BACKEND_AGREEMENT,
+    params:
+        code=script_code("table_breaking_point.py"),
+        sources=PLAN.grid.sources,
+        pair=PLAN.reports.backend_pair(),
+    log:
+        paths.log("tables/breaking_point"),
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../envs/tables.yaml"
+    script:
+        "../workflow_scripts/table_breaking_point.py"
+
+
 rule table_repvgg_fusion:
     input:
         tables=[paths.fill(paths.QUANTIZATION_TABLE, algorithm=a) for a in PLAN.quantization.active()],
@@ -126,6 +151,7 @@ rule table_calibration_size:
 localrules:
     quantization_table,
     table_data_matters,
+    table_breaking_point,
     paper_table,
     table_repvgg_fusion,
     table_calibration_size,

@@ -23,14 +23,16 @@ Jobs:
   :mod:`synthcal.checkpoints` - resumable runs that resume only their own identity.
 * :mod:`synthcal.calibration` - calibration folders; :mod:`synthcal.sources` - one module per source, their traits
   in one registry.
-* :mod:`synthcal.preprocess`, :mod:`synthcal.quantize`, :mod:`synthcal.evaluate`, :mod:`synthcal.predictions`,
-  :mod:`synthcal.speed` - normalisation, NNCF quantization, accuracy, per-image predictions, speed.
+* :mod:`synthcal.preprocess`, :mod:`synthcal.quantize`, :mod:`synthcal.brevitas_backend`, :mod:`synthcal.evaluate`,
+  :mod:`synthcal.predictions`, :mod:`synthcal.speed` - normalisation, NNCF quantization, Brevitas below INT8
+  (simulated), accuracy, per-image predictions, speed.
 * :mod:`synthcal.quality`, :mod:`synthcal.quality_sets`, :mod:`synthcal.quality_report`, :mod:`synthcal.realism` -
   Inception features and their image sets; FID, Table 2 and the teacher's gate from them; precision, recall,
   density, coverage and KID.
 * :mod:`synthcal.statistics` - intervals, verdicts, tests; :mod:`synthcal.aggregate`, :mod:`synthcal.predictors`,
-  :mod:`synthcal.figures`, :mod:`synthcal.headline`, :mod:`synthcal.benchmarks` - tables, what predicts the drop,
-  figures, the run's headline, measured costs.
+  :mod:`synthcal.verdicts` - where the data matters, the breaking point below INT8, the backends' agreement;
+  :mod:`synthcal.figures`, :mod:`synthcal.headline`, :mod:`synthcal.benchmarks` - figures, the run's headline,
+  measured costs.
 * :mod:`synthcal.cpus`, :mod:`synthcal.logs`, :mod:`synthcal.seeding` - CPU placement, logging, random streams.
 """
 

@@ -16,7 +16,7 @@ from synthcal.statistics import StatisticsSettings, compare_to_reference, drop_s
 #: Columns of ``default_quantization.csv`` in order (accuracies, drops and flip rates in percent / percentage points;
 #: intervals and verdicts as synthcal.statistics computes them).
 COLUMNS = [
-    "model", "arch", "source", "algorithm", "calibration_data",
+    "model", "arch", "source", "algorithm", "calibration_data", "precision", "method", "execution",
     "fp32_accuracy", "int8_accuracy", "drop_points", "drop_ci_low", "drop_ci_high",
     "drop_percent", "drop_percent_ci_low", "drop_percent_ci_high", "flip_rate", "flip_ci_low", "flip_ci_high",
     "reference", "diff_vs_reference", "diff_ci_low", "diff_ci_high", "verdict", "mcnemar_p", "mcnemar_p_holm",
@@ -115,7 +115,9 @@ def quantization_runs(fp32: Iterable[Mapping[str, Any]], int8: Iterable[Mapping[
         timing = speeds.get(key[:3], {})
         rows.append({
             "model": rec["model"], "arch": rec.get("arch"), "source": rec["source"], "algorithm": rec["algorithm"],
-            "calibration_data": q.get("calibration_data"),
+            "calibration_data": q.get("calibration_data"), "precision": q.get("precision", "W8A8"),
+            "method": q.get("method") or f"nncf {q.get('kind') or q['algorithm']}",
+            "execution": q.get("execution", "OpenVINO INT8"),
             "fp32_accuracy": fp32_acc * 100.0, "int8_accuracy": int8_acc * 100.0,
             "drop_points": points, "drop_percent": percent,
             "n_calibration": q["n_calibration"], "subset_size": q["subset_size"], "batch_size": q.get("batch_size"),
@@ -133,7 +135,8 @@ def quantization_runs(fp32: Iterable[Mapping[str, Any]], int8: Iterable[Mapping[
 
 
 #: Columns of a run (one repeat), before the cell's statistics.
-_RUN_COLUMNS = ["model", "arch", "source", "algorithm", "calibration_data", "fp32_accuracy", "int8_accuracy",
+_RUN_COLUMNS = ["model", "arch", "source", "algorithm", "calibration_data", "precision", "method", "execution",
+                "fp32_accuracy", "int8_accuracy",
                 "drop_points", "drop_percent", "n_calibration", "subset_size", "batch_size", "channel_alignment", "seed",
                 *SPEED_COLUMNS, "fake_quantize_ops", "quantize_seconds", "machine"]
 
@@ -308,44 +311,3 @@ def size_sweep_table(fp32: Iterable[Mapping[str, Any]], sweep: Iterable[Mapping[
         smallest[(model, source)] = int(within["images_per_class"].min()) if len(within) else None
     table["smallest_size_within_0_2"] = [smallest[(m, s)] for m, s in zip(table["model"], table["source"])]
     return table[SIZE_COLUMNS]
-
-
-#: Columns of where_data_matters.csv before the per-source cells.
-DATA_MATTERS_COLUMNS = ["model", "algorithm", "reference", "data_matters", "differs", "equivalent", "inconclusive",
-                        "spread_points", "lowest_source", "highest_source"]
-
-
-def data_matters_table(table: pd.DataFrame, sources: Sequence[str]) -> pd.DataFrame:
-    """Where the calibration data matters: one row per (model, algorithm) of the algorithms' tables (concatenated),
-    each source's cell ``drop [low, high] verdict`` (points, its interval, its verdict against the reference
-    source), the spread of the drops across sources (largest minus smallest, points) and the answer:
-    ``data_matters`` is ``yes`` where some source's drop differs from the reference's (verdict worse or better),
-    ``no`` where every source is equivalent to it, ``undecided`` otherwise (an interval too wide to tell), and
-    ``no reference`` without one."""
-    rows = []
-    for (model, algorithm), cell in table.groupby(["model", "algorithm"], sort=False):
-        cell = cell.set_index("source")
-        reference = cell["reference"].dropna().iloc[0] if "reference" in cell and cell["reference"].notna().any() \
-            else None
-        compared = cell["verdict"].dropna() if "verdict" in cell else pd.Series(dtype=object)
-        differs = [s for s, v in compared.items() if v in ("worse", "better")]
-        answer = ("no reference" if reference is None else "yes" if differs else
-                  "no" if len(compared) and (compared == "equivalent").all() else "undecided")
-        drops = cell["drop_points"].dropna()
-        row = {"model": model, "algorithm": algorithm, "reference": reference, "data_matters": answer,
-               "differs": " ".join(f"{s} ({compared[s]})" for s in differs),
-               "equivalent": int((compared == "equivalent").sum()), "inconclusive": int((compared == "inconclusive").sum()),
-               "spread_points": float(drops.max() - drops.min()) if len(drops) else None,
-               "lowest_source": drops.idxmin() if len(drops) else None,
-               "highest_source": drops.idxmax() if len(drops) else None}
-        for source in sources:
-            if source in cell.index and pd.notna(cell.loc[source, "drop_points"]):
-                r = cell.loc[source]
-                verdict = r.get("verdict") if pd.notna(r.get("verdict")) else ("reference" if source == reference
-                                                                               else "")
-                row[source] = (f"{r['drop_points']:.2f} [{r['drop_ci_low']:.2f}, {r['drop_ci_high']:.2f}] "
-                               f"{verdict}").strip()
-            else:
-                row[source] = ""
-        rows.append(row)
-    return pd.DataFrame(rows, columns=DATA_MATTERS_COLUMNS + list(sources))

@@ -25,15 +25,21 @@ from synthcal.sources.registry import traits
 
 #: The paper's algorithms: NNCF's default quantization (Table 1a) and accuracy-aware quantization (Table 1b).
 BUILTIN = ("default", "accuracy_aware")
+#: The sections of ``quantization`` a variant of each backend changes.
+BACKEND_SECTIONS = {"nncf": ("default", "accuracy_aware"), "brevitas": ("brevitas",)}
+#: Keys of a variant that are about the variant itself, in no section.
+OWN_KEYS = ("from", "backend", "models", "repeats", "sources")
 
 
 @dataclass(frozen=True)
 class Algorithm:
     """A quantization algorithm of the grid (see the module docstring).
 
-    ``kind`` is the job a backend runs (NNCF: ``default`` or ``accuracy_aware``); ``models`` None means every
-    experiment model; ``changes`` maps a section of ``quantization`` (``default``, ``accuracy_aware``) to the keys
-    a variant sets there; ``base`` is the built-in algorithm a variant derives from (None for a built-in one).
+    ``kind`` is the job a backend runs (NNCF: ``default`` or ``accuracy_aware``; Brevitas: ``brevitas``);
+    ``models`` None means every experiment model; ``changes`` maps a section of ``quantization`` (``default``,
+    ``accuracy_aware``, ``brevitas``) to the keys a variant sets there; ``base`` is the built-in algorithm an NNCF
+    variant derives from (None otherwise); ``repeats`` limits its calibration draws (None: every repeat) and
+    ``sources`` its calibration sources (None: every one).
     """
 
     name: str
@@ -43,6 +49,8 @@ class Algorithm:
     models: tuple[str, ...] | None = None
     changes: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = ()
     base: str | None = None
+    repeats: int | None = None
+    sources: tuple[str, ...] | None = None
 
     def changed(self, section: str) -> dict[str, Any]:
         """The settings the algorithm changes in one section of ``quantization`` (``subset_size: all`` -> None,
@@ -66,18 +74,21 @@ def catalogue(config: Mapping[str, Any]) -> dict[str, Algorithm]:
              "accuracy_aware": Algorithm("accuracy_aware", "nncf", "accuracy_aware", "table1b", aa_models)}
     keys = _section_keys()
     for name, entry in quantization["variants"].items():
-        if entry.get("from") not in found:
+        brevitas = entry["backend"] == "brevitas"
+        if not brevitas and entry.get("from") not in found:
             continue  # refused by check_algorithms
-        base = found[entry["from"]]
-        sets = {k: v for k, v in entry.items() if k not in ("from", "backend") and v is not None}
+        base = None if brevitas else found[entry["from"]]
+        sets = {k: v for k, v in entry.items() if k not in OWN_KEYS and v is not None}
         changes = []
-        for section in VARIANT_SECTIONS:
-            here = {k: v for k, v in sets.items() if k in keys[section] and k != "models"}
+        for section in BACKEND_SECTIONS[entry["backend"]]:
+            here = {k: v for k, v in sets.items() if k in keys[section]}
             sets = {k: v for k, v in sets.items() if k not in here}
             if here:
                 changes.append((section, tuple(sorted(here.items(), key=lambda kv: kv[0]))))
-        models = tuple(entry["models"]) if entry.get("models") is not None else base.models
-        found[name] = Algorithm(name, entry["backend"], base.kind, None, models, tuple(changes), base.name)
+        models = tuple(entry["models"]) if entry.get("models") is not None else (base.models if base else None)
+        found[name] = Algorithm(name, entry["backend"], "brevitas" if brevitas else base.kind, None, models,
+                                tuple(changes), None if brevitas else base.name, entry.get("repeats"),
+                                tuple(entry["sources"]) if entry.get("sources") is not None else None)
     return found
 
 
@@ -101,18 +112,37 @@ def check_algorithms(config: Mapping[str, Any]) -> None:
     """
     quantization = config["quantization"]
     defined = catalogue(config)
-    aa_only = _section_keys()["accuracy_aware"] - _section_keys()["default"] - {"models"}  # any variant may restrict
+    keys = _section_keys()
+    aa_only = keys["accuracy_aware"] - keys["default"] - {"models"}  # any variant may restrict its models
     for name, entry in quantization["variants"].items():
-        if entry["backend"] == "nncf" and "from" not in entry:
-            raise ConfigError(f"config key 'quantization.variants.{name}' needs 'from': the built-in algorithm whose "
-                              f"settings it changes ({', '.join(BUILTIN)})")
-        misplaced = sorted(k for k in entry if k in aa_only and entry.get("from") != "accuracy_aware")
-        if misplaced:
-            raise ConfigError(f"config key 'quantization.variants.{name}.{misplaced[0]}' is a setting of accuracy-aware "
-                              "quantization: set 'from: accuracy_aware', or remove it")
-        if len(entry) <= (2 if "backend" in entry else 1):
-            raise ConfigError(f"config key 'quantization.variants.{name}' changes nothing of "
-                              f"'{entry.get('from')}': name the settings it changes, or remove it")
+        where = f"quantization.variants.{name}"
+        if entry["backend"] == "brevitas":
+            foreign = sorted(k for k in entry if k not in OWN_KEYS and k not in keys["brevitas"] or k == "from")
+            if foreign:
+                raise ConfigError(f"config key '{where}.{foreign[0]}' is not a setting of the brevitas backend "
+                                  f"(its keys: {', '.join(sorted(keys['brevitas']))}, models, repeats)")
+        else:
+            if "from" not in entry:
+                raise ConfigError(f"config key '{where}' needs 'from': the built-in algorithm whose settings it "
+                                  f"changes ({', '.join(BUILTIN)}), or 'backend: brevitas'")
+            foreign = sorted(k for k in entry if k in keys["brevitas"] and k not in keys["default"])
+            if foreign:
+                raise ConfigError(f"config key '{where}.{foreign[0]}' is a setting of the brevitas backend: set "
+                                  "'backend: brevitas' (without from), or remove it")
+            misplaced = sorted(k for k in entry if k in aa_only and entry["from"] != "accuracy_aware")
+            if misplaced:
+                raise ConfigError(f"config key '{where}.{misplaced[0]}' is a setting of accuracy-aware quantization: "
+                                  "set 'from: accuracy_aware', or remove it")
+            if not any(k not in OWN_KEYS for k in entry) and "models" not in entry:
+                raise ConfigError(f"config key '{where}' changes nothing of '{entry['from']}': name the settings "
+                                  "it changes, or remove it")
+        unknown = [s for s in entry.get("sources") or () if s not in config["experiment"]["sources"]]
+        if unknown:
+            raise ConfigError(f"config key '{where}.sources' names {unknown[0]!r}, which is not one of "
+                              f"experiment.sources ({', '.join(config['experiment']['sources'])})")
+        if entry.get("repeats") is not None and entry["repeats"] > config["repeats"]:
+            raise ConfigError(f"config key '{where}.repeats' is {entry['repeats']}, more than the "
+                              f"{config['repeats']} calibration draws of 'repeats'")
     for name in config["experiment"]["algorithms"]:
         if name not in defined:
             raise ConfigError(f"config key 'experiment.algorithms' names {name!r}, which is neither a built-in "

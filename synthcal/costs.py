@@ -57,7 +57,7 @@ class StageEstimate:
 
 def per_architecture(kind: str, key: str | None) -> float | None:
     """A per-architecture cost (``costs.yaml``'s ``per_architecture.<kind>``) or None when not measured."""
-    return measured()["per_architecture"][kind].get(key) if key else None
+    return measured()["per_architecture"].get(kind, {}).get(key) if key else None
 
 
 def gan_rate(run: str, device: str, ngf: int, ndf: int, batch_size: int) -> float | None:
@@ -194,6 +194,19 @@ def variant_factor(settings: Mapping[str, Any]) -> float:
     return factor
 
 
+def brevitas_seconds(settings: Mapping[str, Any], arch: str | None) -> float | None:
+    """A Brevitas job's seconds (rule parameters ``settings``): calibration and rounding per 100 images, plus, for
+    GPTQ or GPFQ, a pass of the calibration images per layer (``brevitas`` in costs.yaml); None where not measured."""
+    per_100 = per_architecture("brevitas_seconds_per_100_images", arch)
+    if per_100 is None:
+        return None
+    seconds = per_100 * settings["calibration_images"] / 100
+    if settings["method"] != "rtn":
+        method = per_architecture("brevitas_method_seconds_per_100_images", arch)
+        seconds = None if method is None else seconds + method * settings["calibration_images"] / 100
+    return seconds
+
+
 #: CIFAR-10's split sizes, which the estimate assumes.
 TRAIN_IMAGES, TEST_IMAGES = 50_000, 10_000
 
@@ -285,6 +298,15 @@ def planned_jobs(plan: Any) -> list[Jobs]:
     for variant, algorithm in variants:
         kind = quantization.algorithm(variant).kind
         settings = quantization.job(variant, grid.sources[0])["settings"]
+        runs = len(quantization.reps(variant))
+        if kind == "brevitas":
+            for model, _ in quantization.pairs(algorithm):
+                add(Jobs("quantization", f"quantize ({variant})", runs, brevitas_seconds(settings, arch(model)),
+                         threads, model))
+                add(Jobs("evaluation", "evaluate_brevitas", runs,
+                         per_architecture("evaluate_brevitas_seconds_per_10000", arch(model)),
+                         config["evaluation"]["threads"], model))
+            continue
         subset = settings["subset_size"]
         for model, source in (quantization.pairs(algorithm) if not variant.startswith("size/") else
                               [(m, s) for m in grid.models for s in grid.sources]):
@@ -298,8 +320,8 @@ def planned_jobs(plan: Any) -> list[Jobs]:
             factor = 1.0 if kind == "default" else per_architecture("accuracy_aware_factor", arch(model))
             factor = None if factor is None else factor * variant_factor(settings)
             each = None if None in (overhead, per_1000, factor) else (overhead + per_1000 * images / 1000) * factor
-            add(Jobs("quantization", f"quantize ({variant.split('/')[0]})", reps, each, threads, model))
-            add(Jobs("evaluation", "evaluate_int8", reps, per_architecture("evaluate_int8_seconds_per_10000",
+            add(Jobs("quantization", f"quantize ({variant.split('/')[0]})", runs, each, threads, model))
+            add(Jobs("evaluation", "evaluate_int8", runs, per_architecture("evaluate_int8_seconds_per_10000",
                                                                          arch(model)), config["evaluation"]["threads"]))
     for name in grid.models:
         add(Jobs("evaluation", "evaluate_fp32", 1, per_architecture("evaluate_fp32_seconds_per_10000", arch(name)),
@@ -333,7 +355,8 @@ def planned_jobs(plan: Any) -> list[Jobs]:
             add(Jobs("reports", "report_realism", 1,
                      len(reports.quality_sets()) * costs["seconds"]["realism_per_1000_images"] * (n / 1000) ** 2, 2))
     tables = 2 * len(quantization.active()) - sum(1 for a in quantization.active() if not reports.paper_table(a))
-    add(Jobs("reports", "tables", tables + 1 + bool(grid.fusion_pairs()) + bool(quantization.sizes),  # 1: data matters
+    add(Jobs("reports", "tables", tables + 1 + bool(grid.fusion_pairs()) + bool(quantization.sizes)  # 1: data matters
+             + bool(reports.simulated()),
              costs["seconds"]["table"], 1))
     add(Jobs("reports", "report_tables and report_predictors", 2, costs["seconds"]["figure"], 1))
     add(Jobs("reports", "all", 1, 0.0, 1))

@@ -50,7 +50,7 @@ def calibration_grid(folder: str | Path, path: str | Path, per_class: int = 10, 
 
 def loss_curves(history: Sequence[dict[str, float]], path: str | Path, title: str = "training losses") -> Path:
     """Save a PNG with the per-epoch mean of every generator and discriminator loss term."""
-    plt = _pyplot()
+    plt = pyplot()
     epochs = [row["epoch"] for row in history]
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     for ax, prefix in zip(axes, ("G_", "D_")):
@@ -64,7 +64,7 @@ def loss_curves(history: Sequence[dict[str, float]], path: str | Path, title: st
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.suptitle(title)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def read_history(path: str | Path) -> list[dict[str, float]]:
@@ -86,16 +86,16 @@ def training_figures(losses_csv: str | Path, samples_npz: str | Path, curves_png
     sample_grid(images, labels, samples_png, per_class=int(np.bincount(labels).max()), title=f"{label}, after {epochs} epochs")
 
 
-def _save(fig, path: str | Path) -> Path:
+def save_figure(fig, path: str | Path) -> Path:
     """Write a matplotlib figure as PNG, atomically, and close it."""
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=100, format="png")
-    _pyplot().close(fig)
+    pyplot().close(fig)
     return Path(path)
 
 
-def _pyplot():
+def pyplot():
     import matplotlib
 
     matplotlib.use("Agg")
@@ -111,7 +111,7 @@ def accuracy_drop_figure(table: pd.DataFrame, value: str = "drop_points", confid
     reference source's interval is drawn as a band across its model's group, so that a bar whose interval leaves
     the band differs from real data; ``confidence`` names the intervals' level in the title. Returns the matplotlib
     figure (:func:`accuracy_drop_chart` saves it)."""
-    plt = _pyplot()
+    plt = pyplot()
     low_col, high_col = (("drop_ci_low", "drop_ci_high") if value == "drop_points" else
                          (f"{value}_ci_low", f"{value}_ci_high"))
     table = table[table[value].notna()] if value in table else table
@@ -154,7 +154,7 @@ def per_class_drop_figure(per_class: pd.DataFrame):
     """A heatmap per algorithm: rows = (model, source), columns = classes, cells = the class's INT8 accuracy drop
     in points (annotated), so that a source that keeps the mean and wrecks one class shows as one dark cell.
     Returns the figure (:func:`per_class_drop_chart` saves it)."""
-    plt = _pyplot()
+    plt = pyplot()
     algorithms = list(dict.fromkeys(per_class["algorithm"])) or ["(none)"]
     panels = []
     for algorithm in algorithms:
@@ -182,20 +182,20 @@ def per_class_drop_figure(per_class: pd.DataFrame):
 
 def per_class_drop_chart(per_class: pd.DataFrame, path: str | Path) -> Path:
     """Save :func:`per_class_drop_figure` as a PNG."""
-    return _save(per_class_drop_figure(per_class), path)
+    return save_figure(per_class_drop_figure(per_class), path)
 
 
 def accuracy_drop_chart(table: pd.DataFrame, path: str | Path, value: str = "drop_points",
                         confidence: float | None = None) -> Path:
     """Save :func:`accuracy_drop_figure` as a PNG."""
-    return _save(accuracy_drop_figure(table, value, confidence), path)
+    return save_figure(accuracy_drop_figure(table, value, confidence), path)
 
 
 def drop_vs_fid_figure(table: pd.DataFrame, quality: pd.DataFrame):
     """Scatter of the accuracy drop (default algorithm) against each source's FID, one series per model, each
     point labelled with its source; only sources measured at the N of most sets (FID moves with N), per-model sets
     left out. Returns the figure (:func:`drop_vs_fid_chart` saves it)."""
-    plt = _pyplot()
+    plt = pyplot()
     fid = quality.dropna(subset=["fid"])
     fid = fid[~fid["source"].str.contains("/")]
     fid = fid[fid["n_images"] == common_n(fid["n_images"])]  # FID moves with N: only sets at one N side by side
@@ -220,14 +220,14 @@ def drop_vs_fid_figure(table: pd.DataFrame, quality: pd.DataFrame):
 
 def drop_vs_fid_chart(table: pd.DataFrame, quality: pd.DataFrame, path: str | Path) -> Path:
     """Save :func:`drop_vs_fid_figure` as a PNG."""
-    return _save(drop_vs_fid_figure(table, quality), path)
+    return save_figure(drop_vs_fid_figure(table, quality), path)
 
 
 def predictors_figure(cells: pd.DataFrame, correlations: pd.DataFrame):
     """One scatter panel per (measure, outcome) with data: the cells' measure against their drop or flip rate,
     one colour per source, titled with Spearman's rho, its interval and the number of cells (from
     :func:`synthcal.predictors.correlations`). Returns the figure."""
-    plt = _pyplot()
+    plt = pyplot()
     measures = [m for m in dict.fromkeys(correlations["measure"]) if cells[m].notna().any()] or ["(none)"]
     outcomes = list(dict.fromkeys(correlations["outcome"]))
     fig, axes = plt.subplots(len(measures), len(outcomes), figsize=(5 * len(outcomes), 2.8 * len(measures)),
@@ -262,14 +262,14 @@ def predictors_figure(cells: pd.DataFrame, correlations: pd.DataFrame):
 
 def predictors_chart(cells: pd.DataFrame, correlations: pd.DataFrame, path: str | Path) -> Path:
     """Save :func:`predictors_figure` as a PNG."""
-    return _save(predictors_figure(cells, correlations), path)
+    return save_figure(predictors_figure(cells, correlations), path)
 
 
 def drop_vs_calibration_size_figure(table: pd.DataFrame):
     """The calibration-size sweep: INT8 drop (points) against calibration images, one line per source with the
     repeats' standard deviation as error bars (none for a single run), one panel per model; NNCF's default subset
     (300 images) marked. Returns the figure (:func:`drop_vs_calibration_size_chart` saves it)."""
-    plt = _pyplot()
+    plt = pyplot()
     models = list(dict.fromkeys(table["model"]))
     fig, axes = plt.subplots(1, max(len(models), 1), figsize=(6.5 * max(len(models), 1), 4.5), squeeze=False)
     for ax, model in zip(axes[0], models):
@@ -292,13 +292,13 @@ def drop_vs_calibration_size_figure(table: pd.DataFrame):
 
 def drop_vs_calibration_size_chart(table: pd.DataFrame, path: str | Path) -> Path:
     """Save :func:`drop_vs_calibration_size_figure` as a PNG."""
-    return _save(drop_vs_calibration_size_figure(table), path)
+    return save_figure(drop_vs_calibration_size_figure(table), path)
 
 
 def tracking_curves_figure(curves: Mapping[str, Sequence[Mapping[str, Any]]]):
     """Label agreement and FID against generator steps, one line per training run (``{label: rows of
     synthcal.gan.tracking.tracking_curve}``); FID only where computed. Returns the figure."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
     for label, rows in curves.items():
         left.plot([r["step"] for r in rows], [100 * r["agreement"] for r in rows], marker=".", label=label)
@@ -320,50 +320,4 @@ def tracking_curves_figure(curves: Mapping[str, Sequence[Mapping[str, Any]]]):
 
 def tracking_curves_chart(curves: Mapping[str, Sequence[Mapping[str, Any]]], path: str | Path) -> Path:
     """Save :func:`tracking_curves_figure` as a PNG."""
-    return _save(tracking_curves_figure(curves), path)
-
-
-def data_matters_figure(table: pd.DataFrame, confidence: float | None = None):
-    """Where the calibration data matters: one panel per model, the algorithms along x, each source's drop a marker
-    with its interval (sources side by side), the reference source's interval a grey band over its algorithm, so
-    that a source whose interval leaves the band differs from real data. Returns the figure."""
-    plt = _pyplot()
-    models = list(dict.fromkeys(table["model"]))
-    sources = list(dict.fromkeys(table["source"]))
-    fig, axes = plt.subplots(len(models), 1, figsize=(max(7, 1.4 * table["algorithm"].nunique() + 4),
-                                                      3.2 * max(len(models), 1)), squeeze=False)
-    colours = plt.get_cmap("tab10")
-    for ax, model in zip(axes[:, 0], models):
-        sub = table[table["model"] == model]
-        algorithms = list(dict.fromkeys(sub["algorithm"]))
-        step = 0.8 / max(len(sources), 1)
-        for k, source in enumerate(sources):
-            rows = sub[sub["source"] == source].set_index("algorithm").reindex(algorithms)
-            x = np.arange(len(algorithms)) + (k - (len(sources) - 1) / 2) * step
-            y = rows["drop_points"].to_numpy(dtype=float)
-            err = np.vstack([np.nan_to_num(y - rows["drop_ci_low"].to_numpy(dtype=float)),
-                             np.nan_to_num(rows["drop_ci_high"].to_numpy(dtype=float) - y)])
-            ax.errorbar(x, y, yerr=err, fmt="o", ms=4, capsize=2, color=colours(k % 10), label=source)
-        references = sub["reference"].dropna() if "reference" in sub else pd.Series(dtype=object)
-        if len(references):
-            reference = references.iloc[0]
-            ref = sub[sub["source"] == reference].set_index("algorithm").reindex(algorithms)
-            for i, algorithm in enumerate(algorithms):
-                if np.isfinite(ref.loc[algorithm, "drop_ci_low"]):
-                    ax.fill_between([i - 0.45, i + 0.45], ref.loc[algorithm, "drop_ci_low"],
-                                    ref.loc[algorithm, "drop_ci_high"], color="grey", alpha=0.2, linewidth=0,
-                                    label=f"{reference} interval" if i == 0 else None)
-        ax.set_xticks(np.arange(len(algorithms)), algorithms, rotation=10, fontsize=8)
-        ax.axhline(0, color="black", linewidth=0.8)
-        ax.set_ylabel("accuracy drop (points)")
-        level = f"{100 * confidence:g} % " if confidence else ""
-        ax.set_title(f"{model}: INT8 drop per calibration source and algorithm, {level}intervals")
-        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-        ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
-    return fig
-
-
-def data_matters_chart(table: pd.DataFrame, path: str | Path, confidence: float | None = None) -> Path:
-    """Save :func:`data_matters_figure` as a PNG."""
-    return _save(data_matters_figure(table, confidence), path)
+    return save_figure(tracking_curves_figure(curves), path)

@@ -49,7 +49,7 @@ def _schema() -> dict[str, Any]:
 
 
 #: The sections of ``quantization`` whose keys a variant may change (in this order: a key of both is the first's).
-VARIANT_SECTIONS = ("default", "accuracy_aware")
+VARIANT_SECTIONS = ("default", "accuracy_aware", "brevitas")
 #: Keys of those sections that shape what every algorithm shares (the held-out real split): not a variant's.
 GLOBAL_KEYS = ("holdout_per_class",)
 
@@ -80,7 +80,7 @@ def default_settings(cls: type, *, protocol: str | None = None, **overrides: Any
     names = {f.name for f in dataclasses.fields(cls)}
     section = cls.SECTIONS[0]
     values = section_defaults(section)
-    if section.startswith("quantization."):
+    if section.partition(".")[2] in PROTOCOLS["pot"]:  # the sections a protocol fills
         quantization = {"protocol": protocol or schema_default("quantization.protocol"),
                         **{name: section_defaults(f"quantization.{name}") for name in PROTOCOLS["pot"]}}
         values = resolve_protocol({"quantization": quantization})["quantization"][section.partition(".")[2]]

@@ -82,6 +82,35 @@ class AccuracyAwareSettings:
 
 
 @dataclass(frozen=True)
+class BrevitasSettings:
+    """Quantization below 8 bits with Brevitas (``quantization.brevitas``; a variant with ``backend: brevitas``
+    changes some): integer bit widths of weights and of the activations each layer reads, the weights' scale
+    granularity, the width of the first and last layers (None: the same as the others), the method that sets the
+    weights (``rtn`` round to nearest, ``gptq``, ``gpfq``), bias correction after it, and the calibration images
+    (the seeded head of the folder's shuffle) with their batch."""
+
+    SECTIONS: ClassVar[tuple[str, ...]] = ("quantization.brevitas",)
+    weight_bits: int
+    activation_bits: int
+    weight_granularity: str
+    first_last_bits: int | None
+    method: str
+    bias_correction: bool
+    calibration_images: int
+    batch_size: int
+
+    @property
+    def precision(self) -> str:
+        """``W<weight bits>A<activation bits>``, e.g. W4A8."""
+        return f"W{self.weight_bits}A{self.activation_bits}"
+
+    @property
+    def procedure(self) -> str:
+        """The method and bias correction, e.g. ``gptq+bc``."""
+        return self.method + ("+bc" if self.bias_correction else "")
+
+
+@dataclass(frozen=True)
 class ClassifierTraining:
     """The train weights provider (``models.<name>.weights.train``); ``checkpoint_every`` does not change the
     weights, ``seed`` null in the config is the top-level seed."""
@@ -229,7 +258,7 @@ def gan_training(section: Mapping[str, Any], mode: str, seed: int) -> GanTrainin
 
 #: Every settings type whose fields come from the configuration (what tests/test_settings.py checks).
 SETTINGS_TYPES = (BNInversionSettings, FractalSettings, NoiseSettings, DefaultQuantizationSettings,
-                  AccuracyAwareSettings, ClassifierTraining, StatisticsSettings, RealismSettings, LoopSettings,
+                  AccuracyAwareSettings, BrevitasSettings, ClassifierTraining, StatisticsSettings, RealismSettings, LoopSettings,
                   GeneratorSettings, AdversarialSettings, DistillationSettings)
 
 

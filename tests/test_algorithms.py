@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from synthcal.aggregate import data_matters_table
 from synthcal.config import ConfigError, validate_config
 from synthcal.planning import Plan
+from synthcal.verdicts import data_matters_table
 
 from helpers import REPO
 

@@ -3,10 +3,9 @@
 import _synthcal_path  # noqa: F401 (the workflow's own synthcal first on sys.path)
 import pandas as pd
 
-from synthcal.aggregate import data_matters_table
-from synthcal.figures import data_matters_chart
 from synthcal.io import write_csv
 from synthcal.logs import step_logging
+from synthcal.verdicts import data_matters_chart, data_matters_table
 
 sm = snakemake  # noqa: F821 (injected by snakemake)
 with step_logging(sm.log[0]) as log:

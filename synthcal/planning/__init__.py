@@ -49,7 +49,7 @@ class Plan:
         self.teacher = TeacherPlan(self.grid, self.models, self.data)
         self.distillation = DistillationPlan(self.grid)
         self.calibration = CalibrationPlan(self.grid, self.models, self.distillation)
-        self.quantization = QuantizationPlan(self.grid)
+        self.quantization = QuantizationPlan(self.grid, self.models)
         self.evaluation = EvaluationPlan(self.grid, self.quantization)
         self.reports = ReportsPlan(self.grid, self.data, self.distillation, self.calibration, self.quantization,
                                    self.evaluation)

@@ -31,7 +31,7 @@ class EvaluationPlan:
         repeat (summaries and predictions in the same order)."""
         pairs = self.quantization.pairs(algorithm)
         models = sorted({m for m, _ in pairs})
-        int8 = [(m, s, r) for m, s in pairs for r in self.grid.reps]
+        int8 = [(m, s, r) for m, s in pairs for r in self.quantization.reps(algorithm)]
         return {
             "fp32": [paths.fill(paths.EVALUATION_FP32, model=m, ext="json") for m in models],
             "fp32_predictions": [paths.fill(paths.EVALUATION_FP32, model=m, ext="npz") for m in models],
@@ -67,9 +67,11 @@ class EvaluationPlan:
     # --------------------------------------------------------------------------------------------- speed
     def speed_records(self, algorithm: str | None = None) -> list[str]:
         """The speed measurements (one per model and measured algorithm, over its INT8 IRs of repeat 0): those an
-        algorithm's table reports (its own, or its built-in base's: the same graph), or every one."""
-        algorithms = ([self.quantization.speed_owner(algorithm)] if algorithm
-                      else self.quantization.speed_measured())
+        algorithm's table reports (its own, or its built-in base's: the same graph; none for a simulated one), or
+        every one."""
+        measured = self.quantization.speed_measured()
+        algorithms = measured if algorithm is None else [a for a in [self.quantization.speed_owner(algorithm)]
+                                                         if a in measured]
         return [paths.fill(paths.THROUGHPUT, algorithm=a, model=m) for a in algorithms
                 for m in dict.fromkeys(m for m, _ in self.quantization.pairs(a))]
 

@@ -13,16 +13,24 @@ from dataclasses import replace
 from typing import Any
 
 from synthcal.algorithms import Algorithm, catalogue
+from synthcal.architectures import PYTORCH_FORMATS
 from synthcal.planning import paths
 from synthcal.planning.grid import Grid
-from synthcal.settings import AccuracyAwareSettings, DefaultQuantizationSettings, from_section, to_params
+from synthcal.planning.models import ModelsPlan
+from synthcal.settings import (
+    AccuracyAwareSettings,
+    BrevitasSettings,
+    DefaultQuantizationSettings,
+    from_section,
+    to_params,
+)
 
 
 class QuantizationPlan:
     """The quantization grid (see the module docstring)."""
 
-    def __init__(self, grid: Grid) -> None:
-        self.grid, self.config = grid, grid.config
+    def __init__(self, grid: Grid, models: ModelsPlan) -> None:
+        self.grid, self.models, self.config = grid, models, grid.config
         self.quantization = self.config["quantization"]
         self.catalogue = catalogue(self.config)
         self.algorithms: list[str] = list(self.config["experiment"]["algorithms"])
@@ -33,18 +41,40 @@ class QuantizationPlan:
         return self.catalogue["default" if variant.startswith("size/") else variant]
 
     def variant_models(self, variant: str) -> list[str]:
-        """Models of a variant: an algorithm restricted to some models runs on those of the experiment."""
-        restricted = self.algorithm(variant).models
-        return [m for m in self.grid.models if restricted is None or m in restricted]
+        """Models of a variant: an algorithm restricted to some models runs on those of the experiment; the brevitas
+        backend on those with a PyTorch module."""
+        algorithm = self.algorithm(variant)
+        return [m for m in self.grid.models if (algorithm.models is None or m in algorithm.models)
+                and not self.backend_left_out(m, algorithm)]
+
+    def backend_left_out(self, model: str, algorithm: Algorithm) -> str | None:
+        """Why a model cannot run an algorithm's backend, or None."""
+        form = self.grid.model(model)["format"]
+        if algorithm.backend == "brevitas" and form not in PYTORCH_FORMATS:
+            return (f"left out: the brevitas backend quantizes a PyTorch module, and {model} is an {form} model "
+                    "(no PyTorch module)")
+        return None
+
+    def reps(self, variant: str) -> list[str]:
+        """The calibration draws a variant runs: every repeat, or the first ``repeats`` of a variant that limits
+        them."""
+        limit = self.algorithm(variant).repeats
+        return self.grid.reps[:limit] if limit else list(self.grid.reps)
 
     def pairs(self, variant: str) -> list[tuple[str, str]]:
-        """(model, source) pairs a variant runs on (left-out pairs excluded)."""
-        return [(m, s) for m in self.variant_models(variant) for s in self.grid.model_sources(m)]
+        """(model, source) pairs a variant runs on (left-out pairs excluded; a variant's own sources only)."""
+        sources = self.algorithm(variant).sources
+        return [(m, s) for m in self.variant_models(variant) for s in self.grid.model_sources(m)
+                if sources is None or s in sources]
 
     def left_out_rows(self, variant: str) -> list[dict[str, str]]:
         """The (model, source) pairs of a variant's models that are left out, with the reason, for the tables."""
-        return [{"model": m, "arch": self.grid.arch_label(m), "source": s, "note": self.grid.left_out(m, s)}
+        algorithm = self.algorithm(variant)
+        rows = [{"model": m, "arch": self.grid.arch_label(m), "source": s, "note": self.grid.left_out(m, s)}
                 for m in self.variant_models(variant) for s in self.grid.sources if self.grid.left_out(m, s)]
+        return rows + [{"model": m, "arch": self.grid.arch_label(m), "source": s, "note": why}
+                       for m in self.grid.models if (why := self.backend_left_out(m, algorithm))
+                       and (algorithm.models is None or m in algorithm.models) for s in self.grid.sources]
 
     def active(self) -> list[str]:
         """The configured algorithms that have a model to run."""
@@ -54,9 +84,16 @@ class QuantizationPlan:
         """The top folders of ``results/quantized/``: the algorithms of the catalogue and ``size``, the sweep's."""
         return [*self.catalogue, "size"]
 
-    def variant_pattern(self) -> str:
-        """The wildcard constraint of ``{variant}``: the configured algorithms and the sweep."""
-        return "|".join([*self.catalogue, r"size/[0-9]+"])
+    def variant_pattern(self, backend: str | None = None) -> str:
+        """The wildcard constraint of ``{variant}``: the configured algorithms (of one backend) and the sweep (NNCF's);
+        a pattern that never matches where there are none."""
+        names = [n for n, a in self.catalogue.items() if backend is None or a.backend == backend]
+        return "|".join(names + ([r"size/[0-9]+"] if backend in (None, "nncf") else [])) or "(?!)"
+
+    def brevitas_settings(self, variant: str) -> BrevitasSettings:
+        """``quantization.brevitas`` with a brevitas variant's changes."""
+        return from_section(BrevitasSettings, {**self.quantization["brevitas"],
+                                               **self.algorithm(variant).changed("brevitas")})
 
     # ------------------------------------------------------------------------------------------- settings
     def default_settings(self) -> DefaultQuantizationSettings:
@@ -86,6 +123,9 @@ class QuantizationPlan:
         ``settings`` (a variant's changes applied), the accuracy-aware settings and what they validate on, or the
         images per class of the sweep (every image of the nested subset used)."""
         algorithm = self.algorithm(variant)
+        if algorithm.backend == "brevitas":
+            return {"algorithm": "brevitas", "backend": "brevitas",
+                    "settings": to_params(self.brevitas_settings(variant))}
         settings = replace(self.default_settings(), **algorithm.changed("default"))
         job: dict[str, Any] = {"algorithm": algorithm.kind, "backend": algorithm.backend, "per_class": None,
                                "aa_settings": None, "validation": None, "agreement_fraction": None}
@@ -119,8 +159,8 @@ class QuantizationPlan:
         return base if base is not None and base in self.active() else algorithm
 
     def speed_measured(self) -> list[str]:
-        """The algorithms that get a speed measurement of their own."""
-        return [a for a in self.active() if self.speed_owner(a) == a]
+        """The algorithms that get a speed measurement of their own (none for Brevitas: simulated, not executed)."""
+        return [a for a in self.active() if self.speed_owner(a) == a and self.algorithm(a).backend == "nncf"]
 
     def inputs(self, model: str, variant: str, source: str, rep: str) -> dict[str, str]:
         """What a quantization job reads: the FP32 IR, the calibration folder, the held-out split (accuracy-aware
@@ -133,10 +173,19 @@ class QuantizationPlan:
             inputs["alignment"] = paths.fill(paths.CHANNEL_ALIGNMENT, model=model)
         return inputs
 
+    def brevitas_inputs(self, model: str, variant: str, source: str, rep: str) -> dict[str, str]:
+        """What a Brevitas job reads: the model's file (its PyTorch module) and the calibration folder."""
+        return {**self.models.files(model), "calibration": self.grid.calibration_folder(model, source, rep)}
+
     def resources(self, variant: str) -> dict[str, int]:
-        """Accuracy-aware quantization validates on every reverted operation: more memory, hours."""
-        if self.algorithm(variant).kind == "accuracy_aware":
+        """Accuracy-aware quantization validates on every reverted operation: more memory, hours; GPTQ and GPFQ
+        pass the calibration images through the model once per layer."""
+        algorithm = self.algorithm(variant)
+        if algorithm.kind == "accuracy_aware":
             return {"mem_mb": 8000, "runtime": 600}
+        if algorithm.backend == "brevitas":
+            slow = self.brevitas_settings(variant).method != "rtn"
+            return {"mem_mb": 6000, "runtime": 240 if slow else 60}
         return {"mem_mb": 6000, "runtime": 60}
 
     def record(self, model: str, variant: str, source: str, rep: str) -> dict[str, Any]:
@@ -145,9 +194,11 @@ class QuantizationPlan:
                   "source": source, "repeat": self.grid.rep_index(rep)}
         if variant.startswith("size/"):
             record["images_per_class"] = int(variant.removeprefix("size/"))  # the calibration-size sweep
+        if self.algorithm(variant).backend == "brevitas":
+            record.update(precision=self.brevitas_settings(variant).precision, simulated=True)
         return record
 
     def outputs(self, variant: str) -> list[str]:
-        """The quantization reports of a variant, every pair and repeat."""
+        """The quantization reports of a variant, every pair and the repeats it runs."""
         return [paths.fill(paths.QUANTIZATION_REPORT, variant=variant, source=s, rep=r, model=m)
-                for m, s in self.pairs(variant) for r in self.grid.reps]
+                for m, s in self.pairs(variant) for r in self.reps(variant)]

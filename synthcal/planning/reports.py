@@ -69,6 +69,20 @@ class ReportsPlan:
         calibration images."""
         return [[m, s, self.grid.set_name(m, s)] for m, s in self.grid.pairs()]
 
+    def simulated(self) -> list[str]:
+        """The active algorithms of the Brevitas backend (simulated below or at INT8)."""
+        return [a for a in self.quantization.active() if self.quantization.algorithm(a).backend == "brevitas"]
+
+    def backend_pair(self) -> tuple[str, str] | None:
+        """(NNCF's default, a Brevitas W8A8 round-to-nearest algorithm) when both run: where the backends overlap."""
+        if "default" not in self.quantization.active():
+            return None
+        for name in self.simulated():
+            settings = self.quantization.brevitas_settings(name)
+            if settings.precision == "W8A8" and settings.first_last_bits in (8, None) and settings.method == "rtn":
+                return "default", name
+        return None
+
     # --------------------------------------------------------------------------------------------- image quality
     def quality_sets(self) -> list[str]:
         """Image sets of the IS/FID report: every calibration source (per model for per-model ones)."""
@@ -174,6 +188,8 @@ class ReportsPlan:
             targets += [paths.REALISM, paths.REALISM_PER_CLASS]
         if self.grid.fusion_pairs():
             targets.append(paths.FUSION_TABLE)
+        if self.simulated():
+            targets += [paths.BREAKING_POINT_TABLE, paths.BREAKING_POINT_FIGURE, paths.BACKEND_AGREEMENT]
         if self.quantization.sizes:
             targets += [paths.SIZE_TABLE, paths.SIZE_FIGURE]
         return targets
