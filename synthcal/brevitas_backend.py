@@ -260,7 +260,7 @@ def export_qcdq(quantized: nn.Module, path: str | Path) -> Path:
     """The quantized model as QCDQ ONNX (QuantizeLinear/Clip/DequantizeLinear around each quantized tensor, the
     form OpenVINO reads into INT8 operations), with a dynamic batch."""
     with atomic_path(path) as tmp:
-        export_onnx_qcdq(quantized, torch.zeros(1, 3, 32, 32), export_path=str(tmp), input_names=["x"],
+        export_onnx_qcdq(quantized, torch.zeros(1, 3, 32, 32), export_path=str(tmp), dynamo=False, input_names=["x"],
                          dynamic_axes={"x": {0: "batch"}})
     return Path(path)
 

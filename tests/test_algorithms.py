@@ -134,3 +134,70 @@ def test_agreement_validation_leaves_images_to_calibrate_on_in_every_folder_it_h
         validate_config(config)
     config["experiment"]["sources"] = ["cifar10"]  # labelled: validated on its own labels, nothing held out
     validate_config(config)
+
+
+BREVITAS = {"w8a8": {"backend": "brevitas"},
+            "w4a8_gptq_bc": {"backend": "brevitas", "weight_bits": 4, "method": "gptq", "bias_correction": True,
+                             "repeats": 1, "sources": ["cifar10", "noise"]}}
+
+
+def test_brevitas_variants_are_planned_on_pytorch_models_with_their_own_draws_and_sources():
+    config = _config(algorithms=["default", *BREVITAS], variants=BREVITAS)
+    config["repeats"] = 3
+    config["experiment"]["models"] = ["resnet20", "mine"]
+    config["models"]["mine"] = {"format": "onnx", "weights": {"path": "mine.onnx"}}
+    plan = Plan(validate_config(config))
+    quantization = plan.quantization
+    assert quantization.variant_models("w8a8") == ["resnet20"]  # an ONNX file has no PyTorch module to quantize
+    assert {r["note"].split(",")[0] for r in quantization.left_out_rows("w8a8")} == {
+        "left out: the brevitas backend quantizes a PyTorch module"}
+    assert quantization.pairs("w4a8_gptq_bc") == [("resnet20", "cifar10"), ("resnet20", "noise")]
+    assert quantization.reps("w4a8_gptq_bc") == [""] and quantization.reps("w8a8") == ["", ".r1", ".r2"]
+    job = quantization.job("w4a8_gptq_bc", "noise")
+    assert job["backend"] == "brevitas" and job["settings"]["method"] == "gptq" and job["settings"]["weight_bits"] == 4
+    assert job["settings"]["activation_bits"] == 8 and job["settings"]["calibration_images"] == 500
+    assert quantization.record("resnet20", "w4a8_gptq_bc", "noise", "")["precision"] == "W4A8"
+    assert plan.evaluation.speed_records("w8a8") == [] and quantization.speed_measured() == ["default"]
+    assert plan.reports.backend_pair() == ("default", "w8a8")
+    assert "results/tables/breaking_point.csv" in plan.final_targets()
+    records = plan.evaluation.records("w4a8_gptq_bc")
+    assert records["int8"] == ["results/evaluation/resnet20/w4a8_gptq_bc/cifar10.json",
+                               "results/evaluation/resnet20/w4a8_gptq_bc/noise.json"]
+
+
+@pytest.mark.parametrize("variant, message", [
+    ({"backend": "brevitas", "from": "default"}, r"'quantization.variants.x.from' is not a setting of the brevitas"),
+    ({"backend": "brevitas", "fast_bias_correction": False}, r"'quantization.variants.x.fast_bias_correction' is "
+                                                             r"not a setting of the brevitas backend"),
+    ({"from": "default", "weight_bits": 4}, r"'quantization.variants.x.weight_bits' is a setting of the brevitas "
+                                            r"backend: set 'backend: brevitas'"),
+    ({"backend": "brevitas", "weight_bits": 1}, r"'quantization.variants.x.weight_bits': 1 is out of range"),
+    ({"backend": "brevitas", "method": "adaround"}, r"'adaround' is not one of the choices rtn, gptq, gpfq"),
+    ({"backend": "brevitas", "repeats": 9}, r"'quantization.variants.x.repeats' is 9, more than the 1 calibration"),
+    ({"backend": "brevitas", "sources": ["fractals"]}, r"'quantization.variants.x.sources' names 'fractals'"),
+])
+def test_a_brevitas_variant_mistake_is_refused_with_one_message(variant, message):
+    with pytest.raises(ConfigError, match=message):
+        validate_config(_config(algorithms=["x"], variants={"x": variant}))
+
+
+def test_the_breaking_point_orders_precisions_and_the_backends_agree_where_the_interval_says():
+    from synthcal.verdicts import backend_agreement, breaking_point_table
+
+    def cell(algorithm, precision, method, execution, source, drop, low, high, verdict):
+        return {**_cell("m", algorithm, source, drop, low, high, verdict), "precision": precision, "method": method,
+                "execution": execution}
+    sim = "simulated (Brevitas fake quantization in PyTorch)"
+    table = pd.DataFrame([
+        cell("w3a8", "W3A8", "rtn", sim, "cifar10", 18.0, 17.0, 19.0, None),
+        cell("w3a8", "W3A8", "rtn", sim, "noise", 30.0, 29.0, 31.0, "worse"),
+        cell("w8a8", "W8A8", "rtn", sim, "cifar10", 0.1, -0.1, 0.3, None),
+        cell("w8a8", "W8A8", "rtn", sim, "noise", 0.2, 0.0, 0.4, "equivalent"),
+        cell("default", "W8A8", "nncf default", "OpenVINO INT8", "cifar10", 0.15, -0.05, 0.35, None),
+        cell("default", "W8A8", "nncf default", "OpenVINO INT8", "noise", 0.9, 0.6, 1.2, "worse"),
+    ])
+    answer = breaking_point_table(table, ["cifar10", "noise"])
+    assert list(zip(answer.algorithm, answer.data_matters)) == [("default", "yes"), ("w8a8", "no"), ("w3a8", "yes")]
+    assert answer.loc[2, "noise"] == "30.00 [29.00, 31.00] worse"
+    agreement = backend_agreement(table, "default", "w8a8").set_index("source")
+    assert bool(agreement.loc["cifar10", "agrees"]) and not bool(agreement.loc["noise", "agrees"])
