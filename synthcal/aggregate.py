@@ -116,7 +116,7 @@ def quantization_runs(fp32: Iterable[Mapping[str, Any]], int8: Iterable[Mapping[
         rows.append({
             "model": rec["model"], "arch": rec.get("arch"), "source": rec["source"], "algorithm": rec["algorithm"],
             "calibration_data": q.get("calibration_data"), "precision": q.get("precision", "W8A8"),
-            "method": q.get("method") or f"nncf {q.get('kind') or q['algorithm']}",
+            "method": q.get("method") or f"nncf {q['algorithm']}",
             "execution": q.get("execution", "OpenVINO INT8"),
             "fp32_accuracy": fp32_acc * 100.0, "int8_accuracy": int8_acc * 100.0,
             "drop_points": points, "drop_percent": percent,

@@ -24,8 +24,8 @@ def data_matters_table(table: pd.DataFrame, sources: Sequence[str]) -> pd.DataFr
     each source's cell ``drop [low, high] verdict`` (points, its interval, its verdict against the reference
     source), the spread of the drops across sources (largest minus smallest, points) and the answer:
     ``data_matters`` is ``yes`` where some source's drop differs from the reference's (verdict worse or better),
-    ``no`` where every source is equivalent to it, ``undecided`` otherwise (an interval too wide to tell), and
-    ``no reference`` without one."""
+    ``no`` where every source is equivalent to it, ``undecided`` otherwise (an interval too wide to tell),
+    ``no reference`` without one and ``no comparison`` where only the reference ran."""
     rows = []
     for (model, algorithm), cell in table.groupby(["model", "algorithm"], sort=False):
         cell = cell.set_index("source")
@@ -33,8 +33,8 @@ def data_matters_table(table: pd.DataFrame, sources: Sequence[str]) -> pd.DataFr
             else None
         compared = cell["verdict"].dropna() if "verdict" in cell else pd.Series(dtype=object)
         differs = [s for s, v in compared.items() if v in ("worse", "better")]
-        answer = ("no reference" if reference is None else "yes" if differs else
-                  "no" if len(compared) and (compared == "equivalent").all() else "undecided")
+        answer = ("no reference" if reference is None else "no comparison" if not len(compared) else
+                  "yes" if differs else "no" if (compared == "equivalent").all() else "undecided")
         drops = cell["drop_points"].dropna()
         row = {"model": model, "algorithm": algorithm, "reference": reference, "data_matters": answer,
                "differs": " ".join(f"{s} ({compared[s]})" for s in differs),

@@ -68,7 +68,15 @@ def test_every_stage_of_the_pipeline_runs_and_the_tables_carry_intervals_and_ver
     assert report["settings"]["fast_bias_correction"] is False and report["algorithm"] == "full_bias_correction"
     assert variant.int8_images_per_s.notna().all()  # the default's speed measurement, the same graph
     answer = pd.read_csv(res / "tables/where_data_matters.csv")
-    assert len(answer) == 2 + 1 + 1 and set(answer.data_matters) <= {"yes", "no", "undecided"}
+    assert len(answer) == 2 + 1 + 1 + 1 and set(answer.data_matters) <= {"yes", "no", "undecided", "no comparison"}
+    # one cell below INT8, simulated: GPTQ changed every layer's weights; the breaking point lists it
+    low = json.loads((res / "quantized/w4a8_gptq/cifar10/akamaster_resnet20/quantization.json").read_text())
+    assert low["precision"] == "W4A8" and low["layers_changed_from_rtn"] == low["layers"] == 20
+    simulated = pd.read_csv(res / "tables/w4a8_gptq_quantization.csv")
+    assert list(simulated.source) == ["cifar10"] and simulated.execution[0].startswith("simulated")
+    assert simulated.int8_images_per_s.isna().all()  # no speed for a simulation
+    breaking = pd.read_csv(res / "tables/breaking_point.csv")
+    assert ("akamaster_resnet20", "W4A8", "gptq") in set(zip(breaking.model, breaking.precision, breaking.method))
     # accuracy control without labels where the source has none
     noise_aa = json.loads((res / "quantized/accuracy_aware/noise/akamaster_resnet20/quantization.json").read_text())
     assert noise_aa["validation"] == "agreement" and noise_aa["validation_metric"] == "agreement with FP32"
