@@ -26,8 +26,11 @@ VERSIONS = package_versions()
 CHANGED = version_changes(paths.VERSIONS, VERSIONS, config["versions"]["on_change"])
 
 if config["cost"]["print"] and workflow.is_main_process:  # the cost before the run, also under --dry-run
-    print(format_estimate(estimate(PLAN, workflow.cores or 1), workflow.cores or 1, config["cost"]["warn_hours"],
-                          FALLBACKS + PLAN.notices() + CHANGED), file=sys.stderr)
+    # a cluster run (--jobs, no --cores) gets the time in series on one core: its jobs run side by side on nodes
+    CORES = workflow.resource_settings.cores
+    SERIAL = [] if CORES else ["no --cores given (a cluster run?): the time is for one core in series"]
+    print(format_estimate(estimate(PLAN, CORES or 1), CORES or 1, config["cost"]["warn_hours"],
+                          FALLBACKS + PLAN.notices() + CHANGED + SERIAL), file=sys.stderr)
 
 
 wildcard_constraints:

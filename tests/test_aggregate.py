@@ -136,7 +136,8 @@ def test_repeats_give_mean_and_standard_deviation():
 
 
 def test_accuracy_aware_columns_come_from_the_reports():
-    extra = dict(max_drop=0.02, drop_type="absolute", validation="calibration", reverted_ops=3, quantized_ops=40,
+    extra = dict(max_drop=0.02, drop_type="absolute", validation="calibration", validation_metric="accuracy",
+                 reverted_ops=3, quantized_ops=40,
                  reached_required_drop=True, validation_fp32_accuracy=0.9, validation_int8_accuracy=0.89)
     table = _table([_fp32("s", 0.9)], [_int8("s", "fractal", 0.5, algorithm="accuracy_aware")],
                    [_quant("s", "fractal", algorithm="accuracy_aware", **extra)])

@@ -171,12 +171,12 @@ def test_validation_data_is_the_calibration_folder_or_the_holdout_split(tmp_path
     from synthcal.quantize import validation_data
 
     calibration = Split(random_images(4, 0), np.array([0, 1, 2, 3]))
-    images, labels = validation_data("calibration", calibration)
-    assert images is calibration.images and labels is calibration.labels
+    split, images, labels = validation_data("calibration", calibration)
+    assert split is calibration and images is calibration.images and labels is calibration.labels
     held = Split(random_images(3, 1), np.array([5, 6, 7]))
     save_split(tmp_path / "holdout.npz", held)
-    images, labels = validation_data("holdout", calibration, tmp_path / "holdout.npz")
-    assert np.array_equal(images, held.images) and labels.tolist() == [5, 6, 7]
+    split, images, labels = validation_data("holdout", calibration, tmp_path / "holdout.npz")
+    assert split is calibration and np.array_equal(images, held.images) and labels.tolist() == [5, 6, 7]
     with pytest.raises(ValueError, match="needs the held-out split"):
         validation_data("holdout", calibration)
     with pytest.raises(ValueError, match="unknown validation data 'test'"):

@@ -24,7 +24,8 @@ pytestmark = pytest.mark.slow
 
 PNG = b"\x89PNG\r\n\x1a\n"
 #: What reruns after any change to one algorithm's results: its tables, the predictors, the report, the target.
-TABLES = {"quantization_table": 1, "paper_table": 1, "report_predictors": 1, "report_tables": 1, "all": 1}
+TABLES = {"quantization_table": 1, "paper_table": 1, "report_predictors": 1, "report_tables": 1, "table_data_matters": 1,
+          "all": 1}
 
 
 def test_tables_hold_one_consistent_row_per_model_and_source(project):
@@ -177,7 +178,8 @@ def test_missing_local_file_is_named_with_its_key(tmp_path, project):
 
 def test_weights_checksum_mismatch_fails_conversion_without_output(tmp_path, project):
     config = tiny_config(project, **{"experiment.models": ["tiny_zoo"], "experiment.sources": ["cifar10"]})
-    config["models"]["tiny_zoo"]["weights"]["sha256"] = "deadbeef"
+    # a local file is checked against its own `checksum` (`sha256` belongs to the `url` download)
+    config["models"]["tiny_zoo"]["weights"]["checksum"] = "sha256:deadbeef"
     cfg = write_config(tmp_path / "c.yaml", config)
     proc = snakemake(tmp_path, "--cores", "1", "--configfile", str(cfg), target="results/models/tiny_zoo/fp32.xml",
                      check=False)
@@ -239,7 +241,7 @@ def test_default_config_plans_the_paper_grid(tmp_path):
     # the plan printed before the run counts exactly the jobs Snakemake schedules, and states their cost
     estimate = re.search(r"synthcal: the configured run, (\d+) jobs from scratch", out(proc))
     assert estimate and int(estimate.group(1)) == sum(jobs.values())
-    assert re.search(r"distillation\s+1 jobs\s+[\d.]+ days", out(proc))  # DiStyleGAN's CPU training, measured
+    assert re.search(r"distillation\s+\d+ jobs\s+[\d.]+ days", out(proc))  # DiStyleGAN's CPU training, measured
     assert "above cost.warn_hours = 4" in out(proc) and "configs/smoke.yaml" in out(proc)
     assert jobs["convert_model"] == 6 and jobs["evaluate_int8"] == 6 * 6 + 3 * 6
     # one download rule: 5 checkpoints (repvgg_a2 and repvgg_a2_fused share one), CIFAR-10, NVIDIA's pickle and
@@ -251,7 +253,8 @@ def test_default_config_plans_the_paper_grid(tmp_path):
     assert jobs["quantize"] == 3 * 6 + 6 * 6 and jobs["channel_alignment"] == 6  # one verdict per model
     # BN inversion distils from the multi-branch form: repvgg_a2_fused shares repvgg_a2's folder (5, not 6)
     assert jobs["calibration_bn_inversion"] == 5 and jobs["calibration_fractal"] == 1
-    assert jobs["table_repvgg_fusion"] == 1 and jobs["quality_features"] == 5 + 5 + 1
+    # five sources, BN inversion per model, the test-split reference and the training-split one (real against real)
+    assert jobs["table_repvgg_fusion"] == 1 and jobs["quality_features"] == 5 + 5 + 2
     assert jobs["throughput"] == 6 + 3  # per model and algorithm
     assert jobs["training_figures"] == 1 and "teacher_train" not in jobs
 
@@ -435,7 +438,9 @@ def test_comments_docstrings_and_formatting_rerun_nothing(cloned):
 
 def test_a_drawing_edit_reruns_only_drawing(cloned):
     jobs = _plan_after_edit(cloned, "synthcal/figures.py", "\nGRID_BACKGROUND = 'white'  # a cosmetic edit\n")
-    assert jobs == {"sample_grid": 3, "training_figures": 1, "report_tables": 1, "all": 1}
+    # the jobs that draw a figure, and no model, GAN or quantization job
+    assert jobs == {"sample_grid": 3, "training_figures": 1, "report_tables": 1, "report_predictors": 1,
+                    "table_data_matters": 1, "all": 1}
 
 
 def test_a_quantization_edit_reruns_quantization_and_what_reads_it(cloned):
