@@ -88,6 +88,30 @@ def headline_markdown(table: pd.DataFrame, model: str, agreement: pd.DataFrame |
     return "\n".join(lines)
 
 
+#: The leading columns of each answer table (synthcal.verdicts) shown in the docs; the sources' cells follow.
+ANSWER_COLUMNS = {"where_data_matters": ["model", "algorithm", "data_matters", "spread_points"],
+                  "breaking_point": ["model", "precision", "method", "execution", "data_matters"]}
+
+
+def answer_markdown(table: pd.DataFrame, kind: str, sources: Sequence[str]) -> str:
+    """A Markdown table of an answer table (``where_data_matters`` or ``breaking_point``): its leading columns, then
+    each source's cell (``drop [low, high] verdict``) for the ``sources`` that ran."""
+    if kind not in ANSWER_COLUMNS:
+        raise HeadlineError(f"unknown answer table {kind!r} ({', '.join(ANSWER_COLUMNS)})")
+    lead = [c for c in ANSWER_COLUMNS[kind] if c in table.columns]
+    shown = [s for s in sources if s in table.columns and table[s].fillna("").astype(str).str.len().gt(0).any()]
+    if not lead or table.empty:
+        raise HeadlineError(f"the {kind} table is empty or lacks its columns ({', '.join(ANSWER_COLUMNS[kind])})")
+    lines = ["| " + " | ".join([c.replace("_", " ") for c in lead] + [f"`{s}`" for s in shown]) + " |",
+             "|" + "---|" * len(lead) + "---:|" * len(shown)]
+    for row in table.to_dict("records"):
+        cells = [f"{row[c]:.2f}" if isinstance(row[c], float) and not math.isnan(row[c]) else
+                 ("" if row[c] is None or (isinstance(row[c], float) and math.isnan(row[c])) else str(row[c]))
+                 for c in lead + shown]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def provenance(date: str, commit: str, configs: Sequence[str], machine: str, repeats: int | None = None) -> str:
     """One sentence saying where a table's numbers come from."""
     draws = f", {repeats} calibration draws per source" if repeats else ""

@@ -45,3 +45,17 @@ def test_the_block_between_markers_is_replaced_and_the_summary_names_best_and_wo
     assert lines[0] == ("default, m: smallest drop cifar10 0.13 [-0.16, 0.40], reference; largest fractal 0.54 "
                         "[0.11, 0.98], worse (p = 0.012) (points, intervals)")
     assert lines[1].startswith("default, other: smallest drop cifar10 1.00 [0.50, 1.50]")
+
+
+def test_the_answer_tables_show_their_lead_columns_and_the_sources_that_ran():
+    from synthcal.headline import answer_markdown
+    from synthcal.verdicts import data_matters_table
+
+    answer = data_matters_table(_table().assign(algorithm="default"), ["cifar10", "noise", "fractal", "bn_inversion"])
+    lines = answer_markdown(answer, "where_data_matters", ["cifar10", "noise", "fractal", "bn_inversion"]).splitlines()
+    # bn_inversion ran nowhere: no column; fractal is worse than the reference, so the data matters for model m
+    assert lines[0] == "| model | algorithm | data matters | spread points | `cifar10` | `noise` | `fractal` |"
+    assert lines[2].startswith("| m | default | yes | 0.41 | 0.13 [-0.16, 0.40] reference | 0.28 [0.01, 0.54] inconclusive")
+    assert lines[2].endswith("| 0.54 [0.11, 0.98] worse |")
+    with pytest.raises(HeadlineError, match="unknown answer table"):
+        answer_markdown(answer, "other", ["cifar10"])
