@@ -159,7 +159,10 @@ def cost_table_markdown() -> str:
               "accuracy_aware_factor": "accuracy-aware / default",
               "bn_inversion_seconds_per_image_iteration": "BN inversion, per image-iteration (s)",
               "label_agreement_seconds_per_1000": "label agreement, per 1k (s)",
-              "classifier_training_images_per_s": "training (images/s)"}
+              "classifier_training_images_per_s": "training (images/s)",
+              "brevitas_seconds_per_100_images": "Brevitas, per 100 images (s)",
+              "brevitas_method_seconds_per_100_images": "GPTQ/GPFQ, per 100 images (s)",
+              "evaluate_brevitas_seconds_per_10000": "simulated eval, 10k (s)"}
     rows = ["| architecture | " + " | ".join(labels.get(k, k) for k in table) + " |",
             "|---|" + "---:|" * len(table)]
     rows += [f"| {arch} | " + " | ".join(f"{values[arch]:g}" if arch in values else "-" for values in table.values())
