@@ -55,7 +55,7 @@ def test_every_stage_of_the_pipeline_runs_and_the_tables_carry_intervals_and_ver
     assert json.loads((res / "distylegan/training.json").read_text())["epochs"] == 2
     # a model trained by the workflow (the train provider) is quantized on every source and judges label agreement
     trained = json.loads((res / "models/smoke_shufflenet/trained/training.json").read_text())
-    assert trained["n_train"] == 1000 and 10 < trained["test_accuracy"] < 100
+    assert trained["n_train"] == 3000 and 15 < trained["test_accuracy"] < 100  # learned: chance is 10 %
     shufflenet = default[default.model == "smoke_shufflenet"]
     assert list(shufflenet.source) == sources
     assert shufflenet.fp32_accuracy.round(2).eq(round(trained["test_accuracy"], 2)).all()  # PyTorch = the IR
