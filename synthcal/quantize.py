@@ -293,15 +293,11 @@ VALIDATIONS = ("calibration", "holdout", "agreement")
 def validation_data(kind: str, calibration: Split, holdout_npz: str | Path | None = None,
                     agreement_fraction: float | None = None, seed: int = 0,
                     ) -> tuple[Split, np.ndarray, np.ndarray | None]:
-    """What accuracy-aware quantization calibrates on and validates on: (calibration split, validation images,
-    validation labels or None).
-
-    ``calibration``: the source's own labelled folder, calibrated and validated on (the paper's choice);
-    ``holdout``: the real split held out from the training images (``holdout_npz``), never the test split;
-    ``agreement``: data-free, ``agreement_fraction`` of the folder held out by a seeded draw and never calibrated on,
-    labelled by the FP32 model when quantization starts (labels None here), so that the drop is the INT8 model's
-    loss of top-1 agreement with the FP32 one.
-    """
+    """What accuracy-aware quantization calibrates and validates on: (calibration split, validation images, labels or
+    None). ``calibration``: the source's own labelled folder (the paper's choice); ``holdout``: the real split held
+    out from the training images (``holdout_npz``), never the test split; ``agreement``: data-free, a seeded
+    ``agreement_fraction`` of the folder held out, never calibrated on, labelled by the FP32 model when quantization
+    starts (None here): the drop is the INT8 model's loss of top-1 agreement with FP32."""
     if kind == "calibration":
         return calibration, calibration.images, calibration.labels
     if kind == "holdout":
