@@ -143,7 +143,7 @@ def format_estimate(stages: list[StageEstimate], cores: int, warn_hours: float |
     if warn_hours is not None and total > warn_hours * 3600:
         biggest = max(stages, key=lambda s: s.seconds)
         lines.append(f"  This run is estimated at {duration(total)}, above cost.warn_hours = {warn_hours:g} "
-                     f"({biggest.stage} alone {duration(biggest.seconds)}): for a first result in about 8 minutes run "
+                     f"({biggest.stage} alone {duration(biggest.seconds)}): for a first result in minutes run "
                      "`snakemake --cores 2 --configfile configs/smoke.yaml`; `snakemake -n` shows this plan without "
                      "running anything.")
     return "\n".join(lines)

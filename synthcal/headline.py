@@ -105,11 +105,16 @@ def answer_markdown(table: pd.DataFrame, kind: str, sources: Sequence[str]) -> s
     lines = ["| " + " | ".join([c.replace("_", " ") for c in lead] + [f"`{s}`" for s in shown]) + " |",
              "|" + "---|" * len(lead) + "---:|" * len(shown)]
     for row in table.to_dict("records"):
-        cells = [f"{row[c]:.2f}" if isinstance(row[c], float) and not math.isnan(row[c]) else
-                 ("" if row[c] is None or (isinstance(row[c], float) and math.isnan(row[c])) else str(row[c]))
-                 for c in lead + shown]
+        cells = [f"{row[c]:.2f}" if isinstance(row[c], float) and _number(row[c]) is not None else
+                 "" if row[c] is None or isinstance(row[c], float) else str(row[c]) for c in lead + shown]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def recorded_machine(table: pd.DataFrame) -> str:
+    """The machine a table's rows record (the first one), or says that none was recorded."""
+    machines = table["machine"].dropna() if "machine" in table else pd.Series(dtype=object)
+    return machines.iloc[0] if len(machines) else "an unrecorded machine"
 
 
 def provenance(date: str, commit: str, configs: Sequence[str], machine: str, repeats: int | None = None) -> str:

@@ -59,3 +59,10 @@ def test_the_answer_tables_show_their_lead_columns_and_the_sources_that_ran():
     assert lines[2].endswith("| 0.54 [0.11, 0.98] worse |")
     with pytest.raises(HeadlineError, match="unknown answer table"):
         answer_markdown(answer, "other", ["cifar10"])
+
+
+def test_the_provenance_names_the_recorded_machine_or_says_there_is_none():
+    from synthcal.headline import recorded_machine
+
+    assert recorded_machine(_table()) == "an unrecorded machine"
+    assert recorded_machine(_table().assign(machine=[None, "CPU X", "CPU Y", None])) == "CPU X"

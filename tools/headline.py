@@ -16,7 +16,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from synthcal.headline import ANSWER_COLUMNS, answer_markdown, headline_markdown, provenance, replace_block
+from synthcal.headline import (
+    ANSWER_COLUMNS,
+    answer_markdown,
+    headline_markdown,
+    provenance,
+    recorded_machine,
+    replace_block,
+)
 from synthcal.io import read_json
 
 REPO = Path(__file__).resolve().parents[1]
@@ -47,7 +54,7 @@ def main(argv: list[str] | None = None) -> None:
     rows = table[table["model"] == args.model]
     evaluation = read_json(results / "evaluation" / args.model / "fp32.json")
     date = datetime.date.fromtimestamp((results / "tables" / f"{args.algorithm}_quantization.csv").stat().st_mtime)
-    machine = rows["machine"].dropna().iloc[0] if rows["machine"].notna().any() else "an unrecorded machine"
+    machine = recorded_machine(rows)
     block = (f"{body}\n\n{provenance(date.isoformat(), commit, args.configfile, machine, int(rows['repeats'].max()))} "
              f"FP32 top-1 {100 * evaluation['accuracy']:.2f} % on {evaluation['n_images']:,} test images.")
     if not args.write:
@@ -62,7 +69,7 @@ def write_answers(results: Path, commit: str, configs: list[str], documents: lis
     """Write (or print) the answer tables of a run's ``tables/`` with their provenance."""
     quantization = pd.concat([pd.read_csv(p) for p in sorted((results / "tables").glob("*_quantization.csv"))])
     sources = list(dict.fromkeys(quantization["source"]))
-    machine = quantization["machine"].dropna().iloc[0] if quantization["machine"].notna().any() else "an unrecorded machine"
+    machine = recorded_machine(quantization)
     for kind in ANSWER_COLUMNS:
         path = results / "tables" / f"{kind}.csv"
         if not path.exists():
